@@ -1,0 +1,77 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "fusebox",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Fusebox", targets: ["TensorCore", "TensorIO", "FusionCore", "RegistryStore"]),
+        .executable(name: "fusebox", targets: ["fusebox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // MARK: - Numerics core (stdlib + RealModule only)
+        .target(name: "TensorCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
+        // MARK: - File formats
+        .target(name: "TensorIO", dependencies: [
+            "TensorCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // MARK: - Fusion engine
+        .target(name: "FusionCore", dependencies: [
+            "TensorCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // MARK: - Persistence
+        .target(name: "RegistryMigrations", path: "migrations", plugins: ["EmbedMigrations"]),
+        .target(name: "RegistryStore", dependencies: [
+            "FusionCore", "TensorIO", "RegistryMigrations",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // MARK: - Command line
+        .target(name: "FuseboxCLI", dependencies: [
+            "RegistryStore", "TensorIO", "FusionCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "fusebox", dependencies: [
+            "FuseboxCLI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "fusebox-bench", dependencies: [
+            "TensorCore", "TensorIO", "FusionCore", "RegistryStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // MARK: - Build tooling
+        .executableTarget(name: "embed-migrations"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        // MARK: - Tests
+        .target(
+            name: "FuseboxTestSupport",
+            dependencies: ["TensorCore", "TensorIO", "FusionCore", "RegistryStore"],
+            path: "Tests/FuseboxTestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "FuseboxTestSupport"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "FuseboxTestSupport"]),
+        .testTarget(name: "FusionCoreTests", dependencies: ["FusionCore", "TensorIO", "FuseboxTestSupport"]),
+        .testTarget(name: "RegistryStoreTests", dependencies: ["RegistryStore", "RegistryMigrations", "FuseboxTestSupport"]),
+        .testTarget(name: "FuseboxCLITests", dependencies: ["FuseboxCLI", "fusebox", "FuseboxTestSupport"]),
+    ]
+)
+
+for target in package.targets where target.type != .plugin {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,40 @@
+/// The element types a ``Tensor`` can hold, named as in the safetensors format.
+///
+/// Storage is always little-endian. `bool` takes one byte per element (0 or 1), as in
+/// safetensors and NumPy.
+public enum DType: String, Sendable, Hashable, CaseIterable, Codable {
+    case float16 = "F16"
+    case bfloat16 = "BF16"
+    case float32 = "F32"
+    case float64 = "F64"
+    case int8 = "I8"
+    case int16 = "I16"
+    case int32 = "I32"
+    case int64 = "I64"
+    case uint8 = "U8"
+    case uint16 = "U16"
+    case uint32 = "U32"
+    case uint64 = "U64"
+    case bool = "BOOL"
+
+    /// Bytes per element.
+    public var byteSize: Int {
+        switch self {
+        case .int8, .uint8, .bool: 1
+        case .float16, .bfloat16, .int16, .uint16: 2
+        case .float32, .int32, .uint32: 4
+        case .float64, .int64, .uint64: 8
+        }
+    }
+
+    /// True for the floating-point types.
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float16, .bfloat16, .float32, .float64: true
+        default: false
+        }
+    }
+
+    /// True for the signed and unsigned integer types (not `bool`).
+    public var isInteger: Bool { !isFloatingPoint && self != .bool }
+}

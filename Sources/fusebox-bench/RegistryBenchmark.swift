@@ -1,0 +1,1 @@
+struct RegistryBenchmark { let options: BenchOptions; func run() async throws { fatalError("registry benchmark arrives with the store") } }
