@@ -28,6 +28,7 @@ let package = Package(
         // MARK: - Fusion engine
         .target(name: "FusionCore", dependencies: [
             "TensorCore",
+            .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // MARK: - Persistence

@@ -1,0 +1,119 @@
+import RealModule
+import TensorCore
+
+/// A fusion spec with its parameter tensors: a model that predicts.
+///
+/// ```swift
+/// let model = try FusedClassifier(spec: spec, parameters: tensors)
+/// let p = try model.predictProbabilities(testSet)      // n × C, rows sum to 1
+/// ```
+public struct FusedClassifier: Sendable {
+    public let spec: FusionSpec
+    /// Every tensor the spec implies (see ``FusionSpec/parameterShapes``).
+    public internal(set) var parameters: [String: Matrix]
+
+    /// Checks the spec and that `parameters` holds exactly the tensors it implies, with their shapes.
+    public init(spec: FusionSpec, parameters: [String: Matrix]) throws {
+        try spec.validate()
+        let shapes = spec.parameterShapes
+        for p in shapes {
+            guard let m = parameters[p.name] else { throw FusionError(.invalidSpec, "parameter '\(p.name)' is missing") }
+            guard m.rows == p.rows, m.columns == p.columns else {
+                throw FusionError(.invalidSpec, "parameter '\(p.name)' is \(m.rows)×\(m.columns), the spec needs \(p.rows)×\(p.columns)")
+            }
+            guard m.isFinite else { throw FusionError(.invalidData, "parameter '\(p.name)' holds a non-finite value") }
+        }
+        if let extra = Set(parameters.keys).subtracting(shapes.map(\.name)).sorted().first {
+            throw FusionError(.invalidSpec, "parameter '\(extra)' is not part of the spec")
+        }
+        self.spec = spec
+        self.parameters = parameters
+    }
+
+    var network: FusionNetwork { FusionNetwork(spec: spec) }
+
+    /// Lines a dataset's modalities up with the spec's: each present one checked for kind and
+    /// width, absent ones `nil` (allowed only by the `renormalize` policy and if one remains).
+    func inputs(for data: Dataset) throws -> [Matrix?] {
+        let inputs: [Matrix?] = try spec.modalities.map { m in
+            guard let input = data.modality(m.name) else { return nil }
+            guard input.values.columns == m.width else {
+                throw FusionError(.invalidData, "modality '\(m.name)' has \(input.values.columns) columns, the model expects \(m.width)")
+            }
+            return input.values
+        }
+        let missing = spec.modalities.indices.filter { inputs[$0] == nil }.map { spec.modalities[$0].name }
+        if !missing.isEmpty {
+            guard spec.missingModalities == .renormalize else {
+                throw FusionError(.missingModality, "modality '\(missing[0])' is missing and the model's policy refuses missing modalities")
+            }
+            guard missing.count < spec.modalities.count else {
+                throw FusionError(.missingModality, "none of the model's modalities (\(spec.modalities.map(\.name).joined(separator: ", "))) is in the data")
+            }
+        }
+        if let unknown = data.modalities.first(where: { m in !spec.modalities.contains { $0.name == m.name } }) {
+            throw FusionError(.invalidData, "the model has no modality '\(unknown.name)' (it has \(spec.modalities.map(\.name).joined(separator: ", ")))")
+        }
+        return inputs
+    }
+
+    /// Class probabilities (n × C, rows summing to 1), or n × 1 values for regression, computed
+    /// in batches of `batchSize` rows.
+    public func predictProbabilities(_ data: Dataset, batchSize: Int = 8192) throws -> Matrix {
+        try predictProbabilities(inputs: inputs(for: data), rows: data.count, batchSize: batchSize)
+    }
+
+    func predictProbabilities(inputs: [Matrix?], rows: Int, batchSize: Int = 8192) -> Matrix {
+        let net = network
+        var rng = SeededRandom(seed: 0)
+        var values: [Float] = []
+        var start = 0
+        var width = spec.task == .regression ? 1 : spec.classCount
+        while start < rows {
+            let end = Swift.min(start + batchSize, rows)
+            let batch = inputs.map { $0.map { m in rows == end - start ? m : m.gatherRows(start..<end) } }
+            let p = net.probabilities(net.forward(batch, parameters: parameters, training: false, rng: &rng).output)
+            width = p.columns
+            values += p.values
+            start = end
+        }
+        return Matrix(rows: rows, columns: width, values: values)
+    }
+
+    /// The predicted class of each sample (argmax of the probabilities).
+    public func predictClasses(_ data: Dataset) throws -> [Int] { try predictProbabilities(data).argmaxRows() }
+
+    /// The current fusion weights (see ``FusionWeights``); gated weights are averaged over `data`.
+    public func fusionWeights(on data: Dataset? = nil) -> FusionWeights {
+        let names = spec.modalities.map(\.name)
+        let count = names.count
+        func perModality(_ w: [Float]) -> FusionWeights {
+            FusionWeights(entries: zip(names, w).map { .init(modality: $0, classIndex: nil, weight: $1) })
+        }
+        switch spec.method {
+        case .weightedAverage: return perModality(FusionSpec.softmax(parameters["fusion.weights"]!.values))
+        case .classWeightedAverage:
+            let a = parameters["fusion.weights"]!
+            let columns = (0..<a.columns).map { k in FusionSpec.softmax((0..<count).map { a[$0, k] }) }
+            var entries: [FusionWeights.Entry] = []
+            for m in 0..<count {
+                for k in 0..<a.columns { entries.append(.init(modality: names[m], classIndex: k, weight: columns[k][m])) }
+            }
+            return FusionWeights(entries: entries)
+        case .logLinear: return perModality(parameters["fusion.weights"]!.values.map(FusionSpec.softplus))
+        case .stacking:
+            let k = parameters["fusion.kernel"]!
+            let c = spec.classCount
+            let mass = (0..<count).map { m in (m * c..<(m + 1) * c).reduce(Float(0)) { s, r in s + (0..<k.columns).reduce(Float(0)) { $0 + abs(k[r, $1]) } } }
+            let total = mass.reduce(0, +)
+            return perModality(mass.map { $0 / total })
+        case .gated:
+            guard let data, let inputs = try? inputs(for: data), data.count > 0 else { return FusionWeights(entries: []) }
+            var rng = SeededRandom(seed: 0)
+            let pass = network.forward(inputs, parameters: parameters, training: false, rng: &rng)
+            return perModality(pass.operatorCache.weights!.columnSums().map { $0 / Float(data.count) })
+        case .mean, .sum, .vote, .product: return perModality([Float](repeating: 1 / Float(count), count: count))
+        case .max, .min, .concat, .concatMLP: return FusionWeights(entries: [])
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import RealModule
+import TensorCore
+
+/// One forward pass over a batch, with everything the backward pass needs.
+struct ForwardPass {
+    var branchCaches: [BranchCache?]
+    var operatorCache: OperatorCache
+    var headCaches: [LayerCache]
+    /// The model's raw output: probabilities (unnormalised), logits, or regression values.
+    var output: Matrix
+}
+
+/// The computation a spec describes: branches → operator → head. Parameters are passed in, so
+/// the same network serves training (with gradients) and inference.
+struct FusionNetwork {
+    let spec: FusionSpec
+
+    /// Runs the model on a batch. `inputs[m]` is modality `m`'s rows, or `nil` when absent.
+    func forward(_ inputs: [Matrix?], parameters: [String: Matrix], training: Bool, rng: inout SeededRandom) -> ForwardPass {
+        var branchCaches: [BranchCache?] = []
+        var h: [Matrix?] = []
+        for (m, x) in inputs.enumerated() {
+            guard let x else {
+                branchCaches.append(nil)
+                h.append(nil)
+                continue
+            }
+            let (out, cache) = spec.modalities[m].forward(x, parameters: parameters, training: training, rng: &rng)
+            h.append(out)
+            branchCaches.append(cache)
+        }
+        let (fused, operatorCache) = spec.fuse(h, parameters: parameters)
+        let (output, headCaches) = forwardLayers(spec.head, prefix: "head", fused, parameters: parameters, training: training, rng: &rng)
+        return ForwardPass(branchCaches: branchCaches, operatorCache: operatorCache, headCaches: headCaches, output: output)
+    }
+
+    /// How the output is read: probabilities to normalise, logits to softmax, or values.
+    var outputSpace: OutputSpace {
+        if spec.task == .regression { return .vector }
+        return spec.head.isEmpty ? spec.method.outputSpace : .logits
+    }
+
+    /// The loss of a forward pass and `∂L/∂output`; adds the L2 penalty `λ/2 Σ K²` over kernels.
+    func loss(_ pass: ForwardPass, targets: Targets, parameters: [String: Matrix]) -> (Double, Matrix) {
+        var (value, gradient): (Double, Matrix)
+        switch (targets, outputSpace) {
+        case (.values(let t), _): (value, gradient) = Loss.meanSquaredError(pass.output, targets: t)
+        case (.classes(let y), .logits): (value, gradient) = Loss.logitCrossEntropy(pass.output, labels: y)
+        case (.classes(let y), _): (value, gradient) = Loss.probabilityCrossEntropy(pass.output, labels: y)
+        }
+        if spec.l2 > 0 {
+            for name in l2Names { value += Double(spec.l2 / 2) * Double(parameters[name]!.values.reduce(0) { $0 + $1 * $1 }) }
+        }
+        return (value, gradient)
+    }
+
+    /// Kernels the L2 penalty applies to.
+    var l2Names: [String] { spec.parameterShapes.map(\.name).filter { $0.hasSuffix("kernel") && !$0.hasPrefix("fusion.gate") } }
+
+    /// `∂L/∂θ` for every trainable parameter reached by the pass.
+    func backward(_ pass: ForwardPass, _ gradient: Matrix, parameters: [String: Matrix]) -> [String: Matrix] {
+        var gradients: [String: Matrix] = [:]
+        let dFused = backwardLayers(pass.headCaches, gradient, parameters: parameters, gradients: &gradients)!
+        let dh = spec.fuseBackward(pass.operatorCache, dFused, parameters: parameters, gradients: &gradients)
+        for (m, cache) in pass.branchCaches.enumerated() {
+            guard let cache else { continue }
+            spec.modalities[m].backward(cache, dh[m], parameters: parameters, gradients: &gradients)
+        }
+        if spec.l2 > 0 {
+            for name in l2Names { accumulate(&gradients, name, parameters[name]! * spec.l2) }
+        }
+        return gradients
+    }
+
+    /// Turns raw outputs into what a user reads: class probabilities (rows sum to 1), or values.
+    func probabilities(_ output: Matrix) -> Matrix {
+        switch outputSpace {
+        case .logits: return output.softmaxRows()
+        case .vector: return output
+        case .probabilities:
+            var p = output
+            let n = p.columns
+            for i in 0..<p.rows {
+                var s: Float = 0
+                for k in 0..<n { s += p.values[i * n + k] }
+                for k in 0..<n { p.values[i * n + k] /= s }
+            }
+            return p
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import TensorCore
+
+/// Settings of a training run. Defaults follow the Keras reference runs (Adam 1e-3, batch 256).
+public struct TrainingConfiguration: Sendable, Hashable, Codable {
+    public var epochs = 10
+    public var batchSize = 256
+    public var learningRate: Float = 1e-3
+    public var optimizer: OptimizerKind = .adam
+    /// SGD momentum (ignored by Adam).
+    public var momentum: Float = 0
+    public var seed: UInt64 = 0
+    /// Reshuffle the training rows every epoch (with the seed); false keeps file order.
+    public var shuffle = true
+    /// Fraction held out for validation when no validation set is given (0 = none).
+    public var validationSplit: Double = 0
+    /// Stop after this many epochs without a lower validation loss, restoring the best weights
+    /// (nil = never stop early).
+    public var patience: Int?
+
+    public init() {}
+}
+
+/// What the trainer reports after each epoch.
+public struct EpochReport: Sendable {
+    /// 1-based epoch number.
+    public let epoch: Int
+    /// The batch-size-weighted mean of the batch losses over the epoch (as Keras's `fit` reports).
+    public let trainLoss: Double
+    public let validationLoss: Double?
+    /// Validation metrics: `accuracy` for classification, `rmse` for regression.
+    public let validationMetrics: [String: Double]
+    /// The normalised fusion weights after the epoch.
+    public let weights: FusionWeights
+    public let seconds: Double
+}
+
+/// The outcome of ``Trainer/train(spec:data:validation:configuration:initialParameters:onEpoch:)``.
+public struct TrainingResult: Sendable {
+    public let model: FusedClassifier
+    public let epochs: [EpochReport]
+    /// The epoch whose weights were kept (the best on validation loss with early stopping, else the last).
+    public let bestEpoch: Int
+    public let stoppedEarly: Bool
+    /// The validation dataset actually used (split off or given), if any.
+    public let validation: Dataset?
+    public let train: Dataset
+}
+
+/// Mini-batch training of a fusion spec.
+///
+/// Deterministic: the seed fixes initialisation, the validation split, shuffling and dropout,
+/// so the same seed and data give a bit-identical model.
+public enum Trainer {
+    /// Trains `spec` on `data`.
+    ///
+    /// - Parameters:
+    ///   - validation: a validation set; when nil and `validationSplit > 0`, a stratified split.
+    ///   - initialParameters: values that replace the initialisation for the names given
+    ///     (e.g. `["fusion.weights": [[0.2, 0.7]]]` to reproduce a reference run).
+    ///   - onEpoch: called after each epoch; return false to cancel (the trainer then throws
+    ///     ``FusionError`` `cancelled`).
+    public static func train(
+        spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix] = [:], onEpoch: (EpochReport) -> Bool = { _ in true }
+    ) throws -> TrainingResult {
+        try spec.validate()
+        var train = data
+        var validation = validation
+        if validation == nil, configuration.validationSplit > 0 {
+            (train, validation) = data.stratifiedSplit(validationFraction: configuration.validationSplit, seed: configuration.seed)
+        }
+        guard train.count > 0 else { throw FusionError(.invalidData, "there are no training samples") }
+        guard configuration.epochs >= 1, configuration.batchSize >= 1, configuration.learningRate > 0 else {
+            throw FusionError(.invalidSpec, "epochs, batch size and learning rate must be positive")
+        }
+        var parameters = spec.initialParameters(seed: configuration.seed)
+        fitStandardization(spec: spec, data: train, parameters: &parameters)
+        for (name, value) in initialParameters {
+            guard let current = parameters[name] else { throw FusionError(.invalidSpec, "initial value for unknown parameter '\(name)'") }
+            guard current.rows == value.rows, current.columns == value.columns else {
+                throw FusionError(.invalidSpec, "initial '\(name)' is \(value.rows)×\(value.columns), the spec needs \(current.rows)×\(current.columns)")
+            }
+            parameters[name] = value
+        }
+        var model = try FusedClassifier(spec: spec, parameters: parameters)
+        let inputs = try model.inputs(for: train).map { $0! }
+        let validationInputs = try validation.map { try model.inputs(for: $0) }
+        let network = model.network
+        let trainable = Set(spec.parameterShapes.filter(\.trainable).map(\.name))
+        var optimizer = Optimizer(kind: configuration.optimizer, learningRate: configuration.learningRate, momentum: configuration.momentum)
+        var rng = SeededRandom(seed: configuration.seed ^ 0x5EED)
+        var order = Array(0..<train.count)
+        var reports: [EpochReport] = []
+        var best: (loss: Double, epoch: Int, parameters: [String: Matrix])?
+        var stoppedEarly = false
+
+        for epoch in 1...configuration.epochs {
+            let clock = ContinuousClock.now
+            if configuration.shuffle { order.shuffle(using: &rng) }
+            var lossSum = 0.0
+            var start = 0
+            while start < order.count {
+                let end = Swift.min(start + configuration.batchSize, order.count)
+                let rows = order[start..<end]
+                let batch: [Matrix?] = inputs.map { $0.gatherRows(rows) }
+                let targets: Targets =
+                    switch train.targets {
+                    case .classes(let c): .classes(rows.map { c[$0] })
+                    case .values(let v): .values(rows.map { v[$0] })
+                    }
+                let pass = network.forward(batch, parameters: parameters, training: true, rng: &rng)
+                let (loss, dOutput) = network.loss(pass, targets: targets, parameters: parameters)
+                guard loss.isFinite else {
+                    throw FusionError(.invalidData, "the loss became \(loss) at epoch \(epoch); lower the learning rate")
+                }
+                lossSum += loss * Double(end - start)
+                let gradients = network.backward(pass, dOutput, parameters: parameters).filter { trainable.contains($0.key) }
+                optimizer.update(&parameters, gradients: gradients)
+                start = end
+            }
+            model.parameters = parameters
+            var validationLoss: Double?
+            var metrics: [String: Double] = [:]
+            if let validation, let validationInputs {
+                let output = network.forward(validationInputs, parameters: parameters, training: false, rng: &rng).output
+                let pass = ForwardPass(branchCaches: [], operatorCache: OperatorCache(inputs: []), headCaches: [], output: output)
+                validationLoss = network.loss(pass, targets: validation.targets, parameters: parameters).0
+                let p = network.probabilities(output)
+                switch validation.targets {
+                case .classes(let y):
+                    let predicted = p.argmaxRows()
+                    metrics["accuracy"] = Double(zip(predicted, y).filter { $0 == $1 }.count) / Double(y.count)
+                case .values(let t):
+                    metrics["rmse"] = (zip(p.values, t).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(t.count)).squareRoot()
+                }
+            }
+            let elapsed = ContinuousClock.now - clock
+            let report = EpochReport(
+                epoch: epoch, trainLoss: lossSum / Double(order.count), validationLoss: validationLoss, validationMetrics: metrics,
+                weights: model.fusionWeights(on: validation ?? train),
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            reports.append(report)
+            if let validationLoss, configuration.patience != nil, best == nil || validationLoss < best!.loss {
+                best = (validationLoss, epoch, parameters)
+            }
+            guard onEpoch(report) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
+            if let patience = configuration.patience, let b = best, epoch - b.epoch >= patience {
+                stoppedEarly = epoch < configuration.epochs
+                break
+            }
+        }
+        if let best { model.parameters = best.parameters }
+        return TrainingResult(
+            model: model, epochs: reports, bestEpoch: best?.epoch ?? reports.count, stoppedEarly: stoppedEarly, validation: validation,
+            train: train)
+    }
+
+    /// Sets each standardised branch's mean and standard deviation from the training data
+    /// (a deviation below 1e-6 becomes 1 so constant columns pass through centred).
+    static func fitStandardization(spec: FusionSpec, data: Dataset, parameters: inout [String: Matrix]) {
+        for m in spec.modalities where m.standardize {
+            guard let x = data.modality(m.name)?.values else { continue }
+            var mean = [Double](repeating: 0, count: x.columns)
+            var square = [Double](repeating: 0, count: x.columns)
+            for i in 0..<x.rows {
+                for j in 0..<x.columns {
+                    let v = Double(x[i, j])
+                    mean[j] += v
+                    square[j] += v * v
+                }
+            }
+            let n = Double(max(x.rows, 1))
+            let mu = mean.map { $0 / n }
+            let sd = zip(square, mu).map { (($0 / n) - $1 * $1).squareRoot() }
+            parameters["branch.\(m.name).mean"] = Matrix(rows: 1, columns: x.columns, values: mu.map { Float($0) })
+            parameters["branch.\(m.name).std"] = Matrix(rows: 1, columns: x.columns, values: sd.map { $0 < 1e-6 ? 1 : Float($0) })
+        }
+    }
+}
