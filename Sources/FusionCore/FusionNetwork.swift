@@ -60,12 +60,26 @@ struct FusionNetwork {
     /// `∂L/∂θ` for every trainable parameter reached by the pass.
     func backward(_ pass: ForwardPass, _ gradient: Matrix, parameters: [String: Matrix]) -> [String: Matrix] {
         var gradients: [String: Matrix] = [:]
-        let dFused = backwardLayers(pass.headCaches, gradient, parameters: parameters, gradients: &gradients)!
-        let dh = spec.fuseBackward(pass.operatorCache, dFused, parameters: parameters, gradients: &gradients)
-        for (m, cache) in pass.branchCaches.enumerated() {
-            guard let cache else { continue }
-            spec.modalities[m].backward(cache, dh[m], parameters: parameters, gradients: &gradients)
+        // Gradients flow only as far as something learns: skip ∂L/∂fused and ∂L/∂h_m otherwise.
+        let branchesLearn = spec.modalities.contains(where: \.hasParameters)
+        guard
+            let dFused = backwardLayers(
+                pass.headCaches, gradient, parameters: parameters, gradients: &gradients,
+                needInputGradient: branchesLearn || spec.method.hasOperatorParameters)
+        else { return withL2(gradients, parameters) }
+        let dh = spec.fuseBackward(
+            pass.operatorCache, dFused, parameters: parameters, gradients: &gradients, needInputGradients: branchesLearn)
+        if branchesLearn {
+            for (m, cache) in pass.branchCaches.enumerated() {
+                guard let cache else { continue }
+                spec.modalities[m].backward(cache, dh[m], parameters: parameters, gradients: &gradients)
+            }
         }
+        return withL2(gradients, parameters)
+    }
+
+    private func withL2(_ gradients: [String: Matrix], _ parameters: [String: Matrix]) -> [String: Matrix] {
+        var gradients = gradients
         if spec.l2 > 0 {
             for name in l2Names { accumulate(&gradients, name, parameters[name]! * spec.l2) }
         }

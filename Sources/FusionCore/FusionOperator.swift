@@ -71,13 +71,15 @@ extension FusionSpec {
             let a = parameters["fusion.weights"]!.values
             let w = Self.softmax(present.map { a[$0] })
             var weights = Matrix(rows: 1, columns: h.count)
-            var f = Matrix(rows: rows, columns: width)
+            var f = [Float](repeating: 0, count: rows * width)
             for (j, m) in present.enumerated() {
                 weights.values[m] = w[j]
-                f = f + h[m]! * w[j]
+                h[m]!.values.withUnsafeBufferPointer { x in
+                    f.withUnsafeMutableBufferPointer { Matrix.axpy(w[j], x.baseAddress!, $0.baseAddress!, x.count) }
+                }
             }
             cache.weights = weights
-            return (f, cache)
+            return (Matrix(rows: rows, columns: width, values: f), cache)
         case .classWeightedAverage:
             let a = parameters["fusion.weights"]!
             var weights = Matrix(rows: h.count, columns: width)
@@ -173,7 +175,10 @@ extension FusionSpec {
     ///   `∂c = Σ_rows ∂s`, `∂U = ∂s·Gᵀ`, and `∂h_m = w_m G + ∂U_max·[k = argmax] − ∂U_H (log h + 1)/log C`.
     /// - vote: only the mean term carries a gradient (votes are piecewise constant): `G / (M(M+1))`.
     /// Where a log was clamped (`h < 1e-30`) its gradient is zero.
-    func fuseBackward(_ cache: OperatorCache, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix]) -> [Matrix] {
+    func fuseBackward(
+        _ cache: OperatorCache, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix], needInputGradients: Bool = true
+    ) -> [Matrix] {
+        if !needInputGradients && !method.hasOperatorParameters { return [] }
         let h = cache.inputs.map { $0! }
         let count = h.count
         let (rows, width) = (h[0].rows, h[0].columns)
@@ -195,10 +200,10 @@ extension FusionSpec {
         case .product: return h.map { overH(g, $0) }
         case .weightedAverage:
             let w = cache.weights!.values
-            let s = h.map { x in zip(g.values, x.values).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let s = h.map { x in Self.dot(g.values, x.values) }
             let mean = zip(w, s).reduce(Float(0)) { $0 + $1.0 * $1.1 }
             accumulate(&gradients, "fusion.weights", Matrix(rows: 1, columns: count, values: (0..<count).map { w[$0] * (s[$0] - mean) }))
-            return w.map { g * $0 }
+            return needInputGradients ? w.map { g * $0 } : []
         case .classWeightedAverage:
             let w = cache.weights!
             var sums = Matrix(rows: count, columns: width)
@@ -280,6 +285,26 @@ extension FusionSpec {
                 return d
             }
         }
+    }
+
+    /// `Σ a_i b_i`, accumulated in 8 lanes so the loop vectorises.
+    static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        var lanes = SIMD8<Float>()
+        let n = a.count
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                var i = 0
+                while i + 8 <= n {
+                    lanes += SIMD8(pa[i..<i + 8]) * SIMD8(pb[i..<i + 8])
+                    i += 8
+                }
+                while i < n {
+                    lanes[0] += pa[i] * pb[i]
+                    i += 1
+                }
+            }
+        }
+        return lanes.sum()
     }
 
     static func softmax(_ x: [Float]) -> [Float] {

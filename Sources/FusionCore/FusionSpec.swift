@@ -20,6 +20,9 @@ public enum FusionMethod: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
+    /// True when the operator itself has parameters (concat-mlp's are in its head).
+    var hasOperatorParameters: Bool { isLearned && self != .concatMLP }
+
     /// Whether the fused output is a probability row (normalised by the loss and at prediction)
     /// or logits (turned into probabilities by a softmax).
     var outputSpace: OutputSpace {
@@ -69,6 +72,9 @@ public struct ModalitySpec: Sendable, Hashable, Codable {
         self.standardize = standardize ?? (kind == .features)
         self.layers = layers
     }
+
+    /// True when the branch has trainable parameters (a temperature or Dense layers).
+    var hasParameters: Bool { temperature || layers.contains { if case .dense = $0 { true } else { false } } }
 
     /// The default branch for a modality: identity for probabilities, softmax for logits, and
     /// standardise → `Dense(classes)` → softmax for features, so a raw feature view works as is.

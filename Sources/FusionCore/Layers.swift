@@ -31,18 +31,27 @@ func forwardLayers(
             caches.append(.dense(input: h, kernel: k, bias: b))
             h = y
         case .relu:
-            h = h.map { Swift.max($0, 0) }
+            h.values.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] = Swift.max(v[i], 0) } }
             caches.append(.relu(output: h))
         case .dropout(let rate):
             guard training, rate > 0 else {
                 caches.append(.dropout(mask: nil))
                 continue
             }
+            // Each unit is dropped when a uniform 24-bit draw is below rate·2²⁴; one 64-bit draw
+            // serves two units.
             let scale = 1 / (1 - rate)
-            var mask = Matrix(rows: h.rows, columns: h.columns)
-            for i in mask.values.indices { mask.values[i] = rng.unitFloat() < rate ? 0 : scale }
-            for i in h.values.indices { h.values[i] *= mask.values[i] }
-            caches.append(.dropout(mask: mask))
+            let threshold = UInt64(rate * 16_777_216)
+            var mask = [Float](repeating: 0, count: h.values.count)
+            var i = 0
+            while i < mask.count {
+                let r = rng.next()
+                mask[i] = (r >> 40) < threshold ? 0 : scale
+                if i + 1 < mask.count { mask[i + 1] = ((r >> 16) & 0xFF_FFFF) < threshold ? 0 : scale }
+                i += 2
+            }
+            h.values.withUnsafeMutableBufferPointer { v in for j in v.indices { v[j] *= mask[j] } }
+            caches.append(.dropout(mask: Matrix(rows: h.rows, columns: h.columns, values: mask)))
         case .softmax:
             h = h.softmaxRows()
             caches.append(.softmax(output: h))

@@ -3,66 +3,95 @@ import RealModule
 extension Matrix {
     /// The product `op(a) · op(b)`, where `op(x)` is `x` or its transpose.
     ///
-    /// Loops are ordered so the innermost one runs over contiguous memory (the compiler
-    /// vectorises it): `a · b` and `aᵀ · b` accumulate rows of `b` (axpy form), `a · bᵀ` takes
-    /// dot products of rows.
+    /// The kernel keeps a 4-row × 8-column tile of the output in SIMD registers while it runs over
+    /// the whole inner dimension, so each load of `b` serves four rows and each output element is
+    /// stored once. Lanes are independent columns and every sum is taken in the order
+    /// `p = 0, 1, …`, exactly as the naive loop. When the width is not a multiple of 8 the last
+    /// tile overlaps the previous one (recomputing identical values), so narrow outputs such as
+    /// 10 classes stay vectorised. A transposed `b` is transposed explicitly first (in fusion `b`
+    /// is a parameter, so the copy is small).
     public static func multiply(_ a: Matrix, transposingA: Bool = false, _ b: Matrix, transposingB: Bool = false) -> Matrix {
         let m = transposingA ? a.columns : a.rows
         let k = transposingA ? a.rows : a.columns
-        let kb = transposingB ? b.columns : b.rows
-        let n = transposingB ? b.rows : b.columns
-        precondition(k == kb, "inner dimensions \(k) and \(kb) differ")
+        let right = transposingB ? b.transposed() : b
+        precondition(k == right.rows, "inner dimensions \(k) and \(right.rows) differ")
+        let n = right.columns
+        // Element (i, p) of op(a) is at i·rowStep + p·strideA.
+        let (rowStep, strideA) = transposingA ? (1, m) : (k, 1)
         var c = [Float](repeating: 0, count: m * n)
         a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
+            right.values.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    switch (transposingA, transposingB) {
-                    case (false, false):
+                    guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, let baseC = pc.baseAddress else { return }
+                    if n < 8 {
                         for i in 0..<m {
-                            let ci = pc.baseAddress! + i * n
+                            for j in 0..<n {
+                                var acc: Float = 0
+                                for p in 0..<k { acc += baseA[i * rowStep + p * strideA] * baseB[p * n + j] }
+                                baseC[i * n + j] = acc
+                            }
+                        }
+                        return
+                    }
+                    let tiles = Array(stride(from: 0, to: n - 7, by: 8)) + (n % 8 == 0 ? [] : [n - 8])
+                    var i = 0
+                    while i + 4 <= m {
+                        let a0 = baseA + i * rowStep
+                        for j in tiles {
+                            var (c0, c1, c2, c3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                            var bp = UnsafeRawPointer(baseB + j)
+                            var ap = a0
+                            for _ in 0..<k {
+                                let bv = bp.loadUnaligned(as: SIMD8<Float>.self)
+                                c0 += ap[0] * bv
+                                c1 += ap[rowStep] * bv
+                                c2 += ap[2 * rowStep] * bv
+                                c3 += ap[3 * rowStep] * bv
+                                bp += n * MemoryLayout<Float>.stride
+                                ap += strideA
+                            }
+                            let ci = UnsafeMutableRawPointer(baseC + i * n + j)
+                            let rowBytes = n * MemoryLayout<Float>.stride
+                            ci.storeBytes(of: c0, as: SIMD8<Float>.self)
+                            (ci + rowBytes).storeBytes(of: c1, as: SIMD8<Float>.self)
+                            (ci + 2 * rowBytes).storeBytes(of: c2, as: SIMD8<Float>.self)
+                            (ci + 3 * rowBytes).storeBytes(of: c3, as: SIMD8<Float>.self)
+                        }
+                        i += 4
+                    }
+                    while i < m {
+                        for j in tiles {
+                            var acc = SIMD8<Float>()
+                            var bp = UnsafeRawPointer(baseB + j)
                             for p in 0..<k {
-                                let aip = pa[i * k + p]
-                                if aip == 0 { continue }
-                                let bp = pb.baseAddress! + p * n
-                                for j in 0..<n { ci[j] += aip * bp[j] }
+                                acc += baseA[i * rowStep + p * strideA] * bp.loadUnaligned(as: SIMD8<Float>.self)
+                                bp += n * MemoryLayout<Float>.stride
                             }
+                            UnsafeMutableRawPointer(baseC + i * n + j).storeBytes(of: acc, as: SIMD8<Float>.self)
                         }
-                    case (true, false):
-                        // a is k × m; c[i, :] += a[p, i] · b[p, :]
-                        for p in 0..<k {
-                            let bp = pb.baseAddress! + p * n
-                            for i in 0..<m {
-                                let api = pa[p * m + i]
-                                if api == 0 { continue }
-                                let ci = pc.baseAddress! + i * n
-                                for j in 0..<n { ci[j] += api * bp[j] }
-                            }
-                        }
-                    case (false, true):
-                        // b is n × k; c[i, j] = a[i, :] · b[j, :]
-                        for i in 0..<m {
-                            let ai = pa.baseAddress! + i * k
-                            for j in 0..<n {
-                                let bj = pb.baseAddress! + j * k
-                                var s: Float = 0
-                                for p in 0..<k { s += ai[p] * bj[p] }
-                                pc[i * n + j] = s
-                            }
-                        }
-                    case (true, true):
-                        // a is k × m, b is n × k; c[i, j] = Σ_p a[p, i] b[j, p]
-                        for i in 0..<m {
-                            for j in 0..<n {
-                                var s: Float = 0
-                                for p in 0..<k { s += pa[p * m + i] * pb[j * k + p] }
-                                pc[i * n + j] = s
-                            }
-                        }
+                        i += 1
                     }
                 }
             }
         }
         return Matrix(rows: m, columns: n, values: c)
+    }
+
+    /// `y[0..<n] += alpha · x[0..<n]`.
+    @inline(__always)
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for j in 0..<n { y[j] += alpha * x[j] }
+    }
+
+    /// The transpose.
+    public func transposed() -> Matrix {
+        var out = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<rows { for j in 0..<columns { dst[j * rows + i] = src[i * columns + j] } }
+            }
+        }
+        return Matrix(rows: columns, columns: rows, values: out)
     }
 
     /// Adds `bias[j]` to every element of column `j`.

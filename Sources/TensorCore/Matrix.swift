@@ -36,19 +36,21 @@ public struct Matrix: Sendable, Hashable {
 
     /// The rows at `indices`, in that order (a batch gather).
     public func gatherRows(_ indices: some Collection<Int>) -> Matrix {
-        var out = [Float]()
-        out.reserveCapacity(indices.count * columns)
-        values.withUnsafeBufferPointer { src in
-            for i in indices { out.append(contentsOf: src[i * columns..<(i + 1) * columns]) }
+        let n = columns
+        let out = [Float](unsafeUninitializedCapacity: indices.count * n) { buffer, initialized in
+            values.withUnsafeBufferPointer { src in
+                var dst = buffer.baseAddress!
+                for i in indices {
+                    precondition(i >= 0 && i < rows, "row \(i) out of range")
+                    // An element loop: for rows of a few floats a memmove call costs more than the copy.
+                    let row = src.baseAddress! + i * n
+                    for j in 0..<n { (dst + j).initialize(to: row[j]) }
+                    dst += n
+                }
+            }
+            initialized = indices.count * n
         }
-        return Matrix(rows: indices.count, columns: columns, values: out)
-    }
-
-    /// The transpose.
-    public func transposed() -> Matrix {
-        var out = Matrix(rows: columns, columns: rows)
-        for i in 0..<rows { for j in 0..<columns { out.values[j * rows + i] = values[i * columns + j] } }
-        return out
+        return Matrix(rows: indices.count, columns: n, values: out)
     }
 
     /// True when every element is finite (no NaN, no ±∞).
