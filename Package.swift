@@ -60,12 +60,21 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "FuseboxTestSupport",
-            dependencies: ["TensorCore", "TensorIO", "FusionCore", "RegistryStore"],
+            dependencies: [
+                "TensorCore", "TensorIO", "FusionCore", "RegistryStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/FuseboxTestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "FuseboxTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "FuseboxTestSupport"]),
         .testTarget(name: "FusionCoreTests", dependencies: ["FusionCore", "TensorIO", "FuseboxTestSupport"]),
-        .testTarget(name: "RegistryStoreTests", dependencies: ["RegistryStore", "RegistryMigrations", "FuseboxTestSupport"]),
+        .testTarget(
+            name: "RegistryStoreTests",
+            dependencies: [
+                "RegistryStore", "RegistryMigrations", "FuseboxTestSupport", "TensorIO",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "FuseboxCLITests", dependencies: ["FuseboxCLI", "fusebox", "FuseboxTestSupport"]),
     ]
 )

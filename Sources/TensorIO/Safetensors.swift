@@ -139,6 +139,19 @@ public struct SafetensorsHeader: Sendable, Hashable {
         }
     }
 
+    /// The canonical header for tensors laid out one after the other in the order given.
+    public static func canonicalBytes(
+        for tensors: [(name: String, dtype: DType, shape: Shape)], metadata: [SafetensorsMetadataItem]
+    ) -> [UInt8] {
+        var offset = 0
+        let entries = tensors.map { t in
+            let size = t.shape.elementCount * t.dtype.byteSize
+            defer { offset += size }
+            return SafetensorsEntry(name: t.name, dtype: t.dtype, shape: t.shape, dataRange: offset..<offset + size)
+        }
+        return canonicalBytes(entries: entries, metadata: metadata)
+    }
+
     /// Builds the canonical header for `entries` and `metadata`: compact JSON, `__metadata__`
     /// first, tensors in data order, padded with spaces to a multiple of 8 bytes as the
     /// reference writer does.

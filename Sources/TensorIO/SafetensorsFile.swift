@@ -7,7 +7,10 @@ import TensorCore
 /// let file = try SafetensorsFile(path: "weights.safetensors")
 /// let image = try file.tensor(named: "train.image")
 /// ```
-public final class SafetensorsFile {
+///
+/// Sendable: its state is immutable after opening and reads use `pread`, which is safe from
+/// several threads at once.
+public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     public let header: SafetensorsHeader
     /// The file's size in bytes.

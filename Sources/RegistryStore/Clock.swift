@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Wall-clock time for records (Unix seconds), and the identity of this process for run liveness.
+enum Clock {
+    static func unixSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+enum ProcessIdentity {
+    static var pid: Int64 { Int64(getpid()) }
+
+    /// The kernel's boot id (Linux), so a run owned by a process of an earlier boot is known dead.
+    static let bootID: String = {
+        guard let f = fopen("/proc/sys/kernel/random/boot_id", "r") else { return "" }
+        defer { fclose(f) }
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard fgets(&buffer, 64, f) != nil else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    /// True when a process with this pid exists on this machine.
+    static func isAlive(_ pid: Int64) -> Bool {
+        kill(pid_t(pid), 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,147 @@
+import GRDB
+
+extension Registry {
+    /// Points `alias` at a version of `model` and appends an event (`set` for a new alias,
+    /// `move` otherwise). A move costs the same whatever the number of versions (indexed lookups).
+    /// - Parameters:
+    ///   - comparison: the comparison that justified the move (a promotion), if any.
+    ///   - forced: true when a failing promotion gate was overridden.
+    /// - Returns: the recorded event.
+    @discardableResult
+    public func setAlias(
+        _ alias: String, model: String, version: Int, reason: String = "", comparison: Int64? = nil, forced: Bool = false
+    ) async throws -> AliasEvent {
+        try Names.validateAlias(alias)
+        try Names.validateValue(reason, as: "Reason")
+        return try await write { db in
+            let target = try Self.resolve(VersionReference(model: model, selector: .number(version)), in: db)
+            return try Self.moveAlias(alias, model: model, to: target, action: nil, reason: reason, comparison: comparison, forced: forced, in: db)
+        }
+    }
+
+    /// Removes an alias, recording a `delete` event.
+    @discardableResult
+    public func deleteAlias(_ alias: String, model: String, reason: String = "") async throws -> AliasEvent {
+        try Names.validateAlias(alias)
+        return try await write { db in
+            let modelId = try Self.requireModel(model, in: db).id
+            guard let current = try Int64.fetchOne(db, sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
+            else { throw RegistryError(.notFound, "Alias '\(alias)' does not exist for model '\(model)'.") }
+            try db.execute(sql: "DELETE FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
+            return try Self.appendEvent(modelId: modelId, alias: alias, action: .delete, from: current, to: nil, reason: reason, comparison: nil, forced: false, in: db)
+        }
+    }
+
+    /// The aliases of a model: name → version number.
+    public func aliases(of model: String) async throws -> [(alias: String, version: Int, updatedAt: Double)] {
+        try await read { db in
+            let modelId = try Self.requireModel(model, in: db).id
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT a.name, v.number, a.updatedAt FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? ORDER BY a.name",
+                arguments: [modelId]
+            ).map { ($0["name"], $0["number"], $0["updatedAt"]) }
+        }
+    }
+
+    /// The alias events of a model (optionally one alias), newest first.
+    public func aliasEvents(of model: String, alias: String? = nil) async throws -> [AliasEvent] {
+        try await read { db in
+            let modelId = try Self.requireModel(model, in: db).id
+            return try Self.events(modelId: modelId, model: model, alias: alias, in: db).reversed()
+        }
+    }
+
+    /// Moves `alias` back to the target it had before its latest move.
+    ///
+    /// Rollbacks chain: after moves 1 → 2 → 3, a rollback goes to 2 and another to 1 (each set or
+    /// move pushes the previous target; each rollback pops one). The target's tensors are
+    /// verified first; a target that fails verification is refused and nothing changes.
+    @discardableResult
+    public func rollback(_ alias: String, model: String, reason: String = "") async throws -> AliasEvent {
+        try Names.validateAlias(alias)
+        return try await write { db in
+            let modelId = try Self.requireModel(model, in: db).id
+            var stack: [Int64] = []
+            for event in try Self.eventRows(modelId: modelId, alias: alias, in: db) {
+                switch event.action {
+                case .set, .move: if let from = event.from { stack.append(from) }
+                case .rollback: _ = stack.popLast()
+                case .delete: stack.removeAll()
+                }
+            }
+            guard let target = stack.last else {
+                throw RegistryError(.notFound, "Alias '\(alias)' of model '\(model)' has no earlier target to roll back to.")
+            }
+            let label = try Self.version(id: target, in: db).reference
+            do {
+                _ = try Self.loadTensors(versionId: target, label: label, verify: true, in: db)
+            } catch let error as RegistryError where error.code == .corruptData {
+                throw RegistryError(.corruptData, "Refusing to roll '\(alias)' back to \(label): \(error.message)", cause: error)
+            }
+            return try Self.moveAlias(alias, model: model, to: target, action: .rollback, reason: reason, comparison: nil, forced: false, in: db)
+        }
+    }
+
+    // MARK: - Synchronous helpers
+
+    static func moveAlias(
+        _ alias: String, model: String, to target: Int64, action: AliasEvent.Action?, reason: String, comparison: Int64?, forced: Bool,
+        in db: Database
+    ) throws -> AliasEvent {
+        let modelId = try requireModel(model, in: db).id
+        let current = try Int64.fetchOne(db, sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
+        try db.execute(
+            sql: """
+                INSERT INTO alias (modelId, name, versionId, updatedAt) VALUES (?, ?, ?, ?)
+                ON CONFLICT (modelId, name) DO UPDATE SET versionId = excluded.versionId, updatedAt = excluded.updatedAt
+                """, arguments: [modelId, alias, target, Clock.unixSeconds()])
+        return try appendEvent(
+            modelId: modelId, alias: alias, action: action ?? (current == nil ? .set : .move), from: current, to: target, reason: reason,
+            comparison: comparison, forced: forced, in: db)
+    }
+
+    static func appendEvent(
+        modelId: Int64, alias: String, action: AliasEvent.Action, from: Int64?, to: Int64?, reason: String, comparison: Int64?, forced: Bool,
+        in db: Database
+    ) throws -> AliasEvent {
+        try db.execute(
+            sql: """
+                INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds()])
+        let model = try String.fetchOne(db, sql: "SELECT name FROM model WHERE id = ?", arguments: [modelId])!
+        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: db.lastInsertedRowID)[0]
+    }
+
+    static func eventRows(modelId: Int64, alias: String, in db: Database) throws -> [(action: AliasEvent.Action, from: Int64?, to: Int64?)] {
+        try Row.fetchAll(
+            db, sql: "SELECT action, fromVersionId, toVersionId FROM aliasEvent WHERE modelId = ? AND alias = ? ORDER BY id",
+            arguments: [modelId, alias]
+        ).map { (AliasEvent.Action(rawValue: $0["action"]) ?? .set, $0["fromVersionId"], $0["toVersionId"]) }
+    }
+
+    /// Events oldest first.
+    static func events(modelId: Int64, model: String, alias: String?, in db: Database, onlyId: Int64? = nil) throws -> [AliasEvent] {
+        var sql = """
+            SELECT e.id, e.alias, e.action, f.number AS fromNumber, t.number AS toNumber, e.reason, e.comparisonId, e.forced, e.createdAt
+            FROM aliasEvent e LEFT JOIN modelVersion f ON f.id = e.fromVersionId LEFT JOIN modelVersion t ON t.id = e.toVersionId
+            WHERE e.modelId = ?
+            """
+        var arguments: StatementArguments = [modelId]
+        if let alias {
+            sql += " AND e.alias = ?"
+            arguments += [alias]
+        }
+        if let onlyId {
+            sql += " AND e.id = ?"
+            arguments += [onlyId]
+        }
+        return try Row.fetchAll(db, sql: sql + " ORDER BY e.id", arguments: arguments).map { row in
+            AliasEvent(
+                id: row["id"], model: model, alias: row["alias"], action: AliasEvent.Action(rawValue: row["action"]) ?? .set,
+                fromVersion: row["fromNumber"], toVersion: row["toNumber"], reason: row["reason"], comparison: row["comparisonId"],
+                forced: row["forced"], createdAt: row["createdAt"])
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import FusionCore
+import GRDB
+
+extension Registry {
+    /// Starts a run owned by this process (its pid and boot id are recorded so a run whose process
+    /// died is later marked failed).
+    /// - Returns: the run id.
+    public func startRun(
+        kind: RunKind, model: String? = nil, version: VersionReference? = nil, params: [String: ParamValue] = [:], tags: [String: String] = [:]
+    ) async throws -> Int64 {
+        for (key, value) in params {
+            try Names.validateKey(key, as: "Param")
+            try Names.validateValue(value.description, as: "Param")
+        }
+        try Self.validateTags(tags)
+        if let model { try Names.validate(model, as: "Model name") }
+        return try await write { db in try Self.insertRun(kind: kind, model: model, version: version, params: params, tags: tags, in: db) }
+    }
+
+    /// Appends metric values in one transaction. Re-logging a (key, step) replaces its value.
+    public func logMetrics(run: Int64, _ points: [MetricPoint]) async throws {
+        for key in Set(points.map(\.key)) { try Names.validateKey(key, as: "Metric") }
+        if let bad = points.first(where: { !$0.value.isFinite || $0.step < 0 }) {
+            throw RegistryError(.invalidInput, "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0.")
+        }
+        try await write { db in try Self.insertMetrics(run: run, points, in: db) }
+    }
+
+    /// Records the fusion weights after an epoch.
+    public func logFusionWeights(run: Int64, epoch: Int, _ weights: FusionWeights) async throws {
+        try await write { db in try Self.insertWeights(run: run, epoch: epoch, weights, in: db) }
+    }
+
+    /// Records one epoch: its metrics and fusion weights, in one transaction.
+    public func logEpoch(run: Int64, epoch: Int, metrics: [String: Double], weights: FusionWeights) async throws {
+        let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map { MetricPoint(key: $0.key, step: epoch, value: $0.value) }
+        try await write { db in
+            try Self.insertMetrics(run: run, points, in: db)
+            try Self.insertWeights(run: run, epoch: epoch, weights, in: db)
+        }
+    }
+
+    /// Marks a run finished.
+    public func finishRun(_ run: Int64) async throws {
+        try await write { db in try Self.finish(run: run, versionId: nil, in: db) }
+    }
+
+    /// Marks a run failed with a reason.
+    public func failRun(_ run: Int64, reason: String) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ? AND status = 'running'",
+                arguments: [Clock.unixSeconds(), reason, run])
+        }
+    }
+
+    /// One run.
+    public func run(_ id: Int64) async throws -> RunSummary {
+        try await read { db in
+            guard let run = try Self.runSummaries(whereSQL: "r.id = ?", arguments: [id], orderSQL: "r.id", limit: 1, in: db).first else {
+                throw RegistryError(.notFound, "There is no run \(id). Run 'fusebox runs' to list them.")
+            }
+            return run
+        }
+    }
+
+    /// A metric's values at every step, in step order.
+    public func metricHistory(run: Int64, key: String) async throws -> [MetricPoint] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = ? AND k.name = ? ORDER BY m.step",
+                arguments: [run, key]
+            ).map { MetricPoint(key: key, step: $0["step"], value: $0["value"], time: $0["time"]) }
+        }
+    }
+
+    /// Every metric key of a run with its values, in step order.
+    public func metricHistories(run: Int64) async throws -> [String: [MetricPoint]] {
+        try await read { db in
+            var out: [String: [MetricPoint]] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT k.name, m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = ? ORDER BY k.name, m.step",
+                arguments: [run])
+            {
+                out[row["name"], default: []].append(MetricPoint(key: row["name"], step: row["step"], value: row["value"], time: row["time"]))
+            }
+            return out
+        }
+    }
+
+    /// The fusion-weight history of a run, by epoch then modality then class.
+    public func fusionWeightHistory(run: Int64) async throws -> [WeightPoint] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ? ORDER BY epoch, rowid", arguments: [run]
+            ).map { WeightPoint(epoch: $0["epoch"], modality: $0["modality"], classIndex: $0["classIndex"], weight: $0["weight"]) }
+        }
+    }
+
+    /// Marks failed every `running` run whose owning process is gone (same boot, pid not alive)
+    /// or belongs to an earlier boot. Called when a store is opened.
+    public func markAbandonedRunsFailed() throws {
+        do {
+            try writer.write { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT id, ownerPid, ownerBootId FROM run WHERE status = 'running'")
+                for row in rows {
+                    let pid: Int64? = row["ownerPid"]
+                    let boot: String? = row["ownerBootId"]
+                    let sameBoot = boot == ProcessIdentity.bootID
+                    guard !sameBoot || !(pid.map(ProcessIdentity.isAlive) ?? false) else { continue }
+                    try db.execute(
+                        sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?",
+                        arguments: [
+                            Clock.unixSeconds(), sameBoot ? "its process (pid \(pid ?? 0)) ended without finishing the run" : "the machine restarted during the run",
+                            row["id"] as Int64,
+                        ])
+                }
+            }
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+    }
+
+    // MARK: - Synchronous helpers
+
+    static func insertRun(
+        kind: RunKind, model: String?, version: VersionReference?, params: [String: ParamValue], tags: [String: String], in db: Database
+    ) throws -> Int64 {
+        let modelId = try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
+        let versionId = try version.map { try resolve($0, in: db) }
+        try db.execute(
+            sql: "INSERT INTO run (modelId, versionId, kind, status, startedAt, ownerPid, ownerBootId) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+            arguments: [modelId, versionId, kind.rawValue, Clock.unixSeconds(), ProcessIdentity.pid, ProcessIdentity.bootID])
+        let id = db.lastInsertedRowID
+        for (key, value) in params.sorted(by: { $0.key < $1.key }) {
+            try db.execute(
+                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)", arguments: [id, key, value.description, value.number])
+        }
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
+        }
+        return id
+    }
+
+    static func finish(run: Int64, versionId: Int64?, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE run SET status = 'finished', endedAt = ?, versionId = coalesce(?, versionId) WHERE id = ? AND status = 'running'",
+            arguments: [Clock.unixSeconds(), versionId, run])
+        guard db.changesCount == 1 else {
+            throw RegistryError(.conflict, "Run \(run) is not running (it may have been marked failed); it cannot be finished.")
+        }
+    }
+
+    static func keyId(_ name: String, in db: Database) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [name]) { return id }
+        try db.execute(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
+        return db.lastInsertedRowID
+    }
+
+    /// Inserts values with one prepared statement, then updates each key's latest value once.
+    static func insertMetrics(run: Int64, _ points: [MetricPoint], in db: Database) throws {
+        guard !points.isEmpty else { return }
+        guard try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) != nil else {
+            throw RegistryError(.notFound, "There is no run \(run).")
+        }
+        var keys: [String: Int64] = [:]
+        var latest: [Int64: MetricPoint] = [:]
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO metric (runId, keyId, step, value, time) VALUES (?, ?, ?, ?, ?)")
+        for p in points {
+            let key = try keys[p.key] ?? keyId(p.key, in: db)
+            keys[p.key] = key
+            insert.setUncheckedArguments([run, key, p.step, p.value, p.time])
+            try insert.execute()
+            if let current = latest[key], current.step > p.step { continue }
+            latest[key] = p
+        }
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO latestMetric (runId, keyId, step, value) VALUES (?, ?, ?, ?)
+                ON CONFLICT (runId, keyId) DO UPDATE SET step = excluded.step, value = excluded.value WHERE excluded.step >= latestMetric.step
+                """)
+        for (key, p) in latest {
+            upsert.setUncheckedArguments([run, key, p.step, p.value])
+            try upsert.execute()
+        }
+    }
+
+    static func insertWeights(run: Int64, epoch: Int, _ weights: FusionWeights, in db: Database) throws {
+        let insert = try db.cachedStatement(sql: "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight) VALUES (?, ?, ?, ?, ?)")
+        for e in weights.entries {
+            insert.setUncheckedArguments([run, epoch, e.modality, e.classIndex, Double(e.weight)])
+            try insert.execute()
+        }
+    }
+
+    static func latestMetrics(run: Int64, in db: Database) throws -> [String: Double] {
+        Dictionary(
+            uniqueKeysWithValues: try Row.fetchAll(
+                db, sql: "SELECT k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId = ?", arguments: [run]
+            ).map { ($0["name"], $0["value"]) })
+    }
+
+    /// Runs matching a compiled filter, with their params, tags and latest metrics.
+    static func runSummaries(whereSQL: String, arguments: StatementArguments, orderSQL: String, limit: Int, in db: Database) throws -> [RunSummary] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, m.name AS model, v.number AS version
+                FROM run r LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
+                WHERE \(whereSQL) ORDER BY \(orderSQL) LIMIT \(limit)
+                """, arguments: arguments)
+        return try rows.map { row in
+            let id: Int64 = row["id"]
+            let params = try Row.fetchAll(db, sql: "SELECT key, value FROM runParam WHERE runId = ?", arguments: [id])
+            let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM runTag WHERE runId = ?", arguments: [id])
+            return RunSummary(
+                id: id, model: row["model"], version: row["version"], kind: RunKind(rawValue: row["kind"]) ?? .training,
+                status: RunStatus(rawValue: row["status"]) ?? .failed, startedAt: row["startedAt"], endedAt: row["endedAt"], failure: row["failure"],
+                params: Dictionary(uniqueKeysWithValues: params.map { ($0["key"], $0["value"]) }),
+                tags: Dictionary(uniqueKeysWithValues: tags.map { ($0["key"], $0["value"]) }), metrics: try latestMetrics(run: id, in: db))
+        }
+    }
+}

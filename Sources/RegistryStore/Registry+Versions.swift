@@ -1,0 +1,205 @@
+import Foundation
+import FusionCore
+import GRDB
+import TensorCore
+import TensorIO
+
+extension Registry {
+    /// Registers a trained fused model as the next version of `model` (created if absent).
+    ///
+    /// The version number is allocated inside the writing transaction, so numbers stay gapless
+    /// and unique with concurrent writers. Tensors are hashed before the transaction starts; a
+    /// tensor whose bytes are already stored adds nothing.
+    /// - Parameter finishingRun: a training run to mark finished in the same transaction.
+    /// - Returns: the new version number.
+    @discardableResult
+    public func registerVersion(
+        model: String, classifier: FusedClassifier, lineage: Lineage = Lineage(), tags: [String: String] = [:],
+        finishingRun: Int64? = nil
+    ) async throws -> Int {
+        try Names.validate(model, as: "Model name")
+        try Self.validateTags(tags)
+        let specJSON = try Self.encodeSpec(classifier.spec)
+        let tensors = classifier.spec.parameterShapes.map { p in (p.name, Tensor(classifier.parameters[p.name]!)) }
+        let hashed = tensors.map { (name: $0.0, tensor: $0.1, sha: SHA256Hex.of($0.1.bytes)) }
+        return try await write { db in
+            let modelId = try Self.ensureModel(model, kind: .fused, in: db)
+            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: specJSON, header: nil, lineage: lineage, tags: tags, in: db)
+            for (position, t) in hashed.enumerated() {
+                let blob = try TensorBlobs.store(t.tensor, sha256: t.sha, in: db)
+                try Self.insertVersionTensor(versionId, position, t.name, t.tensor.dtype, t.tensor.shape, blob, in: db)
+            }
+            if let finishingRun { try Self.finish(run: finishingRun, versionId: versionId, in: db) }
+            return number
+        }
+    }
+
+    /// Registers an externally trained model's safetensors file as the next version of a
+    /// component model. The file is streamed twice (hash, then store) in 4 MiB chunks, so memory
+    /// stays bounded whatever its size; its header bytes are kept so ``exportSafetensors(_:toPath:overwrite:)``
+    /// reproduces the file bit for bit.
+    @discardableResult
+    public func registerComponent(model: String, safetensorsPath path: String, tags: [String: String] = [:]) async throws -> Int {
+        try Names.validate(model, as: "Model name")
+        try Self.validateTags(tags)
+        let file = try SafetensorsFile(path: path)
+        let digests = try file.header.entries.map { entry in
+            var hasher = StreamingSHA256()
+            try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { hasher.update($0) }
+            return hasher.hex()
+        }
+        let header = file.header.rawHeader
+        let entries = file.header.entries
+        return try await write { db in
+            let modelId = try Self.ensureModel(model, kind: .component, in: db)
+            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: nil, header: header, lineage: Lineage(), tags: tags, in: db)
+            for (position, entry) in entries.enumerated() {
+                let blob = try TensorBlobs.store(sha256: digests[position], byteCount: entry.dataRange.count, in: db) { emit in
+                    try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
+                }
+                try Self.insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
+            }
+            // The file must not have changed between hashing and storing.
+            let stored = try String.fetchAll(
+                db, sql: "SELECT b.sha256 FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId WHERE t.versionId = ? ORDER BY t.position",
+                arguments: [versionId])
+            guard stored == digests else { throw RegistryError(.conflict, "'\(path)' changed while it was being registered; try again.") }
+            return number
+        }
+    }
+
+    /// Loads a fused version as a classifier ready to predict. Every tensor is re-hashed and
+    /// compared with its recorded SHA-256 unless `verify` is false.
+    public func loadClassifier(_ reference: VersionReference, verify: Bool = true) async throws -> FusedClassifier {
+        try await read { db in
+            let versionId = try Self.resolve(reference, in: db)
+            let version = try Self.version(id: versionId, in: db)
+            guard let spec = version.spec else {
+                throw RegistryError(.invalidInput, "\(version.reference) is a component model; only fused models predict. Use 'fusebox export'.")
+            }
+            let tensors = try Self.loadTensors(versionId: versionId, label: version.reference, verify: verify, in: db)
+            var parameters: [String: Matrix] = [:]
+            for (name, tensor) in tensors { parameters[name] = try tensor.floatMatrix() }
+            do { return try FusedClassifier(spec: spec, parameters: parameters) } catch {
+                throw RegistryError(.corruptData, "\(version.reference) cannot be loaded: \(error)")
+            }
+        }
+    }
+
+    /// The tensors of any version (verified by default), in stored order.
+    public func tensors(_ reference: VersionReference, verify: Bool = true) async throws -> [(name: String, tensor: Tensor)] {
+        try await read { db in
+            let versionId = try Self.resolve(reference, in: db)
+            let label = try Self.version(id: versionId, in: db).reference
+            return try Self.loadTensors(versionId: versionId, label: label, verify: verify, in: db)
+        }
+    }
+
+    /// Writes a version as a safetensors file. A registered component file comes out with the
+    /// same bytes (same SHA-256); a fused version gets a canonical header with its spec in the
+    /// metadata (`fusebox.spec`). Every tensor is verified while streaming: a mismatch leaves no file.
+    public func exportSafetensors(_ reference: VersionReference, toPath path: String, overwrite: Bool = false) async throws {
+        if !overwrite, FileManager.default.fileExists(atPath: path) {
+            throw RegistryError(.alreadyExists, "'\(path)' already exists; pass --force to overwrite it.")
+        }
+        try await read { db in
+            let versionId = try Self.resolve(reference, in: db)
+            let version = try Self.version(id: versionId, in: db)
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT name, dtype, shape, blobId FROM versionTensor WHERE versionId = ? ORDER BY position", arguments: [versionId])
+            var header = try Data.fetchOne(db, sql: "SELECT safetensorsHeader FROM modelVersion WHERE id = ?", arguments: [versionId]).map { [UInt8]($0) }
+            var order = rows.map { ($0["name"] as String, $0["blobId"] as Int64) }
+            if let raw = header {
+                // Data is laid out in offset order, which may differ from header order.
+                let parsed = try SafetensorsHeader(rawHeader: raw, dataSize: nil, path: path)
+                let blobByName = Dictionary(uniqueKeysWithValues: order)
+                order = parsed.entries.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map { ($0.name, blobByName[$0.name]!) }
+            } else {
+                let layout = rows.map { row in
+                    (name: row["name"] as String, dtype: DType(rawValue: row["dtype"]) ?? .uint8, shape: Self.decodeShape(row["shape"]))
+                }
+                var metadata = [SafetensorsMetadataItem(key: "fusebox.model", value: version.reference)]
+                if let spec = version.spec { metadata.append(.init(key: "fusebox.spec", value: try Self.encodeSpec(spec))) }
+                header = SafetensorsHeader.canonicalBytes(for: layout, metadata: metadata)
+            }
+            try SafetensorsWriter.write(rawHeader: header!, toPath: path, overwrite: overwrite) { emit in
+                for (name, blob) in order {
+                    try TensorBlobs.stream(blobId: blob, in: db, verify: true, what: "Tensor '\(name)' of \(version.reference)") { try emit($0) }
+                }
+            }
+        }
+    }
+
+    // MARK: - Synchronous helpers
+
+    static func loadTensors(versionId: Int64, label: String, verify: Bool, in db: Database) throws -> [(name: String, tensor: Tensor)] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT t.name, t.dtype, t.shape, t.blobId, b.byteCount FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId
+                WHERE t.versionId = ? ORDER BY t.position
+                """, arguments: [versionId])
+        return try rows.map { row in
+            let name: String = row["name"]
+            let bytes = try TensorBlobs.read(
+                blobId: row["blobId"], byteCount: row["byteCount"], in: db, verify: verify, what: "Tensor '\(name)' of \(label)")
+            guard let dtype = DType(rawValue: row["dtype"]) else { throw RegistryError(.corruptData, "Tensor '\(name)' of \(label) has an unknown dtype.") }
+            do { return (name, try Tensor(dtype: dtype, shape: decodeShape(row["shape"]), bytes: bytes)) } catch {
+                throw RegistryError(.corruptData, "Tensor '\(name)' of \(label): \(error)")
+            }
+        }
+    }
+
+    /// Inserts a version row with the next number, its tags and lineage.
+    static func insertVersion(
+        modelId: Int64, spec: String?, header: [UInt8]?, lineage: Lineage, tags: [String: String], in db: Database
+    ) throws -> (id: Int64, number: Int) {
+        let number = (try Int.fetchOne(db, sql: "SELECT max(number) FROM modelVersion WHERE modelId = ?", arguments: [modelId]) ?? 0) + 1
+        if let run = lineage.trainingRun, try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil {
+            throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
+        }
+        try db.execute(
+            sql: "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [modelId, number, spec, header.map { Data($0) }, lineage.trainingRun, Clock.unixSeconds()])
+        let id = db.lastInsertedRowID
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
+        }
+        for (role, fingerprint) in lineage.datasets.sorted(by: { $0.key < $1.key }) {
+            try db.execute(
+                sql: "INSERT INTO modelVersionDataset (versionId, role, fingerprint) VALUES (?, ?, ?)", arguments: [id, role, fingerprint])
+        }
+        for (modality, reference) in lineage.components.sorted(by: { $0.key < $1.key }) {
+            let component = try resolve(reference, in: db)
+            try db.execute(
+                sql: "INSERT INTO modelVersionComponent (versionId, modality, componentVersionId) VALUES (?, ?, ?)",
+                arguments: [id, modality, component])
+        }
+        if let run = lineage.trainingRun {
+            try db.execute(sql: "UPDATE run SET versionId = ? WHERE id = ?", arguments: [id, run])
+        }
+        return (id, number)
+    }
+
+    static func insertVersionTensor(
+        _ versionId: Int64, _ position: Int, _ name: String, _ dtype: DType, _ shape: Shape, _ blobId: Int64, in db: Database
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO versionTensor (versionId, position, name, dtype, shape, blobId) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [versionId, position, name, dtype.rawValue, encodeShape(shape), blobId])
+    }
+
+    static func encodeSpec(_ spec: FusionSpec) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(spec), as: UTF8.self)
+    }
+
+    static func validateTags(_ tags: [String: String]) throws {
+        for (key, value) in tags {
+            try Names.validateKey(key, as: "Tag")
+            try Names.validateValue(value, as: "Tag")
+        }
+    }
+}
+

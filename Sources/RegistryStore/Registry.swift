@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The model registry stored in one SQLite file.
+///
+/// Several processes may read and write the same file at once (WAL, busy timeout, writes in
+/// `BEGIN IMMEDIATE` transactions). Everything that belongs together is written in one
+/// transaction, so a process killed at any instant leaves either the whole version, run or alias
+/// move, or nothing.
+///
+/// ```swift
+/// let registry = try Registry.open(atPath: "fusebox.sqlite", logger: logger)
+/// let model = try await registry.loadClassifier(try VersionReference(parsing: "sentiment@production"))
+/// let probabilities = try model.predictProbabilities(data)
+/// ```
+public struct Registry: Sendable {
+    let writer: any DatabaseWriter
+    let logger: Logger
+    /// The store's file, or a description for an in-memory store.
+    public let path: String
+
+    /// The first 16 bytes of every SQLite database file.
+    static let sqliteMagic = Array("SQLite format 3\u{0}".utf8)
+
+    /// Opens (creating if allowed) a store file and brings its schema up to date.
+    ///
+    /// A file that is not an SQLite database, or an SQLite database of another application, is
+    /// refused before anything is written to it.
+    /// - Throws: ``RegistryError``: `notFound` (no file and `createIfMissing` false),
+    ///   `corruptData` (not a Fusebox store, damaged), `schemaTooNew`.
+    public static func open(atPath path: String, createIfMissing: Bool = true, logger: Logger) throws -> Registry {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = manager.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue { throw RegistryError(.invalidInput, "'\(path)' is a folder, not a store file.") }
+        if !exists && !createIfMissing {
+            throw RegistryError(.notFound, "There is no store at '\(path)'. Run 'fusebox init' or pass --db PATH.")
+        }
+        if exists, let size = (try? manager.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 {
+            try checkIsFuseboxStore(path)
+        }
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(30)
+        configuration.label = "fusebox"
+        let pool: DatabasePool
+        do { pool = try DatabasePool(path: path, configuration: configuration) } catch {
+            throw mapped(error, path: path)
+        }
+        return try Registry(pool, path: path, logger: logger)
+    }
+
+    /// Wraps a GRDB connection (tests pass `DatabaseQueue()`) and migrates it.
+    public init(_ writer: any DatabaseWriter, path: String = ":memory:", logger: Logger) throws {
+        self.writer = writer
+        self.path = path
+        self.logger = logger
+        do {
+            let (applied, wasEmpty) = try writer.write { db in
+                let wasEmpty = try !db.tableExists("grdb_migrations")
+                return (try Schema.migrate(db, path: path), wasEmpty)
+            }
+            if !applied.isEmpty && !wasEmpty {
+                logger.notice("Upgraded the store '\(path)' with schema migrations \(applied.joined(separator: ", ")).")
+            }
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+        try markAbandonedRunsFailed()
+    }
+
+    /// Refuses, without writing, a file that is not an SQLite database or not a Fusebox store.
+    static func checkIsFuseboxStore(_ path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw RegistryError(.io, "Cannot read '\(path)'; check its permissions.")
+        }
+        let head = [UInt8](handle.readData(ofLength: 16))
+        try? handle.close()
+        guard head == sqliteMagic else {
+            throw RegistryError(.corruptData, "'\(path)' is not a Fusebox store (it is not an SQLite database); nothing was changed.")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(30)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            let (tables, applied) = try queue.read { db in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                let applied = tables.contains("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                return (tables, applied)
+            }
+            try queue.close()
+            if !tables.isEmpty && !tables.contains("grdb_migrations") {
+                throw RegistryError(
+                    .corruptData, "'\(path)' is an SQLite database of another application, not a Fusebox store; nothing was changed.")
+            }
+            // Refuse a newer store here, read-only: opening the pool would already switch it to WAL.
+            try Schema.checkNotNewer(applied: applied, path: path)
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw mapped(error, path: path)
+        }
+    }
+
+    /// Turns database errors into ``RegistryError``s that name the store and say what to do.
+    static func mapped(_ error: any Error, path: String) -> any Error {
+        guard let db = error as? DatabaseError else { return error }
+        switch db.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return RegistryError(
+                .corruptData, "The store '\(path)' is damaged or not an SQLite database (\(db.message ?? "corrupt")); restore it from a backup.",
+                cause: error)
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return RegistryError(.conflict, "The store '\(path)' stayed locked by another process for 30 s; try again.", cause: error)
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_PERM:
+            return RegistryError(.io, "Cannot write the store '\(path)' (\(db.message ?? "I/O error")).", cause: error)
+        default:
+            return RegistryError(.io, "The store '\(path)' reported an error: \(db.message ?? "\(db.resultCode)").", cause: error)
+        }
+    }
+
+    /// Runs `body` in a read transaction, mapping database errors.
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await writer.read(body) } catch { throw Self.mapped(error, path: path) }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping database errors.
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await writer.write(body) } catch { throw Self.mapped(error, path: path) }
+    }
+
+    /// The applied schema migrations, in order.
+    public func appliedMigrations() async throws -> [String] {
+        try await read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import FuseboxTestSupport
+import FusionCore
+import GRDB
+import TensorCore
+import Testing
+
+@testable import RegistryStore
+
+struct RunTests {
+    /// Three training runs with params, tags and accuracy curves.
+    func populated() async throws -> Registry {
+        let registry = try memoryRegistry()
+        try await registry.createModel("fusion", kind: .fused)
+        let runs: [(String, String, [Double])] = [
+            ("weighted-average", "vision", [0.5, 0.8, 0.95]), ("concat-mlp", "nlp", [0.6, 0.97, 0.85]), ("mean", "vision", [0.4, 0.5, 0.6]),
+        ]
+        for (method, team, curve) in runs {
+            let id = try await registry.startRun(kind: .training, model: "fusion", params: ["method": .text(method), "epochs": 10], tags: ["team": team])
+            try await registry.logMetrics(run: id, curve.enumerated().map { MetricPoint(key: "val_accuracy", step: $0.offset, value: $0.element) })
+            try await registry.finishRun(id)
+        }
+        return registry
+    }
+
+    func methods(_ registry: Registry, _ query: String, orderBy: String? = nil) async throws -> [String] {
+        try await registry.searchRuns(where: query, orderBy: orderBy).compactMap { $0.params["method"] }
+    }
+
+    @Test func queriesFilterOnLatestValuesParamsTagsAndAttributes() async throws {
+        let r = try await populated()
+        #expect(try await methods(r, "metrics.val_accuracy > 0.9") == ["weighted-average"])
+        #expect(try await methods(r, "max(metrics.val_accuracy) > 0.9", orderBy: "id") == ["weighted-average", "concat-mlp"])
+        #expect(try await methods(r, "min(metrics.val_accuracy) >= 0.5", orderBy: "id") == ["weighted-average", "concat-mlp"])
+        #expect(
+            try await methods(r, "metrics.val_accuracy > 0.7 and (params.method = 'weighted-average' or tags.team = 'nlp')", orderBy: "metrics.val_accuracy")
+                == ["weighted-average", "concat-mlp"])
+        #expect(try await methods(r, "not tags.team = 'vision'") == ["concat-mlp"])
+        #expect(try await methods(r, "params.epochs >= 10 and params.method like 'concat%'") == ["concat-mlp"])
+        #expect(try await methods(r, "model = 'fusion' and status = 'finished' and kind = 'training'").count == 3)
+        #expect(try await methods(r, "created > '2020-01-01'").count == 3)
+        #expect(try await methods(r, "params.method = 'mean'", orderBy: "created desc") == ["mean"])
+        #expect(try await r.searchRuns(orderBy: "metrics.val_accuracy asc", limit: 1).first?.params["method"] == "mean")
+    }
+
+    @Test func injectionAttemptsAreMatchedLiterally() async throws {
+        let r = try await populated()
+        let id = try await r.startRun(kind: .training, model: "fusion", params: ["method": "x' OR '1'='1"], tags: ["note": "50%; DROP TABLE run; --"])
+        try await r.finishRun(id)
+        #expect(try await methods(r, "params.method = 'x'' OR ''1''=''1'") == ["x' OR '1'='1"])
+        // Unquoted, the same text is a parse error, never SQL.
+        await #expect(throws: RegistryError.self) { try await r.searchRuns(where: "params.method = 'x' OR '1'='1' --") }
+        #expect(try await r.searchRuns(where: "tags.note = '50%; DROP TABLE run; --'").count == 1)
+        #expect(try await r.searchRuns(where: "tags.`note` like '50%;%'").count == 1)
+        #expect(try await r.searchRuns(limit: 100).count == 4)  // the run table is still there
+    }
+
+    @Test(arguments: [
+        ("metrics.acc >", "column 14: expected a value after '>'"),
+        ("metrics.acc > 0.9 and", "column 22: expected a field"),
+        ("metrics.acc ~ 1", "column 13: unexpected character '~'"),
+        ("colour = 'red'", "column 1: unknown field 'colour'"),
+        ("(metrics.acc > 1", "column 17: expected ')' to close the '(' at column 1"),
+        ("metrics.acc like 'a%'", "column 1: 'like' compares text"),
+        ("metrics.acc = 'high'", "column 1: metrics.acc compares to numbers"),
+        ("params.x = 'unterminated", "column 12: unterminated string"),
+        ("metrics.acc > 1 metrics.b > 2", "column 17: unexpected 'metrics.b'"),
+        ("", "column 1: the query is empty"),
+    ])
+    func malformedQueriesNameTheColumn(query: String, message: String) async throws {
+        let r = try await populated()
+        await #expect {
+            try await r.searchRuns(where: query)
+        } throws: { error in
+            (error as? RegistryError)?.code == .invalidInput && "\(error)".contains(message)
+        }
+    }
+
+    @Test func metricHistoryAndLatestValueFollowTheHighestStep() async throws {
+        let r = try memoryRegistry()
+        let id = try await r.startRun(kind: .training)
+        try await r.logMetrics(run: id, (0..<1000).map { MetricPoint(key: "loss", step: $0, value: 1 / Double($0 + 1)) })
+        try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 3, value: 42)])  // an old step: history changes, latest does not
+        let history = try await r.metricHistory(run: id, key: "loss")
+        #expect(history.count == 1000 && history[3].value == 42)
+        #expect(try await r.run(id).metrics["loss"] == 0.001)
+        await #expect(throws: RegistryError.self) { try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 1, value: .nan)]) }
+        await #expect(throws: RegistryError.self) { try await r.logMetrics(run: 999, [MetricPoint(key: "loss", step: 1, value: 1)]) }
+    }
+
+    @Test func fusionWeightHistoryIsTyped() async throws {
+        let r = try memoryRegistry()
+        let id = try await r.startRun(kind: .training)
+        for epoch in 1...3 {
+            let w = Float(epoch) / 10
+            try await r.logEpoch(
+                run: id, epoch: epoch, metrics: ["loss": Double(w)],
+                weights: FusionWeights(entries: [.init(modality: "image", classIndex: nil, weight: 1 - w), .init(modality: "text", classIndex: nil, weight: w)]))
+        }
+        let history = try await r.fusionWeightHistory(run: id)
+        #expect(history.count == 6)
+        #expect(history.map(\.modality) == ["image", "text", "image", "text", "image", "text"])
+        #expect(history.allSatisfy { $0.classIndex == nil })
+        #expect(abs(history[5].weight - 0.3) < 1e-6)
+    }
+
+    @Test func aRunWhoseProcessDiedIsMarkedFailedOnOpen() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("s.sqlite")
+        let registry = try Registry.open(atPath: path, logger: quietLogger)
+        let id = try await registry.startRun(kind: .training)
+        // Hand the run to a process that has exited.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in try db.execute(sql: "UPDATE run SET ownerPid = ? WHERE id = ?", arguments: [process.processIdentifier, id]) }
+        try queue.close()
+        let reopened = try Registry.open(atPath: path, logger: quietLogger)
+        let run = try await reopened.run(id)
+        #expect(run.status == .failed)
+        #expect(run.failure?.contains("ended without finishing") == true)
+        // A run owned by this live process stays running.
+        let live = try await reopened.startRun(kind: .training)
+        #expect(try await Registry.open(atPath: path, logger: quietLogger).run(live).status == .running)
+    }
+
+    @Test func evaluationsAndComparisonsRoundTrip() async throws {
+        let r = try memoryRegistry()
+        try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [0, 0]))
+        try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [3, 0]))
+        let data = try smallDataset()
+        var records: [EvaluationRecord] = []
+        for v in [1, 2] {
+            let reference = try VersionReference(parsing: "fusion@\(v)")
+            let model = try await r.loadClassifier(reference)
+            let p = try model.predictProbabilities(data)
+            let predictions = SamplePredictions(
+                labels: data.labels, predictedClasses: p.argmaxRows(), trueClassProbabilities: data.labels.enumerated().map { p[$0.offset, $0.element] },
+                classCount: 3)
+            records.append(
+                try await r.recordEvaluation(
+                    of: reference, datasetFingerprint: data.fingerprint, modalities: ["image", "text"],
+                    metrics: ClassificationMetrics(probabilities: p, labels: data.labels).scalars, predictions: predictions))
+        }
+        let found = try await r.findEvaluation(of: VersionReference(parsing: "fusion@2"), datasetFingerprint: data.fingerprint, modalities: ["image", "text"])
+        #expect(found?.id == records[1].id)
+        #expect(found?.predictions == records[1].predictions)
+        let stats = try PairedComparison(a: records[0].predictions, b: records[1].predictions, resamples: 200)
+        let comparison = try await r.recordComparison(a: records[0], b: records[1], statistics: stats)
+        #expect(comparison.statistics == stats)
+        #expect(try await r.searchRuns(where: "kind = 'comparison'").first?.metrics["mcnemar_p"] == stats.mcnemarP)
+    }
+}
