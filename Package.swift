@@ -27,7 +27,7 @@ let package = Package(
         ]),
         // MARK: - Fusion engine
         .target(name: "FusionCore", dependencies: [
-            "TensorCore",
+            "TensorCore", "TensorIO",
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -41,7 +41,7 @@ let package = Package(
         ]),
         // MARK: - Command line
         .target(name: "FuseboxCLI", dependencies: [
-            "RegistryStore", "TensorIO", "FusionCore",
+            "RegistryStore", "TensorIO", "FusionCore", "TensorCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RegistryStore
 
 /// The `fusebox` command: train late-fusion classifiers and keep them in a SQLite model registry.
 public struct Fusebox: AsyncParsableCommand {
@@ -17,4 +18,11 @@ public struct Fusebox: AsyncParsableCommand {
     )
 
     public init() {}
+}
+
+extension Fusebox {
+    /// The error underneath a registry error (a database or file error), shown with `--verbose`.
+    public static func underlyingCause(of error: any Error) -> (any Error)? {
+        (error as? RegistryError)?.cause
+    }
 }

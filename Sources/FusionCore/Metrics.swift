@@ -33,6 +33,8 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
     public let perClass: [ClassScores]
     /// `confusion[i][j]`: samples of true class i predicted as j.
     public let confusion: [[Int]]
+    /// The ECE bins: mean confidence, accuracy and sample count of each (the reliability diagram).
+    public let reliability: [ReliabilityBin]
 
     public init(probabilities p: Matrix, labels: [Int], eceBins: Int = 15) {
         let n = labels.count
@@ -87,6 +89,12 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         }
         self.ece = ece
         self.eceBins = eceBins
+        reliability = (0..<eceBins).map { b in
+            ReliabilityBin(
+                lower: Double(b) / Double(eceBins), upper: Double(b + 1) / Double(eceBins), count: binCount[b],
+                confidence: binCount[b] == 0 ? 0 : binConfidence[b] / Double(binCount[b]),
+                accuracy: binCount[b] == 0 ? 0 : Double(binCorrect[b]) / Double(binCount[b]))
+        }
         var topK: [Int: Double] = [:]
         for k in topHits.indices { topK[k + 1] = n == 0 ? 0 : Double(topHits[k]) / Double(n) }
         self.topK = topK
@@ -103,6 +111,15 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         for (k, v) in topK where k > 1 { out["top\(k)_accuracy"] = v }
         return out
     }
+}
+
+/// One bin of a reliability diagram: predictions whose top probability is in `[lower, upper)`.
+public struct ReliabilityBin: Sendable, Hashable, Codable {
+    public let lower: Double
+    public let upper: Double
+    public let count: Int
+    public let confidence: Double
+    public let accuracy: Double
 }
 
 /// Regression metrics: RMSE, MAE and R² = 1 − SS_res/SS_tot (0 when the targets are constant).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FuseboxCLI
 import Logging
 
@@ -9,12 +10,25 @@ import Logging
 @main
 enum FuseboxMain {
     static func main() async {
-        let verbose = CommandLine.arguments.contains("--verbose") || CommandLine.arguments.contains("-v")
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let verbose = arguments.contains("--verbose") || arguments.contains("-v")
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = verbose ? .debug : .notice
             return handler
         }
-        await Fusebox.main(nil)
+        do {
+            var command = try Fusebox.parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if verbose, let cause = Fusebox.underlyingCause(of: error) {
+                FileHandle.standardError.write(Data("cause: \(cause)\n".utf8))
+            }
+            Fusebox.exit(withError: error)
+        }
     }
 }

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import FusionCore
+import TensorCore
+import RegistryStore
+
+extension Fusebox {
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create the store, or upgrade an older one in place.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let registry = try global.openRegistry(create: true)
+            let applied = try await registry.appliedMigrations()
+            Terminal.out("Store '\(registry.path)' is ready (schema \(applied.last ?? "none"), \(applied.count) migrations).")
+        }
+    }
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register an externally trained model's safetensors file as a new component version.",
+            discussion: "The file is streamed (bounded memory) and exported later with the same SHA-256.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Component model name, e.g. 'image-cnn'.") var model: String
+        @Option(help: "The model's weights (.safetensors).") var weights: String
+        @Option(help: "KEY=VALUE tag; repeat.") var tag: [String] = []
+
+        func run() async throws {
+            let tags = try parsePairs(tag, option: "--tag")
+            let registry = try global.openRegistry(create: true)
+            let number = try await registry.registerComponent(model: model, safetensorsPath: weights, tags: tags)
+            let version = try await registry.version(VersionReference(model: model, selector: .number(number)))
+            let bytes = version.tensors.reduce(0) { $0 + $1.byteCount }
+            switch global.format {
+            case .json: printJSON(["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes] as [String: Any])
+            default: Terminal.out("\(model)@\(number) registered: \(version.tensors.count) tensors, \(bytes) bytes.")
+            }
+        }
+    }
+
+    struct Models: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the registered models.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let models = try await global.openRegistry().models()
+            Listing(
+                columns: ["model", "kind", "versions", "latest", "aliases", "created"],
+                rows: models.map { m in
+                    [m.name, m.kind.rawValue, String(m.versionCount), m.latestVersion.map(String.init) ?? "-",
+                     m.aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "), isoDate(m.createdAt)]
+                }
+            ).render(global.format, json: models.map { m in
+                ["model": m.name, "kind": m.kind.rawValue, "versions": m.versionCount, "latest": m.latestVersion as Any? ?? NSNull(),
+                 "aliases": m.aliases, "created": isoDate(m.createdAt)] as [String: Any]
+            })
+        }
+    }
+
+    struct Versions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a model's versions, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Model name.") var model: String
+
+        func run() async throws {
+            let versions = try await global.openRegistry().versions(of: model)
+            let keys = ["val_accuracy", "val_macro_f1", "val_nll"]
+            Listing(
+                columns: ["version", "created", "aliases", "method"] + keys,
+                rows: versions.map { v in
+                    [String(v.number), isoDate(v.createdAt), v.aliases.joined(separator: ","), v.spec?.method.rawValue ?? v.kind.rawValue]
+                        + keys.map { v.metrics[$0].map(formatNumber) ?? "-" }
+                }
+            ).render(global.format, json: versions.map { v in
+                ["version": v.number, "created": isoDate(v.createdAt), "aliases": v.aliases, "metrics": v.metrics.mapValues { jsonNumber($0) },
+                 "method": v.spec?.method.rawValue as Any? ?? NSNull()] as [String: Any]
+            })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one version: spec, tensors, lineage, tags and metrics.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Reference: MODEL@N, MODEL@ALIAS, MODEL@latest or MODEL.") var reference: String
+
+        func run() async throws {
+            let v = try await global.openRegistry().version(Fusebox.reference(reference))
+            let json: [String: Any] = [
+                "model": v.model, "version": v.number, "kind": v.kind.rawValue, "created": isoDate(v.createdAt), "aliases": v.aliases, "tags": v.tags,
+                "training_run": v.trainingRun as Any? ?? NSNull(), "datasets": v.datasets, "components": v.components,
+                "metrics": v.metrics.mapValues { jsonNumber($0) }, "method": v.spec?.method.rawValue as Any? ?? NSNull(),
+                "modalities": v.spec?.modalities.map { ["name": $0.name, "kind": $0.kind.rawValue, "width": $0.width] as [String: Any] } ?? [],
+                "tensors": v.tensors.map { ["name": $0.name, "dtype": $0.dtype.rawValue, "shape": $0.shape.dimensions, "sha256": $0.sha256] as [String: Any] },
+            ]
+            guard global.format == .table else { return printJSON(json) }
+            Terminal.out(Terminal.bold(v.reference) + "  \(v.kind.rawValue)  created \(isoDate(v.createdAt))")
+            if let spec = v.spec {
+                Terminal.out("method: \(spec.method.rawValue)  task: \(spec.task.rawValue)  classes: \(spec.classCount)  missing modalities: \(spec.missingModalities.rawValue)")
+                Terminal.out("modalities: " + spec.modalities.map { "\($0.name) (\($0.kind.rawValue), \($0.width))" }.joined(separator: ", "))
+            }
+            if !v.aliases.isEmpty { Terminal.out("aliases: " + v.aliases.joined(separator: ", ")) }
+            if let run = v.trainingRun { Terminal.out("training run: \(run)") }
+            for (role, fp) in v.datasets.sorted(by: { $0.key < $1.key }) { Terminal.out("dataset \(role): \(fp)") }
+            for (m, c) in v.components.sorted(by: { $0.key < $1.key }) { Terminal.out("component \(m): \(c)") }
+            for (k, value) in v.tags.sorted(by: { $0.key < $1.key }) { Terminal.out("tag \(k)=\(value)") }
+            if !v.metrics.isEmpty { Terminal.out("metrics: " + v.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(formatNumber($0.value))" }.joined(separator: " ")) }
+            Terminal.out(Listing(columns: ["tensor", "dtype", "shape", "sha256"], rows: v.tensors.map { [$0.name, $0.dtype.rawValue, "\($0.shape)", String($0.sha256.prefix(16)) + "…"] }).table())
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A model's versions and alias events, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Model name.") var model: String
+
+        func run() async throws {
+            let registry = try global.openRegistry()
+            let events = try await registry.aliasEvents(of: model)
+            if global.format == .json {
+                return printJSON(events.map(Fusebox.eventJSON))
+            }
+            let versions = try await registry.versions(of: model)
+            var rows: [(Double, [String])] = versions.map { ($0.createdAt, [isoDate($0.createdAt), "version", "\($0.number)", "", $0.spec?.method.rawValue ?? ""]) }
+            rows += events.map { e in
+                (e.createdAt, [isoDate(e.createdAt), e.action.rawValue + (e.forced ? " (forced)" : ""), "\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-")",
+                 e.comparison.map { "comparison \($0)" } ?? "", e.reason])
+            }
+            Listing(columns: ["time", "event", "what", "evidence", "reason"], rows: rows.sorted { $0.0 > $1.0 }.map(\.1)).render(
+                global.format, json: events.map(Fusebox.eventJSON))
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a version as a safetensors file (a registered file comes out byte-identical).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Reference, e.g. image-cnn@3.") var reference: String
+        @Option(name: .shortAndLong, help: "Output file (.safetensors).") var output: String
+        @Flag(help: "Overwrite an existing file.") var force = false
+
+        func run() async throws {
+            let registry = try global.openRegistry()
+            try await registry.exportSafetensors(Fusebox.reference(reference), toPath: output, overwrite: force)
+            Terminal.out("Wrote '\(output)'.")
+        }
+    }
+
+    static func eventJSON(_ e: AliasEvent) -> [String: Any] {
+        ["id": e.id, "model": e.model, "alias": e.alias, "action": e.action.rawValue, "from": e.fromVersion as Any? ?? NSNull(),
+         "to": e.toVersion as Any? ?? NSNull(), "reason": e.reason, "comparison": e.comparison as Any? ?? NSNull(), "forced": e.forced,
+         "time": isoDate(e.createdAt)]
+    }
+}

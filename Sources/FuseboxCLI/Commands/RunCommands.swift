@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import FusionCore
+import RegistryStore
+
+extension Fusebox {
+    struct Runs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List and inspect training, evaluation and comparison runs.",
+            subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+    }
+
+    struct Weights: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The fusion weights of a version's training run, per epoch.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Reference, e.g. sentiment@production.") var reference: String
+        @Option(help: "Also draw them as SVG: a line per modality, or a heat map (final epoch) for per-class weights.") var svg: String?
+
+        func run() async throws {
+            let registry = try global.openRegistry()
+            let version = try await registry.version(Fusebox.reference(reference))
+            guard let run = version.trainingRun else {
+                throw RegistryError(.notFound, "\(version.reference) has no training run, so no weight history.")
+            }
+            let history = try await registry.fusionWeightHistory(run: run)
+            Listing(
+                columns: ["epoch", "modality", "class", "weight"],
+                rows: history.map { [String($0.epoch), $0.modality, $0.classIndex.map(String.init) ?? "-", String(format: "%.4f", $0.weight)] }
+            ).render(global.format, json: history.map { ["epoch": $0.epoch, "modality": $0.modality, "class": $0.classIndex as Any? ?? NSNull(), "weight": $0.weight] as [String: Any] })
+            if let svg {
+                let names = version.spec?.classNames
+                try Charts.weights(history, title: "Fusion weights of \(version.reference)", classNames: names).write(toFile: svg, atomically: true, encoding: .utf8)
+                Terminal.err("Wrote '\(svg)'.")
+            }
+        }
+    }
+}
+
+extension Fusebox.Runs {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Runs, filtered with --where and ordered with --order-by.",
+            discussion: """
+                --where: metrics.KEY (latest value), max(metrics.KEY), min(metrics.KEY), params.KEY, tags.KEY, model, version, kind,
+                status, created, id; operators = != < <= > >= like; and, or, not, parentheses; 'quoted' text.
+                Example: --where "metrics.val_accuracy > 0.9 and (params.method = 'weighted-average' or tags.team = 'vision')"
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only runs of this model.") var model: String?
+        @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
+        @Option(help: "FIELD [asc|desc], e.g. 'metrics.val_accuracy desc'.") var orderBy: String?
+        @Option(help: "At most this many runs.") var limit = 100
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be 1 or more.") }
+        }
+
+        func run() async throws {
+            let runs = try await global.openRegistry().searchRuns(model: model, where: filter, orderBy: orderBy, limit: limit)
+            let keys = ["val_accuracy", "accuracy", "val_loss", "mcnemar_p"]
+            Listing(
+                columns: ["run", "kind", "status", "model", "version", "method", "started"] + keys,
+                rows: runs.map { r in
+                    [String(r.id), r.kind.rawValue, r.status.rawValue, r.model ?? "-", r.version.map(String.init) ?? "-", r.params["method"] ?? "-", isoDate(r.startedAt)]
+                        + keys.map { r.metrics[$0].map(formatNumber) ?? "-" }
+                }
+            ).render(global.format, json: runs.map(Fusebox.runJSON))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One run: params, tags, metrics; --svg draws its training curves.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Run id.") var id: Int64
+        @Option(help: "Draw the metric curves as SVG.") var svg: String?
+
+        func run() async throws {
+            let registry = try global.openRegistry()
+            let run = try await registry.run(id)
+            let histories = try await registry.metricHistories(run: id)
+            if global.format == .json {
+                var json = Fusebox.runJSON(run)
+                json["history"] = histories.mapValues { $0.map { ["step": $0.step, "value": $0.value] } }
+                printJSON(json)
+            } else {
+                Terminal.out(Terminal.bold("run \(run.id)") + "  \(run.kind.rawValue)  \(run.status.rawValue)  \(run.model.map { "\($0)\(run.version.map { "@\($0)" } ?? "")" } ?? "")")
+                Terminal.out("started \(isoDate(run.startedAt))" + (run.endedAt.map { "  ended \(isoDate($0))" } ?? ""))
+                if let failure = run.failure { Terminal.out(Terminal.red("failed: \(failure)")) }
+                for (k, v) in run.params.sorted(by: { $0.key < $1.key }) { Terminal.out("param \(k) = \(v)") }
+                for (k, v) in run.tags.sorted(by: { $0.key < $1.key }) { Terminal.out("tag \(k) = \(v)") }
+                Terminal.out(Listing(columns: ["metric", "latest", "steps"], rows: run.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value), String(histories[$0.key]?.count ?? 0)] }).table())
+            }
+            if let svg {
+                try Charts.curves(histories, title: "Run \(id)").write(toFile: svg, atomically: true, encoding: .utf8)
+                Terminal.err("Wrote '\(svg)'.")
+            }
+        }
+    }
+}
+
+extension Fusebox {
+    static func runJSON(_ r: RunSummary) -> [String: Any] {
+        ["id": r.id, "kind": r.kind.rawValue, "status": r.status.rawValue, "model": r.model as Any? ?? NSNull(), "version": r.version as Any? ?? NSNull(),
+         "started": isoDate(r.startedAt), "ended": r.endedAt.map { isoDate($0) } as Any? ?? NSNull(), "failure": r.failure as Any? ?? NSNull(),
+         "params": r.params, "tags": r.tags, "metrics": r.metrics.mapValues { jsonNumber($0) }]
+    }
+}

@@ -1,0 +1,89 @@
+import FusionCore
+import GRDB
+import TensorCore
+
+/// What ``Registry/trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)`` produced.
+public struct TrainedVersion: Sendable {
+    public let model: String
+    public let version: Int
+    public let run: Int64
+    /// Metrics on the validation data (or the training data when there is none).
+    public let metrics: [String: Double]
+    public let weights: FusionWeights
+    public let epochs: [EpochReport]
+    public let stoppedEarly: Bool
+}
+
+extension Registry {
+    /// Trains a spec, recording the run as it goes (params, per-epoch losses, validation metrics
+    /// and fusion weights), then registers the model as a new version and finishes the run in
+    /// one transaction. If training fails the run is marked failed; if the process dies the run
+    /// is marked failed the next time a store is opened. Either way no version appears.
+    public func trainAndRegister(
+        model: String, spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix] = [:], lineage: Lineage = Lineage(), tags: [String: String] = [:],
+        onEpoch: @escaping (EpochReport) -> Void = { _ in }
+    ) async throws -> TrainedVersion {
+        try Names.validate(model, as: "Model name")
+        try Self.validateTags(tags)
+        var params: [String: ParamValue] = [
+            "method": .text(spec.method.rawValue), "task": .text(spec.task.rawValue), "epochs": .number(Double(configuration.epochs)),
+            "batch_size": .number(Double(configuration.batchSize)), "lr": .number(Double(configuration.learningRate)),
+            "optimizer": .text(configuration.optimizer.rawValue), "seed": .number(Double(configuration.seed)),
+            "val_split": .number(configuration.validationSplit), "modalities": .text(spec.modalities.map(\.name).joined(separator: ",")),
+            "train_fingerprint": .text(data.fingerprint), "samples": .number(Double(data.count)),
+        ]
+        if let patience = configuration.patience { params["patience"] = .number(Double(patience)) }
+        if let units = spec.head.compactMap({ if case .dense(let u) = $0 { u } else { nil } }).first, spec.method == .concatMLP {
+            params["hidden"] = .number(Double(units))
+        }
+        let runParams = params
+        let run: Int64 = try await write { db in
+            _ = try Self.ensureModel(model, kind: .fused, in: db)
+            return try Self.insertRun(kind: .training, model: model, version: nil, params: runParams, tags: tags, in: db)
+        }
+        do {
+            let writer = self.writer
+            let result = try Trainer.train(
+                spec: spec, data: data, validation: validation, configuration: configuration, initialParameters: initialParameters
+            ) { report in
+                var metrics = ["train_loss": report.trainLoss]
+                if let loss = report.validationLoss { metrics["val_loss"] = loss }
+                for (key, value) in report.validationMetrics { metrics["val_\(key)"] = value }
+                let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map { MetricPoint(key: $0.key, step: report.epoch, value: $0.value) }
+                // Synchronous, blocking write: the trainer's callback is synchronous.
+                try? writer.write { db in
+                    try Self.insertMetrics(run: run, points, in: db)
+                    try Self.insertWeights(run: run, epoch: report.epoch, report.weights, in: db)
+                }
+                onEpoch(report)
+                return true
+            }
+            let evaluated = result.validation ?? result.train
+            let metrics = try Self.metrics(of: result.model, on: evaluated)
+            let prefix = result.validation == nil ? "train_" : "val_"
+            let final = metrics.map { MetricPoint(key: prefix + $0.key, step: result.epochs.count, value: $0.value) }
+            var fullLineage = lineage
+            fullLineage.trainingRun = run
+            fullLineage.datasets["train"] = result.train.fingerprint
+            if let validation = result.validation { fullLineage.datasets["validation"] = validation.fingerprint }
+            try await logMetrics(run: run, final.filter { $0.value.isFinite })
+            let version = try await registerVersion(model: model, classifier: result.model, lineage: fullLineage, tags: tags, finishingRun: run)
+            return TrainedVersion(
+                model: model, version: version, run: run, metrics: metrics, weights: result.model.fusionWeights(on: evaluated),
+                epochs: result.epochs, stoppedEarly: result.stoppedEarly)
+        } catch {
+            try? await failRun(run, reason: "\(error)")
+            throw error
+        }
+    }
+
+    /// Classification or regression metrics of a model on a dataset.
+    static func metrics(of model: FusedClassifier, on data: Dataset) throws -> [String: Double] {
+        let p = try model.predictProbabilities(data)
+        switch data.targets {
+        case .classes(let labels): return ClassificationMetrics(probabilities: p, labels: labels).scalars
+        case .values(let t): return RegressionMetrics(predictions: p.values, targets: t).scalars
+        }
+    }
+}
