@@ -104,7 +104,8 @@ public struct Dataset: Sendable {
         switch targets {
         case .classes(let labels):
             let widths = modalities.filter { $0.kind != .features }.map(\.values.columns)
-            classes = classCount ?? max(labels.max().map { $0 + 1 } ?? 0, classNames?.count ?? 0, widths.max() ?? 0)
+            // The width of probability or logit outputs is the class count; labels are checked against it.
+            classes = classCount ?? widths.max() ?? max(labels.max().map { $0 + 1 } ?? 0, classNames?.count ?? 0)
             if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
                 throw FusionError(.invalidData, "label \(labels[bad]) at row \(bad) is out of range 0..<\(classes)")
             }

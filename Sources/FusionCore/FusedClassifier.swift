@@ -42,6 +42,9 @@ public struct FusedClassifier: Sendable {
             }
             return input.values
         }
+        if let unknown = data.modalities.first(where: { m in !spec.modalities.contains { $0.name == m.name } }) {
+            throw FusionError(.invalidData, "the model has no modality '\(unknown.name)' (it has \(spec.modalities.map(\.name).joined(separator: ", ")))")
+        }
         let missing = spec.modalities.indices.filter { inputs[$0] == nil }.map { spec.modalities[$0].name }
         if !missing.isEmpty {
             guard spec.missingModalities == .renormalize else {
@@ -50,9 +53,6 @@ public struct FusedClassifier: Sendable {
             guard missing.count < spec.modalities.count else {
                 throw FusionError(.missingModality, "none of the model's modalities (\(spec.modalities.map(\.name).joined(separator: ", "))) is in the data")
             }
-        }
-        if let unknown = data.modalities.first(where: { m in !spec.modalities.contains { $0.name == m.name } }) {
-            throw FusionError(.invalidData, "the model has no modality '\(unknown.name)' (it has \(spec.modalities.map(\.name).joined(separator: ", ")))")
         }
         return inputs
     }

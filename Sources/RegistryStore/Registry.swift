@@ -4,8 +4,8 @@ import Logging
 
 /// The model registry stored in one SQLite file.
 ///
-/// Several processes may read and write the same file at once (WAL, busy timeout, writes in
-/// `BEGIN IMMEDIATE` transactions). Everything that belongs together is written in one
+/// Several processes may read and write the same file at once (WAL, a 30 s busy timeout, writes
+/// in `BEGIN IMMEDIATE` transactions). Everything that belongs together is written in one
 /// transaction, so a process killed at any instant leaves either the whole version, run or alias
 /// move, or nothing.
 ///
@@ -40,15 +40,27 @@ public struct Registry: Sendable {
         if exists, let size = (try? manager.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 {
             try checkIsFuseboxStore(path)
         }
+        // A DatabaseQueue on a WAL-mode file, not a DatabasePool: the pool creates and drops a
+        // table whenever the WAL file is empty (GRDB issue 102), which rewrites the schema cookie
+        // on every open, and a command that fails on bad input must leave the store's bytes
+        // unchanged. WAL is a property of the file, so several processes still read and write at
+        // once; within one process the queue serialises access, which a command-line tool never notices.
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
         configuration.label = "fusebox"
-        let pool: DatabasePool
-        do { pool = try DatabasePool(path: path, configuration: configuration) } catch {
+        configuration.prepareDatabase { db in
+            if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+            // With WAL, NORMAL never corrupts and a killed process loses nothing it committed.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let queue: DatabaseQueue
+        do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
             throw mapped(error, path: path)
         }
-        return try Registry(pool, path: path, logger: logger)
+        return try Registry(queue, path: path, logger: logger)
     }
 
     /// Wraps a GRDB connection (tests pass `DatabaseQueue()`) and migrates it.
@@ -95,7 +107,7 @@ public struct Registry: Sendable {
                 throw RegistryError(
                     .corruptData, "'\(path)' is an SQLite database of another application, not a Fusebox store; nothing was changed.")
             }
-            // Refuse a newer store here, read-only: opening the pool would already switch it to WAL.
+            // Refuse a newer store here, read-only: opening it for writing would already switch it to WAL.
             try Schema.checkNotNewer(applied: applied, path: path)
         } catch let error as RegistryError {
             throw error
