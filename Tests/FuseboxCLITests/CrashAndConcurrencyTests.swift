@@ -1,0 +1,103 @@
+import Foundation
+import FuseboxTestSupport
+import TensorCore
+import TensorIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real processes: concurrent writers, and SIGKILL at random moments. Whatever happens, the store
+/// passes `verify`, version numbers stay gapless, no version is half-written and no run stays
+/// `running` once its process is gone.
+@Suite(.serialized)
+struct CrashAndConcurrencyTests {
+    func writeComponent(_ path: String, floats: Int, seed: UInt64) throws {
+        var rng = TestRandom(seed: seed)
+        let a = Tensor(floats: (0..<floats).map { _ in Float.random(in: -1...1, using: &rng) }, shape: [floats])
+        let b = Tensor(floats: [Float(seed), 1, 2], shape: [3])
+        try SafetensorsWriter.write([("layer.weight", a), ("layer.bias", b)], toPath: path)
+    }
+
+    func versions(_ dir: TemporaryDirectory, _ model: String) throws -> [[String: Any]] {
+        let r = try FuseboxBinary.run(["versions", model, "--format", "json"], in: dir.path)
+        return (try? FuseboxBinary.json(r)) as? [[String: Any]] ?? []
+    }
+
+    @Test func fourWritersRegisterGaplessVersionsWhileReadersList() async throws {
+        let dir = TemporaryDirectory()
+        for i in 0..<4 { try writeComponent(dir.file("w\(i).safetensors"), floats: 1000, seed: UInt64(i)) }
+        _ = try FuseboxBinary.run(["init"], in: dir.path)
+        let perWriter = 10
+        // Each writer is a shell loop of real `fusebox register` processes; two readers list meanwhile.
+        let binary = FuseboxBinary.path
+        var processes: [Process] = []
+        for i in 0..<4 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "for k in $(seq \(perWriter)); do '\(binary)' register shared --weights w\(i).safetensors >/dev/null || exit 1; done"]
+            p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+            processes.append(p)
+        }
+        for _ in 0..<2 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "for k in $(seq 15); do '\(binary)' models >/dev/null || exit 1; done"]
+            p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+            processes.append(p)
+        }
+        for p in processes { try p.run() }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.map(\.terminationStatus) == [0, 0, 0, 0, 0, 0])
+        let numbers = try versions(dir, "shared").compactMap { $0["version"] as? Int }
+        #expect(numbers.sorted() == Array(1...(4 * perWriter)))
+        #expect(try FuseboxBinary.run(["verify"], in: dir.path).status == 0)
+        // Dedup: 4 distinct files → 8 blobs, however many versions.
+        let report = try FuseboxBinary.json(FuseboxBinary.run(["verify", "--format", "json"], in: dir.path)) as? [String: Any]
+        #expect(report?["blobs"] as? Int == 8)
+    }
+
+    @Test func killNineDuringRegistrationAndTrainingLeavesNothingHalfWritten() async throws {
+        let dir = TemporaryDirectory()
+        try WorkflowTests.writeData(in: dir, samples: 4000)
+        _ = try FuseboxBinary.run(["init"], in: dir.path)
+        var rng = TestRandom(seed: 99)
+        var kills = 0
+        for round in 0..<12 {
+            // A fresh 16 MB file each round, so nothing deduplicates and the write takes time.
+            let file = dir.file("big.safetensors")
+            try writeComponent(file, floats: 4_000_000, seed: UInt64(100 + round))
+            let arguments: [String] =
+                round % 3 == 2
+                ? ["train", "trained", "--data", "data.safetensors", "--split", "train", "--method", "concat-mlp", "--epochs", "400", "--hidden", "64"]
+                : ["register", "big", "--weights", "big.safetensors"]
+            let started = try FuseboxBinary.start(arguments, in: dir.path)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 5...150, using: &rng)))
+            if started.process.isRunning {
+                kill(started.process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            started.process.waitUntilExit()
+        }
+        #expect(kills >= 10, "only \(kills) processes were still running when killed")
+        // Everything that exists is whole.
+        let verify = try FuseboxBinary.run(["verify"], in: dir.path)
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        #expect(verify.stdout.contains("integrity_check: ok"))
+        for model in ["big", "trained"] {
+            let list = try versions(dir, model)
+            let numbers = list.compactMap { $0["version"] as? Int }.sorted()
+            #expect(numbers == Array(1...max(numbers.count, 1)).prefix(numbers.count).map { $0 })
+            for n in numbers {
+                let show = try FuseboxBinary.json(FuseboxBinary.run(["show", "\(model)@\(n)", "--format", "json"], in: dir.path)) as? [String: Any]
+                let tensors = show?["tensors"] as? [[String: Any]] ?? []
+                #expect(model == "big" ? tensors.count == 2 : tensors.count >= 4, "\(model)@\(n) has \(tensors.count) tensors")
+            }
+        }
+        // No run is left 'running' by a killed process.
+        let running = try FuseboxBinary.json(FuseboxBinary.run(["runs", "--where", "status = 'running'", "--format", "json"], in: dir.path)) as? [Any]
+        #expect(running?.isEmpty == true)
+        #expect(try FuseboxBinary.run(["gc", "--dry-run", "--format", "json"], in: dir.path).stdout.contains("\"blobs\" : 0"))
+    }
+}
