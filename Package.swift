@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "RegistryStore", dependencies: [
             "FusionCore", "TensorIO", "RegistryMigrations",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

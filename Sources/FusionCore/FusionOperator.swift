@@ -152,15 +152,24 @@ extension FusionSpec {
         case .concat, .concatMLP:
             let widths = modalities.map(branchWidth)
             let total = widths.reduce(0, +)
-            var f = Matrix(rows: rows, columns: total)
+            var f = [Float](repeating: 0, count: rows * total)
             var offset = 0
-            for (m, w) in widths.enumerated() {
-                for i in 0..<rows {
-                    for k in 0..<w { f.values[i * total + offset + k] = h[m]?.values[i * w + k] ?? 1 / Float(w) }
+            f.withUnsafeMutableBufferPointer { out in
+                for (m, w) in widths.enumerated() {
+                    if let x = h[m] {
+                        x.values.withUnsafeBufferPointer { src in
+                            for i in 0..<rows {
+                                let (dst, row) = (out.baseAddress! + i * total + offset, src.baseAddress! + i * w)
+                                for k in 0..<w { dst[k] = row[k] }
+                            }
+                        }
+                    } else {
+                        for i in 0..<rows { for k in 0..<w { out[i * total + offset + k] = 1 / Float(w) } }
+                    }
+                    offset += w
                 }
-                offset += w
             }
-            return (f, cache)
+            return (Matrix(rows: rows, columns: total, values: f), cache)
         }
     }
 

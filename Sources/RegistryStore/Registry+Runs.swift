@@ -1,5 +1,6 @@
 import FusionCore
 import GRDB
+import GRDBSQLite
 
 extension Registry {
     /// Starts a run owned by this process (its pid and boot id are recorded so a run whose process
@@ -167,11 +168,22 @@ extension Registry {
         var keys: [String: Int64] = [:]
         var latest: [Int64: MetricPoint] = [:]
         let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO metric (runId, keyId, step, value, time) VALUES (?, ?, ?, ?, ?)")
+        // The hot loop binds straight onto GRDB's prepared statement with SQLite's C API: building
+        // a StatementArguments array per value cost more than SQLite's own insert.
+        let raw = insert.sqliteStatement
         for p in points {
             let key = try keys[p.key] ?? keyId(p.key, in: db)
             keys[p.key] = key
-            insert.setUncheckedArguments([run, key, p.step, p.value, p.time])
-            try insert.execute()
+            sqlite3_bind_int64(raw, 1, run)
+            sqlite3_bind_int64(raw, 2, key)
+            sqlite3_bind_int64(raw, 3, Int64(p.step))
+            sqlite3_bind_double(raw, 4, p.value)
+            sqlite3_bind_int64(raw, 5, p.time)
+            let code = sqlite3_step(raw)
+            sqlite3_reset(raw)
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
             if let current = latest[key], current.step > p.step { continue }
             latest[key] = p
         }
@@ -210,15 +222,29 @@ extension Registry {
                 FROM run r LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
                 WHERE \(whereSQL) ORDER BY \(orderSQL) LIMIT \(limit)
                 """, arguments: arguments)
-        return try rows.map { row in
+        // Params, tags and latest metrics of the whole page in one query each, not three per run.
+        let ids = rows.map { $0["id"] as Int64 }
+        func grouped(_ sql: String) throws -> [Int64: [String: DatabaseValue]] {
+            var out: [Int64: [String: DatabaseValue]] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 5000) {
+                let part = Array(ids[chunk..<min(chunk + 5000, ids.count)])
+                for row in try Row.fetchAll(db, sql: sql + " IN (\(databaseQuestionMarks(count: part.count)))", arguments: StatementArguments(part)) {
+                    out[row[0], default: [:]][row[1]] = row[2] as DatabaseValue
+                }
+            }
+            return out
+        }
+        let params = try grouped("SELECT runId, key, value FROM runParam WHERE runId")
+        let tags = try grouped("SELECT runId, key, value FROM runTag WHERE runId")
+        let metrics = try grouped("SELECT l.runId, k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId")
+        return rows.map { row in
             let id: Int64 = row["id"]
-            let params = try Row.fetchAll(db, sql: "SELECT key, value FROM runParam WHERE runId = ?", arguments: [id])
-            let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM runTag WHERE runId = ?", arguments: [id])
             return RunSummary(
                 id: id, model: row["model"], version: row["version"], kind: RunKind(rawValue: row["kind"]) ?? .training,
                 status: RunStatus(rawValue: row["status"]) ?? .failed, startedAt: row["startedAt"], endedAt: row["endedAt"], failure: row["failure"],
-                params: Dictionary(uniqueKeysWithValues: params.map { ($0["key"], $0["value"]) }),
-                tags: Dictionary(uniqueKeysWithValues: tags.map { ($0["key"], $0["value"]) }), metrics: try latestMetrics(run: id, in: db))
+                params: (params[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
+                tags: (tags[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
+                metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromDatabaseValue($0) })
         }
     }
 }

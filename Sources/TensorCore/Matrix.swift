@@ -35,6 +35,10 @@ public struct Matrix: Sendable, Hashable {
     public func row(_ i: Int) -> [Float] { Array(values[i * columns..<(i + 1) * columns]) }
 
     /// The rows at `indices`, in that order (a batch gather).
+    ///
+    /// `@inlinable` so callers in other modules get a specialised copy: unspecialised, every
+    /// index would go through the collection's witness table.
+    @inlinable
     public func gatherRows(_ indices: some Collection<Int>) -> Matrix {
         let n = columns
         let out = [Float](unsafeUninitializedCapacity: indices.count * n) { buffer, initialized in

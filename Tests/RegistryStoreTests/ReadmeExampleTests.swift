@@ -1,0 +1,37 @@
+import Foundation
+import FuseboxTestSupport
+import FusionCore
+import Logging
+import TensorCore
+import TensorIO
+import Testing
+
+@testable import RegistryStore
+
+/// The README's library example, compiled and run against a real store file.
+struct ReadmeExampleTests {
+    @Test func theLibraryExampleRuns() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("fusebox.sqlite")
+        let fixture = try smallDataset(rows: 30)
+        try NumPyArray.write(Tensor(fixture.modality("image")!.values), toPath: dir.file("image.npy"))
+        try NumPyArray.write(Tensor(fixture.modality("text")!.values), toPath: dir.file("text.npy"))
+        do {
+            let setup = try Registry.open(atPath: path, logger: quietLogger)
+            try await setup.registerVersion(model: "sentiment", classifier: smallClassifier(weights: [0.9, 0.0]))
+            try await setup.setAlias("production", model: "sentiment", version: 1)
+        }
+
+        // README, "The Swift library":
+        let registry = try Registry.open(atPath: path, logger: Logger(label: "app"))
+        let data = try DatasetFiles.load(
+            .files(modalities: [("image", dir.file("image.npy"), .probs), ("text", dir.file("text.npy"), .probs)], labels: nil),
+            requireLabels: false)
+        let model = try await registry.loadClassifier(VersionReference(parsing: "sentiment@production"))
+        let probabilities = try model.predictProbabilities(data)
+        let classes = probabilities.argmaxRows()
+
+        #expect(probabilities.rows == 30 && classes.count == 30)
+        #expect(model.fusionWeights().perModality.map(\.modality) == ["image", "text"])
+    }
+}
