@@ -26,6 +26,8 @@ public struct Matrix: Sendable, Hashable {
         self.init(rows: nested.count, columns: columns, values: nested.flatMap { $0 })
     }
 
+    /// Element `(row, column)`. `@inlinable`: operators in other modules call it in inner loops.
+    @inlinable
     public subscript(row: Int, column: Int) -> Float {
         get { values[row * columns + column] }
         set { values[row * columns + column] = newValue }
