@@ -36,10 +36,12 @@ while (( kills < KILLS )); do
   "${cmd[@]}" >/dev/null 2>&1 &
   pid=$!
   sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+  killed=0
   if kill -0 "$pid" 2>/dev/null; then
     pkill -9 -P "$pid" 2>/dev/null || true
     kill -9 "$pid" 2>/dev/null || true
     kills=$((kills + 1))
+    killed=1
   fi
   wait "$pid" 2>/dev/null || true
   # The store must be whole after every kill.
@@ -54,6 +56,6 @@ assert v == list(range(1, len(v) + 1)), f'gap in $model versions: {v}'" || { ech
   running=$("$FUSEBOX" runs --where "status = 'running'" --format json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")
   [[ $running == 0 ]] || { echo "FAIL after kill $kills: $running runs left running"; exit 1; }
   "$FUSEBOX" gc --dry-run --format json | grep -q '"blobs" : 0' || { echo "FAIL after kill $kills: orphan blobs"; exit 1; }
-  (( kills % 10 == 0 )) && echo "$kills kills, store whole"
+  if (( killed && kills % 10 == 0 )); then echo "$kills kills, store whole"; fi
 done
 echo "PASS: $kills kills, integrity ok, all tensors verified, versions gapless, no run left running, no orphan blobs"

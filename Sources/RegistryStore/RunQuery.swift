@@ -382,3 +382,11 @@ extension Registry {
         }
     }
 }
+
+extension Registry {
+    /// Checks a `--where` expression without running it: parses and compiles it to SQL.
+    /// - Throws: ``RegistryError`` `invalidInput` naming the column where it breaks.
+    public static func validateQuery(_ query: String) throws {
+        _ = try RunQuery.compile(RunQuery.parse(query))
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harness with AddressSanitizer and runs each parser for RUNS executions.
+#   Fuzz/run.sh [RUNS=1000000] [TARGETS="safetensors npy npz csv query"]
+# Crashes are written to Fuzz/crashes/TARGET/; each one found becomes a regression test.
+set -euo pipefail
+cd "$(dirname "$0")"
+RUNS=${1:-1000000}
+TARGETS=${2:-safetensors npy npz csv query}
+swift build -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address --product fuzz-parsers
+BIN=$(swift build -c debug --scratch-path .build-fuzz --show-bin-path)/fuzz-parsers
+for t in $TARGETS; do
+  mkdir -p "corpus/$t" "crashes/$t"
+  echo "== $t: $RUNS runs"
+  FUZZ_TARGET=$t "$BIN" -runs="$RUNS" -max_len=4096 -timeout=10 -artifact_prefix="crashes/$t/" "corpus/$t" 2>&1 | grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs|ERROR|SUMMARY" || true
+done
