@@ -15,7 +15,8 @@ let package = Package(
         .executableTarget(
             name: "fuzz-parsers",
             dependencies: [.product(name: "Fusebox", package: root)],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            swiftSettings: [.unsafeFlags(["-parse-as-library", "-sanitize=fuzzer,address"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
     ]
 )

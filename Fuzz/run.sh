@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 RUNS=${1:-1000000}
 TARGETS=${2:-safetensors npy npz csv query}
-swift build -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address --product fuzz-parsers
-BIN=$(swift build -c debug --scratch-path .build-fuzz --show-bin-path)/fuzz-parsers
+# Every module gets AddressSanitizer and coverage instrumentation; only the harness links libFuzzer
+# (its own flags in Package.swift). lld, because gold crashes on sanitizer binaries here.
+FLAGS=(-Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xswiftc -use-ld=lld)
+swift build -c debug --scratch-path .build-fuzz "${FLAGS[@]}" --product fuzz-parsers
+BIN=$(swift build -c debug --scratch-path .build-fuzz "${FLAGS[@]}" --show-bin-path)/fuzz-parsers
 for t in $TARGETS; do
   mkdir -p "corpus/$t" "crashes/$t"
   echo "== $t: $RUNS runs"

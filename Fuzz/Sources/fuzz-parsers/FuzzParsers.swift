@@ -31,3 +31,22 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
     return 0
 }
+
+/// libFuzzer's driver (FuzzerInterface.h): runs the fuzzing loop with `callback`.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32
+
+/// The executable's entry point: SwiftPM links `main` to `<module>_main`, so this stands in for
+/// libFuzzer's own `main` and starts its driver.
+@_cdecl("fuzz_parsers_main")
+public func fuzzParsersMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
+        guard let data, size > 0 else { return fuzz(UnsafeRawPointer(bitPattern: 1)!, 0) }
+        return fuzz(UnsafeRawPointer(data), size)
+    }
+}
