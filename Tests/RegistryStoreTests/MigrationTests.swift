@@ -51,6 +51,32 @@ struct MigrationTests {
         #expect(try await registry.registerVersion(model: "legacy", classifier: smallClassifier()) == 1)
     }
 
+    @Test func anUpgradeThatFailsHalfWayLeavesTheOldSchemaWorking() async throws {
+        // Given a store at migration 0003 whose file already has a table named 'alias', so the
+        // last pending migration (0006) fails after 0004 and 0005 succeeded
+        let dir = TemporaryDirectory()
+        let path = dir.file("old.sqlite")
+        try Self.olderStore(at: path, migrations: 3)
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('legacy', 'fused', 1)")
+            try db.execute(sql: "CREATE TABLE alias (note TEXT)")
+        }
+        try queue.close()
+        // When the current fusebox opens it, the upgrade fails
+        #expect(throws: (any Error).self) { try Registry.open(atPath: path, logger: quietLogger) }
+        // Then nothing of 0004 or 0005 remains, and the old schema still works
+        let check = try DatabaseQueue(path: path)
+        let (applied, hasBlobs, models) = try await check.read { db in
+            (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"), try db.tableExists("tensorBlob"),
+             try String.fetchAll(db, sql: "SELECT name FROM model"))
+        }
+        #expect(applied == SchemaMigrations.all.prefix(3).map(\.identifier))
+        #expect(!hasBlobs)
+        #expect(models == ["legacy"])
+        try await check.write { db in try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('still-works', 'fused', 2)") }
+    }
+
     @Test func aStoreFromANewerFuseboxIsRefusedUntouched() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("new.sqlite")
