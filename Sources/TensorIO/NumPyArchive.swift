@@ -16,12 +16,23 @@ public enum NumPyArchive {
         var out: [(name: String, tensor: Tensor)] = []
         var seen = Set<String>()
         for entry in archive where entry.type == .file {
+            // The header's sizes are input: deflate expands at most 1032:1, so a larger claim is a
+            // lie (found by fuzzing: trusting it asked for exabytes of memory).
+            let claimed = entry.uncompressedSize
+            guard claimed <= entry.compressedSize.multipliedReportingOverflow(by: 1032).partialValue + 1024 else {
+                throw TensorIOError(
+                    .invalidHeader, path: path,
+                    "member '\(entry.path)' claims \(claimed) bytes, more than its \(entry.compressedSize) compressed bytes can hold")
+            }
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(Int(clamping: entry.uncompressedSize))
+            bytes.reserveCapacity(Int(min(claimed, 64 << 20)))
             do {
                 _ = try archive.extract(entry, skipCRC32: false) { chunk in bytes.append(contentsOf: chunk) }
             } catch {
                 throw TensorIOError(.truncated, path: path, "member '\(entry.path)' cannot be extracted (damaged or truncated archive)")
+            }
+            guard UInt64(bytes.count) == claimed else {
+                throw TensorIOError(.invalidHeader, path: path, "member '\(entry.path)' holds \(bytes.count) bytes but its header says \(claimed)")
             }
             var name = entry.path
             if name.hasSuffix(".npy") { name.removeLast(4) }
