@@ -17,6 +17,6 @@ for t in $TARGETS; do
   # seeds/TARGET holds small valid files: magic strings and headers are beyond blind mutation.
   # npz: leak detection off — ZIPFoundation leaks Foundation's fileSystemRepresentation buffer
   # (28 bytes per archive opened), upstream, not a crash.
-  extra=(); [[ $t == npz ]] && extra=(-detect_leaks=0)
+  extra=(); [[ $t == npz ]] && extra=(-detect_leaks=0) && export ASAN_OPTIONS=detect_leaks=0
   FUZZ_TARGET=$t "$BIN" -runs="$RUNS" -max_len=4096 -timeout=10 -artifact_prefix="crashes/$t/" "${extra[@]}" "corpus/$t" $([[ -d seeds/$t ]] && echo "seeds/$t") 2>&1 | grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs|ERROR|SUMMARY" || true
 done

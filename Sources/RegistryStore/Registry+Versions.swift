@@ -107,13 +107,21 @@ extension Registry {
             let version = try Self.version(id: versionId, in: db)
             let rows = try Row.fetchAll(
                 db, sql: "SELECT name, dtype, shape, blobId FROM versionTensor WHERE versionId = ? ORDER BY position", arguments: [versionId])
-            var header = try Data.fetchOne(db, sql: "SELECT safetensorsHeader FROM modelVersion WHERE id = ?", arguments: [versionId]).map { [UInt8]($0) }
+            let registered = try Data.fetchOne(db, sql: "SELECT safetensorsHeader FROM modelVersion WHERE id = ?", arguments: [versionId])
             var order = rows.map { ($0["name"] as String, $0["blobId"] as Int64) }
-            if let raw = header {
-                // Data is laid out in offset order, which may differ from header order.
-                let parsed = try SafetensorsHeader(rawHeader: raw, dataSize: nil, path: path)
+            let header: [UInt8]
+            if let registered {
+                // A registered file: its own header, and the data in offset order (which may
+                // differ from header order).
+                header = [UInt8](registered)
+                let parsed = try SafetensorsHeader(rawHeader: header, dataSize: nil, path: path)
                 let blobByName = Dictionary(uniqueKeysWithValues: order)
-                order = parsed.entries.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map { ($0.name, blobByName[$0.name]!) }
+                order = try parsed.entries.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map { entry in
+                    guard let blob = blobByName[entry.name] else {
+                        throw RegistryError(.corruptData, "\(version.reference)'s stored header names tensor '\(entry.name)', which it does not hold; run 'fusebox verify'.")
+                    }
+                    return (entry.name, blob)
+                }
             } else {
                 let layout = rows.map { row in
                     (name: row["name"] as String, dtype: DType(rawValue: row["dtype"]) ?? .uint8, shape: Self.decodeShape(row["shape"]))
@@ -122,7 +130,7 @@ extension Registry {
                 if let spec = version.spec { metadata.append(.init(key: "fusebox.spec", value: try Self.encodeSpec(spec))) }
                 header = SafetensorsHeader.canonicalBytes(for: layout, metadata: metadata)
             }
-            try SafetensorsWriter.write(rawHeader: header!, toPath: path, overwrite: overwrite) { emit in
+            try SafetensorsWriter.write(rawHeader: header, toPath: path, overwrite: overwrite) { emit in
                 for (name, blob) in order {
                     try TensorBlobs.stream(blobId: blob, in: db, verify: true, what: "Tensor '\(name)' of \(version.reference)") { try emit($0) }
                 }
