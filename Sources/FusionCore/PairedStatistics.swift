@@ -22,23 +22,26 @@ public struct SamplePredictions: Sendable, Hashable {
 
     func nll(_ idx: [Int]) -> Double { idx.reduce(0.0) { $0 - Double.log(Double(max(trueClassProbabilities[$1], 1e-15))) } / Double(idx.count) }
 
-    func macroF1(_ idx: [Int]) -> Double {
+    /// Per-class F1 over the samples at `indices` (all of them by default):
+    /// `2·TP / (2·TP + FP + FN)`, 0 for a class that is neither predicted nor present.
+    public func perClassF1(_ indices: [Int]? = nil) -> [Double] {
         var tp = [Int](repeating: 0, count: classCount)
         var fp = tp
         var fn = tp
-        for i in idx {
+        for i in indices ?? Array(0..<count) {
             if predictedClasses[i] == labels[i] { tp[labels[i]] += 1 } else {
                 fp[predictedClasses[i]] += 1
                 fn[labels[i]] += 1
             }
         }
-        var sum = 0.0
-        for k in 0..<classCount {
+        return (0..<classCount).map { k in
             let d = Double(2 * tp[k] + fp[k] + fn[k])
-            sum += d == 0 ? 0 : Double(2 * tp[k]) / d
+            return d == 0 ? 0 : Double(2 * tp[k]) / d
         }
-        return sum / Double(classCount)
     }
+
+    /// The unweighted mean of ``perClassF1(_:)``.
+    func macroF1(_ idx: [Int]) -> Double { perClassF1(idx).reduce(0, +) / Double(classCount) }
 }
 
 /// A percentile bootstrap interval of a difference `B − A`.

@@ -29,6 +29,15 @@ struct MetricsTests {
         #expect(m.scalars["top2_accuracy"] == 1.0)
     }
 
+    @Test func perClassF1FromStoredPredictionsMatchesTheFullMetrics() {
+        let m = ClassificationMetrics(probabilities: probabilities, labels: labels)
+        let stored = SamplePredictions(
+            labels: labels, predictedClasses: probabilities.argmaxRows(),
+            trueClassProbabilities: labels.enumerated().map { probabilities[$0.offset, $0.element] }, classCount: 3)
+        #expect(zip(stored.perClassF1(), m.perClass.map(\.f1)).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(abs(stored.macroF1(Array(0..<labels.count)) - m.macroF1) < 1e-12)
+    }
+
     @Test func regressionMetrics() {
         let m = RegressionMetrics(predictions: [1, 2, 3, 5], targets: [1, 2, 3, 4])
         #expect(m.mae == 0.25)

@@ -102,16 +102,6 @@ extension Fusebox {
 
     /// Per-class F1 of A and B from the stored predictions.
     static func perClassF1(_ c: ComparisonRecord) -> [[String: Double]] {
-        func scores(_ p: SamplePredictions) -> [Double] {
-            (0..<p.classCount).map { k in
-                var tp = 0, fp = 0, fn = 0
-                for (y, yhat) in zip(p.labels, p.predictedClasses) {
-                    if yhat == k && y == k { tp += 1 } else if yhat == k { fp += 1 } else if y == k { fn += 1 }
-                }
-                return 2 * tp + fp + fn == 0 ? 0 : Double(2 * tp) / Double(2 * tp + fp + fn)
-            }
-        }
-        let (fa, fb) = (scores(c.a.predictions), scores(c.b.predictions))
-        return zip(fa, fb).map { ["a": $0, "b": $1] }
+        zip(c.a.predictions.perClassF1(), c.b.predictions.perClassF1()).map { ["a": $0, "b": $1] }
     }
 }
