@@ -64,7 +64,11 @@ struct CrashAndConcurrencyTests {
         _ = try FuseboxBinary.run(["init"], in: dir.path)
         var rng = TestRandom(seed: 99)
         var kills = 0
-        for round in 0..<12 {
+        var round = 0
+        // Rounds continue until ten kills have landed on a running process (a fast machine
+        // finishes some commands before their kill), within a bound.
+        while kills < 10 && round < 40 {
+            defer { round += 1 }
             // A fresh 16 MB file each round, so nothing deduplicates and the write takes time.
             let file = dir.file("big.safetensors")
             try writeComponent(file, floats: 4_000_000, seed: UInt64(100 + round))
@@ -73,7 +77,7 @@ struct CrashAndConcurrencyTests {
                 ? ["train", "trained", "--data", "data.safetensors", "--split", "train", "--method", "concat-mlp", "--epochs", "400", "--hidden", "64"]
                 : ["register", "big", "--weights", "big.safetensors"]
             let started = try FuseboxBinary.start(arguments, in: dir.path)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 5...150, using: &rng)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 5...100, using: &rng)))
             if started.process.isRunning {
                 kill(started.process.processIdentifier, SIGKILL)
                 kills += 1
