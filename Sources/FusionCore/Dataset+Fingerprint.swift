@@ -1,5 +1,6 @@
 import Crypto
 import TensorCore
+import TensorIO
 
 extension Dataset {
     /// The canonical fingerprint: SHA-256, as 64 lowercase hex digits, over the dataset's
@@ -26,7 +27,6 @@ extension Dataset {
             header.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             tensor.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
-        let table = Array("0123456789abcdef".utf8)
-        return String(decoding: hasher.finalize().flatMap { [table[Int($0 >> 4)], table[Int($0 & 0xF)]] }, as: UTF8.self)
+        return SHA256Hex.hex(hasher.finalize())
     }
 }

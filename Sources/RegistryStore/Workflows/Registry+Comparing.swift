@@ -25,7 +25,11 @@ extension Registry {
     /// - Parameter subsets: also record the accuracy of every proper subset of the modalities
     ///   (missing ones handled by the model's policy) as `accuracy[image+text]`-style metrics.
     public func evaluate(_ reference: VersionReference, on data: Dataset, subsets: Bool = false) async throws -> EvaluationRecord {
-        let model = try await loadClassifier(reference)
+        try await evaluate(loadClassifier(reference), reference, on: data, subsets: subsets)
+    }
+
+    /// ``evaluate(_:on:subsets:)`` with the model already loaded (and verified).
+    func evaluate(_ model: FusedClassifier, _ reference: VersionReference, on data: Dataset, subsets: Bool = false) async throws -> EvaluationRecord {
         let version = try await version(reference)
         let pinned = VersionReference(model: version.model, selector: .number(version.number))
         let (metrics, predictions) = try Self.evaluation(of: model, on: data)
@@ -95,7 +99,7 @@ extension Registry {
         if let stored = try await findEvaluation(of: reference, datasetFingerprint: data.fingerprint, modalities: Self.modalitiesUsed(model, data)) {
             return stored
         }
-        return try await evaluate(reference, on: data)
+        return try await evaluate(model, reference, on: data)
     }
 
     static func modalitiesUsed(_ model: FusedClassifier, _ data: Dataset) -> [String] {

@@ -60,7 +60,7 @@ extension Registry {
                 return true
             }
             let evaluated = result.validation ?? result.train
-            let metrics = try Self.metrics(of: result.model, on: evaluated)
+            let metrics = try Self.evaluation(of: result.model, on: evaluated).metrics
             let prefix = result.validation == nil ? "train_" : "val_"
             let final = metrics.map { MetricPoint(key: prefix + $0.key, step: result.epochs.count, value: $0.value) }
             var fullLineage = lineage
@@ -75,15 +75,6 @@ extension Registry {
         } catch {
             try? await failRun(run, reason: "\(error)")
             throw error
-        }
-    }
-
-    /// Classification or regression metrics of a model on a dataset.
-    static func metrics(of model: FusedClassifier, on data: Dataset) throws -> [String: Double] {
-        let p = try model.predictProbabilities(data)
-        switch data.targets {
-        case .classes(let labels): return ClassificationMetrics(probabilities: p, labels: labels).scalars
-        case .values(let t): return RegressionMetrics(predictions: p.values, targets: t).scalars
         }
     }
 }
