@@ -104,4 +104,26 @@ struct CrashAndConcurrencyTests {
         #expect(running?.isEmpty == true)
         #expect(try FuseboxBinary.run(["gc", "--dry-run", "--format", "json"], in: dir.path).stdout.contains("\"blobs\" : 0"))
     }
+
+    /// The kill-during-upgrade suite itself (scripts/upgrade-kill-test.sh), CI-sized: ten SIGKILLs
+    /// of a fusebox upgrading an older store, each leaving it wholly old or wholly new.
+    @Test func killNineDuringAnUpgradeLeavesTheOldSchemaOrTheNew() throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/sqlite3") }) else {
+            print("skipped: the sqlite3 command-line shell is not installed (.ci/run installs it)")
+            return
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/bin/bash")
+        script.arguments = [root.appendingPathComponent("scripts/upgrade-kill-test.sh").path, "10", FuseboxBinary.path]
+        let out = Pipe()
+        script.standardOutput = out
+        script.standardError = out
+        try script.run()
+        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        script.waitUntilExit()
+        #expect(script.terminationStatus == 0, "\(log)")
+        #expect(log.contains("PASS: 10 kills"), "\(log)")
+    }
 }
