@@ -213,13 +213,16 @@ extension Registry {
             ).map { ($0["name"], $0["value"]) })
     }
 
-    /// Runs matching a compiled filter, with their params, tags and latest metrics.
-    static func runSummaries(whereSQL: String, arguments: StatementArguments, orderSQL: String, limit: Int, in db: Database) throws -> [RunSummary] {
+    /// Runs of `source` (which names the run `r`) matching a compiled filter, with their params,
+    /// tags and latest metrics.
+    static func runSummaries(
+        from source: String = "run r", whereSQL: String, arguments: StatementArguments, orderSQL: String, limit: Int, in db: Database
+    ) throws -> [RunSummary] {
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, m.name AS model, v.number AS version
-                FROM run r LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
+                FROM \(source) LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
                 WHERE \(whereSQL) ORDER BY \(orderSQL) LIMIT \(limit)
                 """, arguments: arguments)
         // Params, tags and latest metrics of the whole page in one query each, not three per run.

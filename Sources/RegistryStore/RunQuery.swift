@@ -21,14 +21,14 @@ import GRDB
 /// Keywords are case-insensitive; a key with unusual characters can be quoted in backticks.
 /// The query compiles to SQL whose every value and key is a bound argument, never spliced text.
 struct RunQuery {
-    indirect enum Filter {
+    indirect enum Filter: Sendable {
         case and(Filter, Filter)
         case or(Filter, Filter)
         case not(Filter)
         case comparison(Field, String, Value, column: Int)
     }
 
-    enum Field: Equatable {
+    enum Field: Equatable, Sendable {
         case metric(String)
         case metricMax(String)
         case metricMin(String)
@@ -37,7 +37,7 @@ struct RunQuery {
         case attribute(String)
     }
 
-    enum Value {
+    enum Value: Sendable {
         case number(Double)
         case text(String)
     }
@@ -226,167 +226,5 @@ struct RunQuery {
         index += 1
         let value: Value = v.kind == .number ? .number(Double(v.text)!) : .text(v.text)
         return .comparison(field, op, value, column: t.column)
-    }
-
-    // MARK: - SQL
-
-    /// Compiles a filter to a WHERE clause over `run r` and its bound arguments.
-    static func compile(_ filter: Filter) throws -> (sql: String, arguments: StatementArguments) {
-        switch filter {
-        case .and(let a, let b), .or(let a, let b):
-            let (sa, aa) = try compile(a)
-            let (sb, ab) = try compile(b)
-            let joiner: String
-            if case .and = filter { joiner = "AND" } else { joiner = "OR" }
-            return ("(\(sa) \(joiner) \(sb))", aa + ab)
-        case .not(let inner):
-            let (s, a) = try compile(inner)
-            return ("NOT \(s)", a)
-        case .comparison(let field, let op, let value, let column):
-            let sqlOp = op == "like" ? "LIKE" : op
-            func number() throws -> Double {
-                guard case .number(let d) = value else { throw error(column, "\(describe(field)) compares to numbers, not text") }
-                return d
-            }
-            func notLike() throws {
-                if op == "like" { throw error(column, "'like' compares text; \(describe(field)) is a number") }
-            }
-            switch field {
-            case .metric(let key):
-                try notLike()
-                return (
-                    "r.id IN (SELECT runId FROM latestMetric WHERE keyId = (SELECT id FROM metricKey WHERE name = ?) AND value \(sqlOp) ?)",
-                    [key, try number()]
-                )
-            case .metricMax(let key), .metricMin(let key):
-                try notLike()
-                let aggregate = if case .metricMax = field { "max" } else { "min" }
-                return (
-                    "r.id IN (SELECT runId FROM metric WHERE keyId = (SELECT id FROM metricKey WHERE name = ?) GROUP BY runId HAVING \(aggregate)(value) \(sqlOp) ?)",
-                    [key, try number()]
-                )
-            case .param(let key):
-                if case .number(let d) = value, op != "like" {
-                    return ("r.id IN (SELECT runId FROM runParam WHERE key = ? AND number \(sqlOp) ?)", [key, d])
-                }
-                return ("r.id IN (SELECT runId FROM runParam WHERE key = ? AND value \(sqlOp) ?)", [key, text(value)])
-            case .tag(let key):
-                return ("r.id IN (SELECT runId FROM runTag WHERE key = ? AND value \(sqlOp) ?)", [key, text(value)])
-            case .attribute(let name):
-                switch name {
-                case "model": return ("r.modelId IN (SELECT id FROM model WHERE name \(sqlOp) ?)", [text(value)])
-                case "version":
-                    try notLike()
-                    return ("r.versionId IN (SELECT id FROM modelVersion WHERE number \(sqlOp) ?)", [try number()])
-                case "kind", "status": return ("r.\(name) \(sqlOp) ?", [text(value)])
-                case "created":
-                    try notLike()
-                    return ("r.startedAt \(sqlOp) ?", [try timestamp(value, column: column)])
-                default:
-                    try notLike()
-                    return ("r.id \(sqlOp) ?", [try number()])
-                }
-            }
-        }
-    }
-
-    static func text(_ value: Value) -> String {
-        switch value {
-        case .text(let s): s
-        case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-        }
-    }
-
-    static func timestamp(_ value: Value, column: Int) throws -> Double {
-        switch value {
-        case .number(let d): return d
-        case .text(let s):
-            let full = ISO8601DateFormatter()
-            if let date = full.date(from: s) { return date.timeIntervalSince1970 }
-            let day = ISO8601DateFormatter()
-            day.formatOptions = [.withFullDate]
-            if let date = day.date(from: s) { return date.timeIntervalSince1970 }
-            throw error(column, "'\(s)' is not a date; use Unix seconds, 2026-11-29 or 2026-11-29T12:00:00Z")
-        }
-    }
-
-    static func describe(_ field: Field) -> String {
-        switch field {
-        case .metric(let k): "metrics.\(k)"
-        case .metricMax(let k): "max(metrics.\(k))"
-        case .metricMin(let k): "min(metrics.\(k))"
-        case .param(let k): "params.\(k)"
-        case .tag(let k): "tags.\(k)"
-        case .attribute(let a): a
-        }
-    }
-
-    /// Compiles `--order-by` (`FIELD [asc|desc]`; default descending for metrics, ascending otherwise).
-    static func compileOrder(_ text: String) throws -> (sql: String, arguments: StatementArguments) {
-        let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        guard (1...2).contains(parts.count) else { throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': use FIELD [asc|desc].") }
-        var direction = parts.count == 2 ? parts[1].uppercased() : nil
-        guard direction == nil || direction == "ASC" || direction == "DESC" else {
-            throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': the direction is 'asc' or 'desc'.")
-        }
-        let field = parts[0]
-        if field.hasPrefix("metrics.") {
-            direction = direction ?? "DESC"
-            return (
-                "(SELECT value FROM latestMetric WHERE runId = r.id AND keyId = (SELECT id FROM metricKey WHERE name = ?)) \(direction!) NULLS LAST, r.id DESC",
-                [String(field.dropFirst(8))]
-            )
-        }
-        if field.hasPrefix("params.") {
-            return (
-                "(SELECT coalesce(number, value) FROM runParam WHERE runId = r.id AND key = ?) \(direction ?? "ASC") NULLS LAST, r.id DESC",
-                [String(field.dropFirst(7))]
-            )
-        }
-        let columns = ["created": "r.startedAt", "id": "r.id", "status": "r.status", "kind": "r.kind", "model": "m.name", "version": "v.number"]
-        guard let column = columns[field] else {
-            throw RegistryError(.invalidInput, "Invalid --order-by field '\(field)': use metrics.*, params.*, created, id, status, kind, model or version.")
-        }
-        return ("\(column) \(direction ?? "ASC"), r.id DESC", [])
-    }
-}
-
-extension Registry {
-    /// Runs, filtered and ordered.
-    ///
-    /// ```swift
-    /// try await registry.searchRuns(where: "metrics.val_accuracy > 0.9 and params.method = 'weighted-average'",
-    ///                               orderBy: "metrics.val_accuracy desc", limit: 10)
-    /// ```
-    /// - Throws: ``RegistryError`` `invalidInput` naming the column where a query breaks.
-    public func searchRuns(model: String? = nil, where query: String? = nil, orderBy: String? = nil, limit: Int = 100) async throws -> [RunSummary] {
-        var clauses: [String] = []
-        var arguments = StatementArguments()
-        if let model {
-            try Names.validate(model, as: "Model name")
-            clauses.append("r.modelId = (SELECT id FROM model WHERE name = ?)")
-            arguments += [model]
-        }
-        if let query {
-            let (sql, args) = try RunQuery.compile(RunQuery.parse(query))
-            clauses.append(sql)
-            arguments += args
-        }
-        let (orderSQL, orderArguments) = try orderBy.map(RunQuery.compileOrder) ?? ("r.id DESC", [])
-        arguments += orderArguments
-        guard (1...1_000_000).contains(limit) else { throw RegistryError(.invalidInput, "--limit must be between 1 and 1000000.") }
-        let whereSQL = clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")
-        let finalArguments = arguments
-        return try await read { db in
-            try Self.runSummaries(whereSQL: whereSQL, arguments: finalArguments, orderSQL: orderSQL, limit: limit, in: db)
-        }
-    }
-}
-
-extension Registry {
-    /// Checks a `--where` expression without running it: parses and compiles it to SQL.
-    /// - Throws: ``RegistryError`` `invalidInput` naming the column where it breaks.
-    public static func validateQuery(_ query: String) throws {
-        _ = try RunQuery.compile(RunQuery.parse(query))
     }
 }

@@ -19,6 +19,9 @@ struct RegistryBenchmark {
         let repeats = options.int("repeats", 3)
         let millionRuns = options.int("search-runs-large", 1_000_000)
         let bigMiB = options.int("size-mib", 1024)
+        // --only metrics,versions,aliases,search,files runs those sections; all by default.
+        let only = options.string("only", "").split(separator: ",").map(String.init)
+        func wants(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
         var figures: [String: Double] = [:]
         var ranges: [String: [Double]] = [:]
         func record(_ key: String, _ values: [Double]) {
@@ -28,7 +31,7 @@ struct RegistryBenchmark {
         }
 
         // (a) metric logging, batched: 200 values per call (MLflow's log_batch size), 100 runs.
-        do {
+        if wants("metrics") {
             let registry = try Registry.open(atPath: "\(dir)/metrics.sqlite", logger: logger)
             var rates: [Double] = []
             for _ in 0..<repeats {
@@ -50,7 +53,7 @@ struct RegistryBenchmark {
             record("metric_history_ms_1000", reads)
         }
         // Bytes per metric value: file growth for 1M values (checkpointed).
-        do {
+        if wants("metrics") {
             let path = "\(dir)/size.sqlite"
             let registry = try Registry.open(atPath: path, logger: logger)
             let run = try await registry.startRun(kind: .training)
@@ -65,7 +68,7 @@ struct RegistryBenchmark {
         }
 
         // (b) versions with 1 MiB of weights: run + version + finish, each its own transaction.
-        do {
+        if wants("versions") {
             let registry = try Registry.open(atPath: "\(dir)/versions.sqlite", logger: logger)
             let classes = 362  // stacking over 2 modalities: a 724 × 362 Float32 kernel = 1.0 MiB
             let spec = FusionSpec(
@@ -103,7 +106,7 @@ struct RegistryBenchmark {
         }
 
         // (c) alias moves with 500 and 5,000 versions of one model.
-        for count in [500, 5000] {
+        for count in [500, 5000] where wants("aliases") {
             let registry = try Registry.open(atPath: "\(dir)/alias-\(count).sqlite", logger: logger)
             let tiny = try FusedClassifier(
                 spec: FusionSpec(classCount: 2, modalities: ["a", "b"].map { ModalitySpec(name: $0, kind: .probs, width: 2, layers: []) }, method: .weightedAverage),
@@ -118,7 +121,7 @@ struct RegistryBenchmark {
         }
 
         // (d) run search: MLflow's query over 2k, 10k and a million runs.
-        for (key, total) in [("search_ms_2k", 2_000), ("search_ms_10k", 10_000), ("search_ms_1m", millionRuns)] {
+        for (key, total) in [("search_ms_2k", 2_000), ("search_ms_10k", 10_000), ("search_ms_1m", millionRuns)] where wants("search") {
             let registry = try Registry.open(atPath: "\(dir)/search-\(total).sqlite", logger: logger)
             var rng = SeededRandom(seed: UInt64(total))
             var imported = 0
@@ -147,7 +150,7 @@ struct RegistryBenchmark {
         }
 
         // (e) register and export a large safetensors file, against cp of the same file.
-        do {
+        if wants("files") {
             let path = "\(dir)/big.safetensors"
             let n = bigMiB * (1 << 20) / 4 / 8
             var rng = SeededRandom(seed: 3)

@@ -43,6 +43,58 @@ struct RunTests {
         #expect(try await r.searchRuns(orderBy: "metrics.val_accuracy asc", limit: 1).first?.params["method"] == "mean")
     }
 
+    /// Searches ordered by a metric first walk that metric's index (`orderedWalk`); whether the
+    /// walk or the matching-set plan answers, the page must be the one the matching-set plan gives,
+    /// with ties, runs lacking the metric, `not`, `or`, aggregates and sparse filters.
+    @Test func theOrderedWalkGivesTheSamePageAsTheMatchingSetPlan() async throws {
+        let registry = try memoryRegistry()
+        var rng = TestRandom(seed: 5)
+        try await registry.importRuns((0..<3000).map { i in
+            var metrics: [MetricPoint] = []
+            // Two decimals, so values tie; a tenth of the runs lack accuracy, a third lack loss.
+            if i % 10 != 0 {
+                let steps = i % 7 == 0 ? 3 : 1
+                for step in 0..<steps { metrics.append(MetricPoint(key: "accuracy", step: step, value: (Double.random(in: 0...1, using: &rng) * 100).rounded() / 100)) }
+            }
+            if i % 3 != 0 { metrics.append(MetricPoint(key: "loss", step: 0, value: Double.random(in: 0...1, using: &rng))) }
+            return ImportedRun(
+                model: i % 2 == 0 ? "a" : "b", startedAt: 1.7e9 + Double(i), endedAt: 1.7e9 + Double(i) + 1,
+                params: ["fusion": .text(Int.random(in: 0..<10, using: &rng) == 0 ? "weighted" : "concat"), "seed": .number(Double(Int.random(in: 0..<1000, using: &rng)))],
+                tags: i % 5 == 0 ? ["team": "nlp"] : [:], metrics: metrics)
+        })
+        let queries: [String?] = [
+            nil, "params.fusion = 'weighted'", "metrics.accuracy > 0.5 and params.fusion = 'weighted'", "not metrics.accuracy > 0.5",
+            "not metrics.loss < 0.3", "max(metrics.accuracy) > 0.8 or tags.team = 'nlp'", "not min(metrics.accuracy) < 0.2",
+            "params.seed = 7", "params.seed < 500 and status = 'finished' and model = 'b'", "metrics.accuracy <= 0.3 or metrics.loss > 0.9",
+        ]
+        var walked = 0
+        var fellBack = 0
+        for query in queries {
+            for (key, descending) in [("accuracy", true), ("accuracy", false), ("loss", true)] {
+                for limit in [1, 10, 100, 3000] {
+                    let order = RunQuery.Order.metric(key, descending: descending)
+                    let (whereSQL, arguments) = try query.map { try RunQuery.compile(RunQuery.parse($0)) } ?? ("1", [])
+                    let (orderSQL, orderArguments) = order.sql
+                    let filter = try query.map(RunQuery.parse)
+                    let (expected, walk) = try await registry.read { db in
+                        (try Registry.runSummaries(whereSQL: whereSQL, arguments: arguments + orderArguments, orderSQL: orderSQL, limit: limit, in: db).map(\.id),
+                         try Registry.orderedWalk(by: key, descending: descending, filter: filter, limit: limit, in: db)?.map(\.id))
+                    }
+                    if let walk {
+                        #expect(walk == expected, "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)")
+                        walked += 1
+                    } else {
+                        fellBack += 1
+                    }
+                    let found = try await registry.searchRuns(where: query, orderBy: "metrics.\(key) \(descending ? "desc" : "asc")", limit: limit).map(\.id)
+                    #expect(found == expected, "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)")
+                }
+            }
+        }
+        // Both plans were exercised.
+        #expect(walked > 40 && fellBack > 10, "walked \(walked), fell back \(fellBack)")
+    }
+
     @Test func injectionAttemptsAreMatchedLiterally() async throws {
         let r = try await populated()
         let id = try await r.startRun(kind: .training, model: "fusion", params: ["method": "x' OR '1'='1"], tags: ["note": "50%; DROP TABLE run; --"])

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+
+extension RunQuery {
+    /// How a compiled comparison reaches a run's params, tags and metrics.
+    enum Reach {
+        /// `r.id IN (SELECT runId FROM … WHERE …)`: an index yields every matching run at once;
+        /// the plan when the filter drives the search.
+        case matchingSet
+        /// `EXISTS (SELECT 1 FROM … WHERE runId = o.runId AND …)`: one primary-key probe per run;
+        /// the plan when a walk over `o`, the `latestMetric` rows of `orderedMetric` in order,
+        /// drives — comparisons on that metric read `o.value` itself.
+        case perRun(orderedMetric: String)
+    }
+
+    /// Compiles a filter to a WHERE clause over `run r` and its bound arguments. Both reaches give
+    /// the same truth value for every run, including under `not` and for runs lacking a key.
+    static func compile(_ filter: Filter, reach: Reach = .matchingSet) throws -> (sql: String, arguments: StatementArguments) {
+        switch filter {
+        case .and(let a, let b), .or(let a, let b):
+            let (sa, aa) = try compile(a, reach: reach)
+            let (sb, ab) = try compile(b, reach: reach)
+            let joiner: String
+            if case .and = filter { joiner = "AND" } else { joiner = "OR" }
+            return ("(\(sa) \(joiner) \(sb))", aa + ab)
+        case .not(let inner):
+            let (s, a) = try compile(inner, reach: reach)
+            return ("NOT \(s)", a)
+        case .comparison(let field, let op, let value, let column):
+            let sqlOp = op == "like" ? "LIKE" : op
+            func number() throws -> Double {
+                guard case .number(let d) = value else { throw error(column, "\(describe(field)) compares to numbers, not text") }
+                return d
+            }
+            func notLike() throws {
+                if op == "like" { throw error(column, "'like' compares text; \(describe(field)) is a number") }
+            }
+            /// Runs with a row of `table` meeting `condition` (and, over all of a run's rows, `having`).
+            func rows(in table: String, where condition: String, having: String? = nil) -> String {
+                let grouped = having.map { " GROUP BY runId HAVING \($0)" } ?? ""
+                return switch reach {
+                case .matchingSet: "r.id IN (SELECT runId FROM \(table) WHERE \(condition)\(grouped))"
+                // o.runId, not r.id: SQLite then probes before it joins the run row.
+                case .perRun: "EXISTS (SELECT 1 FROM \(table) WHERE runId = o.runId AND \(condition)\(grouped))"
+                }
+            }
+            let keyId = "keyId = (SELECT id FROM metricKey WHERE name = ?)"
+            switch field {
+            case .metric(let key):
+                try notLike()
+                if case .perRun(let ordered) = reach, ordered == key { return ("o.value \(sqlOp) ?", [try number()]) }
+                return (rows(in: "latestMetric", where: "\(keyId) AND value \(sqlOp) ?"), [key, try number()])
+            case .metricMax(let key), .metricMin(let key):
+                try notLike()
+                let aggregate = if case .metricMax = field { "max" } else { "min" }
+                return (rows(in: "metric", where: keyId, having: "\(aggregate)(value) \(sqlOp) ?"), [key, try number()])
+            case .param(let key):
+                if case .number(let d) = value, op != "like" {
+                    return (rows(in: "runParam", where: "key = ? AND number \(sqlOp) ?"), [key, d])
+                }
+                return (rows(in: "runParam", where: "key = ? AND value \(sqlOp) ?"), [key, text(value)])
+            case .tag(let key):
+                return (rows(in: "runTag", where: "key = ? AND value \(sqlOp) ?"), [key, text(value)])
+            case .attribute(let name):
+                switch name {
+                case "model": return ("r.modelId IN (SELECT id FROM model WHERE name \(sqlOp) ?)", [text(value)])
+                case "version":
+                    try notLike()
+                    return ("r.versionId IN (SELECT id FROM modelVersion WHERE number \(sqlOp) ?)", [try number()])
+                case "kind", "status": return ("r.\(name) \(sqlOp) ?", [text(value)])
+                case "created":
+                    try notLike()
+                    return ("r.startedAt \(sqlOp) ?", [try timestamp(value, column: column)])
+                default:
+                    try notLike()
+                    return ("r.id \(sqlOp) ?", [try number()])
+                }
+            }
+        }
+    }
+
+    static func text(_ value: Value) -> String {
+        switch value {
+        case .text(let s): s
+        case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        }
+    }
+
+    static func timestamp(_ value: Value, column: Int) throws -> Double {
+        switch value {
+        case .number(let d): return d
+        case .text(let s):
+            let full = ISO8601DateFormatter()
+            if let date = full.date(from: s) { return date.timeIntervalSince1970 }
+            let day = ISO8601DateFormatter()
+            day.formatOptions = [.withFullDate]
+            if let date = day.date(from: s) { return date.timeIntervalSince1970 }
+            throw error(column, "'\(s)' is not a date; use Unix seconds, 2026-11-29 or 2026-11-29T12:00:00Z")
+        }
+    }
+
+    static func describe(_ field: Field) -> String {
+        switch field {
+        case .metric(let k): "metrics.\(k)"
+        case .metricMax(let k): "max(metrics.\(k))"
+        case .metricMin(let k): "min(metrics.\(k))"
+        case .param(let k): "params.\(k)"
+        case .tag(let k): "tags.\(k)"
+        case .attribute(let a): a
+        }
+    }
+
+    /// An `--order-by`: `FIELD [asc|desc]`, descending by default for metrics, ascending otherwise;
+    /// ties go to the newest run.
+    enum Order: Sendable {
+        /// By a metric's latest value; runs without it come last.
+        case metric(String, descending: Bool)
+        /// By a param or a run attribute.
+        case other(sql: String, arguments: StatementArguments)
+
+        static let newestFirst = Order.other(sql: "r.id DESC", arguments: [])
+
+        init(_ text: String) throws {
+            let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard (1...2).contains(parts.count) else { throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': use FIELD [asc|desc].") }
+            let direction = parts.count == 2 ? parts[1].uppercased() : nil
+            guard direction == nil || direction == "ASC" || direction == "DESC" else {
+                throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': the direction is 'asc' or 'desc'.")
+            }
+            let field = parts[0]
+            if field.hasPrefix("metrics.") {
+                self = .metric(String(field.dropFirst(8)), descending: direction != "ASC")
+            } else if field.hasPrefix("params.") {
+                self = .other(
+                    sql: "(SELECT coalesce(number, value) FROM runParam WHERE runId = r.id AND key = ?) \(direction ?? "ASC") NULLS LAST, r.id DESC",
+                    arguments: [String(field.dropFirst(7))])
+            } else {
+                let columns = ["created": "r.startedAt", "id": "r.id", "status": "r.status", "kind": "r.kind", "model": "m.name", "version": "v.number"]
+                guard let column = columns[field] else {
+                    throw RegistryError(.invalidInput, "Invalid --order-by field '\(field)': use metrics.*, params.*, created, id, status, kind, model or version.")
+                }
+                self = .other(sql: "\(column) \(direction ?? "ASC"), r.id DESC", arguments: [])
+            }
+        }
+
+        /// The ORDER BY clause over `run r` (with `model m` and `modelVersion v` joined).
+        var sql: (String, StatementArguments) {
+            switch self {
+            case .metric(let key, let descending):
+                ("(SELECT value FROM latestMetric WHERE runId = r.id AND keyId = (SELECT id FROM metricKey WHERE name = ?)) \(descending ? "DESC" : "ASC") NULLS LAST, r.id DESC", [key])
+            case .other(let sql, let arguments):
+                (sql, arguments)
+            }
+        }
+    }
+}
