@@ -47,8 +47,9 @@ extension Registry {
         guard let keyId = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key]) else { return nil }
         let direction = descending ? "DESC" : "ASC"
         // Fewer runs than the reach: the matching sets are small too, and cheaper than probing.
+        // (The largest run id bounds the count without counting.)
         let reach = 16 * limit
-        guard
+        guard try Int.fetchOne(db, sql: "SELECT max(id) FROM run") ?? 0 >= reach,
             let bound = try Double.fetchOne(
                 db, sql: "SELECT value FROM latestMetric WHERE keyId = ? ORDER BY value \(direction) LIMIT 1 OFFSET ?", arguments: [keyId, reach - 1])
         else { return nil }
