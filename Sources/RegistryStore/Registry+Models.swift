@@ -56,7 +56,7 @@ extension Registry {
     // MARK: - Synchronous helpers (compose inside one transaction)
 
     static func modelRow(_ name: String, in db: Database) throws -> (id: Int64, kind: ModelKind)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, kind FROM model WHERE name = ?", arguments: [name]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, kind FROM model WHERE name = ?"), arguments: [name]) else { return nil }
         return (row["id"], ModelKind(rawValue: row["kind"]) ?? .fused)
     }
 
@@ -90,7 +90,8 @@ extension Registry {
         let modelId = try requireModel(reference.model, in: db).id
         switch reference.selector {
         case .number(let n):
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM modelVersion WHERE modelId = ? AND number = ?", arguments: [modelId, n]) else {
+            guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM modelVersion WHERE modelId = ? AND number = ?"), arguments: [modelId, n])
+            else {
                 throw RegistryError(.notFound, "Model '\(reference.model)' has no version \(n). Run 'fusebox versions \(reference.model)'.")
             }
             return id
