@@ -18,8 +18,12 @@ public enum NumPyArchive {
         for entry in archive where entry.type == .file {
             // The header's sizes are input: deflate expands at most 1032:1, so a larger claim is a
             // lie (found by fuzzing: trusting it asked for exabytes of memory).
+            // Saturating: a wrapped product, or `+ 1024` trapping on it, would turn the check itself
+            // into a crash or a false refusal.
             let claimed = entry.uncompressedSize
-            guard claimed <= entry.compressedSize.multipliedReportingOverflow(by: 1032).partialValue + 1024 else {
+            let (expanded, overflow) = entry.compressedSize.multipliedReportingOverflow(by: 1032)
+            let limit = overflow || expanded > UInt64.max - 1024 ? UInt64.max : expanded + 1024
+            guard claimed <= limit else {
                 throw TensorIOError(
                     .invalidHeader, path: path,
                     "member '\(entry.path)' claims \(claimed) bytes, more than its \(entry.compressedSize) compressed bytes can hold")
