@@ -32,21 +32,15 @@ struct CrashAndConcurrencyTests {
         let perWriter = 10
         // Each writer is a shell loop of real `fusebox register` processes; two readers list meanwhile.
         let binary = FuseboxBinary.path
-        var processes: [Process] = []
-        for i in 0..<4 {
+        /// `command` run `times` times in a row by one shell, which stops at the first failure.
+        func loop(_ times: Int, _ command: String) -> Process {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "for k in $(seq \(perWriter)); do '\(binary)' register shared --weights w\(i).safetensors >/dev/null || exit 1; done"]
+            p.arguments = ["-c", "for k in $(seq \(times)); do '\(binary)' \(command) >/dev/null || exit 1; done"]
             p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-            processes.append(p)
+            return p
         }
-        for _ in 0..<2 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "for k in $(seq 15); do '\(binary)' models >/dev/null || exit 1; done"]
-            p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-            processes.append(p)
-        }
+        let processes = (0..<4).map { i in loop(perWriter, "register shared --weights w\(i).safetensors") } + (0..<2).map { _ in loop(15, "models") }
         for p in processes { try p.run() }
         for p in processes { p.waitUntilExit() }
         #expect(processes.map(\.terminationStatus) == [0, 0, 0, 0, 0, 0])
