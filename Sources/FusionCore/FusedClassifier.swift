@@ -83,37 +83,14 @@ public struct FusedClassifier: Sendable {
     /// The predicted class of each sample (argmax of the probabilities).
     public func predictClasses(_ data: Dataset) throws -> [Int] { try predictProbabilities(data).argmaxRows() }
 
-    /// The current fusion weights (see ``FusionWeights``); gated weights are averaged over `data`.
+    /// The current fusion weights (see ``FusionWeights``); weights that vary per sample (gated)
+    /// are averaged over `data`, and empty without it.
     public func fusionWeights(on data: Dataset? = nil) -> FusionWeights {
-        let names = spec.modalities.map(\.name)
-        let count = names.count
-        func perModality(_ w: [Float]) -> FusionWeights {
-            FusionWeights(entries: zip(names, w).map { .init(modality: $0, classIndex: nil, weight: $1) })
-        }
-        switch spec.method {
-        case .weightedAverage: return perModality(FusionSpec.softmax(parameters["fusion.weights"]!.values))
-        case .classWeightedAverage:
-            let a = parameters["fusion.weights"]!
-            let columns = (0..<a.columns).map { k in FusionSpec.softmax((0..<count).map { a[$0, k] }) }
-            var entries: [FusionWeights.Entry] = []
-            for m in 0..<count {
-                for k in 0..<a.columns { entries.append(.init(modality: names[m], classIndex: k, weight: columns[k][m])) }
-            }
-            return FusionWeights(entries: entries)
-        case .logLinear: return perModality(parameters["fusion.weights"]!.values.map(FusionSpec.softplus))
-        case .stacking:
-            let k = parameters["fusion.kernel"]!
-            let c = spec.classCount
-            let mass = (0..<count).map { m in (m * c..<(m + 1) * c).reduce(Float(0)) { s, r in s + (0..<k.columns).reduce(Float(0)) { $0 + abs(k[r, $1]) } } }
-            let total = mass.reduce(0, +)
-            return perModality(mass.map { $0 / total })
-        case .gated:
-            guard let data, let inputs = try? inputs(for: data), data.count > 0 else { return FusionWeights(entries: []) }
+        let entries = spec.fusionOperator.weights(parameters: parameters, modalities: spec.modalities.map(\.name)) {
+            guard let data, data.count > 0, let inputs = try? inputs(for: data) else { return nil }
             var rng = SeededRandom(seed: 0)
-            let pass = network.forward(inputs, parameters: parameters, training: false, rng: &rng)
-            return perModality(pass.operatorCache.weights!.columnSums().map { $0 / Float(data.count) })
-        case .mean, .sum, .vote, .product: return perModality([Float](repeating: 1 / Float(count), count: count))
-        case .max, .min, .concat, .concatMLP: return FusionWeights(entries: [])
+            return network.branchOutputs(inputs, parameters: parameters, training: false, rng: &rng).outputs
         }
+        return FusionWeights(entries: entries)
     }
 }

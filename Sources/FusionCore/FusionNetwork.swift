@@ -17,27 +17,35 @@ struct FusionNetwork {
 
     /// Runs the model on a batch. `inputs[m]` is modality `m`'s rows, or `nil` when absent.
     func forward(_ inputs: [Matrix?], parameters: [String: Matrix], training: Bool, rng: inout SeededRandom) -> ForwardPass {
-        var branchCaches: [BranchCache?] = []
+        let (h, branchCaches) = branchOutputs(inputs, parameters: parameters, training: training, rng: &rng)
+        let (fused, operatorCache) = spec.fusionOperator.fuse(h, parameters: parameters)
+        let (output, headCaches) = forwardLayers(spec.head, prefix: "head", fused, parameters: parameters, training: training, rng: &rng)
+        return ForwardPass(branchCaches: branchCaches, operatorCache: operatorCache, headCaches: headCaches, output: output)
+    }
+
+    /// Each present modality through its branch: the outputs `h_m` the operator combines.
+    func branchOutputs(
+        _ inputs: [Matrix?], parameters: [String: Matrix], training: Bool, rng: inout SeededRandom
+    ) -> (outputs: [Matrix?], caches: [BranchCache?]) {
+        var caches: [BranchCache?] = []
         var h: [Matrix?] = []
         for (m, x) in inputs.enumerated() {
             guard let x else {
-                branchCaches.append(nil)
+                caches.append(nil)
                 h.append(nil)
                 continue
             }
             let (out, cache) = spec.modalities[m].forward(x, parameters: parameters, training: training, rng: &rng)
             h.append(out)
-            branchCaches.append(cache)
+            caches.append(cache)
         }
-        let (fused, operatorCache) = spec.fuse(h, parameters: parameters)
-        let (output, headCaches) = forwardLayers(spec.head, prefix: "head", fused, parameters: parameters, training: training, rng: &rng)
-        return ForwardPass(branchCaches: branchCaches, operatorCache: operatorCache, headCaches: headCaches, output: output)
+        return (h, caches)
     }
 
     /// How the output is read: probabilities to normalise, logits to softmax, or values.
     var outputSpace: OutputSpace {
         if spec.task == .regression { return .vector }
-        return spec.head.isEmpty ? spec.method.outputSpace : .logits
+        return spec.head.isEmpty ? spec.method.operatorType.outputSpace : .logits
     }
 
     /// The loss of a forward pass and `∂L/∂output`; adds the L2 penalty `λ/2 Σ K²` over kernels.
@@ -62,12 +70,13 @@ struct FusionNetwork {
         var gradients: [String: Matrix] = [:]
         // Gradients flow only as far as something learns: skip ∂L/∂fused and ∂L/∂h_m otherwise.
         let branchesLearn = spec.modalities.contains(where: \.hasParameters)
+        let fusion = spec.fusionOperator
         guard
             let dFused = backwardLayers(
                 pass.headCaches, gradient, parameters: parameters, gradients: &gradients,
-                needInputGradient: branchesLearn || spec.method.hasOperatorParameters)
+                needInputGradient: branchesLearn || !fusion.parameterShapes.isEmpty)
         else { return withL2(gradients, parameters) }
-        let dh = spec.fuseBackward(
+        let dh = fusion.fuseBackward(
             pass.operatorCache, dFused, parameters: parameters, gradients: &gradients, needInputGradients: branchesLearn)
         if branchesLearn {
             for (m, cache) in pass.branchCaches.enumerated() {

@@ -1,39 +1,7 @@
 import TensorCore
 
-/// The fusion rule applied to the modality branch outputs (DESIGN §3).
-public enum FusionMethod: String, Sendable, Hashable, Codable, CaseIterable {
-    // Parameter-free
-    case mean, sum, max, min, product, vote, concat
-    // Learned
-    case weightedAverage = "weighted-average"
-    case classWeightedAverage = "class-weighted-average"
-    case logLinear = "log-linear"
-    case stacking, gated
-    /// `concat` followed by the head `Dense(hidden, relu) → Dropout → Dense(n)`.
-    case concatMLP = "concat-mlp"
-
-    /// True when the method has trainable fusion parameters.
-    public var isLearned: Bool {
-        switch self {
-        case .weightedAverage, .classWeightedAverage, .logLinear, .stacking, .gated, .concatMLP: true
-        default: false
-        }
-    }
-
-    /// True when the operator itself has parameters (concat-mlp's are in its head).
-    var hasOperatorParameters: Bool { isLearned && self != .concatMLP }
-
-    /// Whether the fused output is a probability row (normalised by the loss and at prediction)
-    /// or logits (turned into probabilities by a softmax).
-    var outputSpace: OutputSpace {
-        switch self {
-        case .product, .logLinear, .stacking: .logits
-        case .concat, .concatMLP: .vector
-        default: .probabilities
-        }
-    }
-}
-
+/// How an operator's output is read: probabilities (renormalised by the loss and at prediction),
+/// logits (turned into probabilities by a softmax), or a vector that feeds a head.
 enum OutputSpace { case probabilities, logits, vector }
 
 /// One layer of a branch or of the head.
@@ -133,7 +101,8 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     }
 
     /// The usual spec for a dataset and method: standard branches (``ModalitySpec/standard``),
-    /// and for `concat-mlp` the head `Dense(hidden, relu) → Dropout(dropout) → Dense(C)`.
+    /// the method's default head (for `concat-mlp`, `Dense(hidden, relu) → Dropout(dropout) → Dense(C)`)
+    /// and its default L2 strength.
     public static func standard(
         for data: Dataset, method: FusionMethod, hidden: Int = 128, dropout: Float = 0.2, temperature: Bool = false,
         l2: Float? = nil
@@ -145,13 +114,17 @@ public struct FusionSpec: Sendable, Hashable, Codable {
             }
             return ModalitySpec.standard(name: m.name, kind: m.kind, width: m.values.columns, classes: classes, temperature: temperature)
         }
-        var head: [LayerSpec] = []
-        if method == .concatMLP { head = [.dense(units: hidden), .relu, .dropout(rate: dropout), .dense(units: classes)] }
+        let fusion = method.operatorType
+        var head = fusion.defaultHead(classes: classes, hidden: hidden, dropout: dropout, regression: data.isRegression)
         if data.isRegression { head += [.dense(units: 1)] }
-        if method == .concat && !data.isRegression { head = [.dense(units: classes)] }
         return FusionSpec(
             task: data.isRegression ? .regression : .classification, classCount: classes, classNames: data.classNames,
-            modalities: modalities, method: method, head: head, l2: l2 ?? (method == .stacking ? 1e-3 : 0))
+            modalities: modalities, method: method, head: head, l2: l2 ?? fusion.defaultL2)
+    }
+
+    /// The operator that implements ``method`` for this spec's modalities and classes.
+    var fusionOperator: any FusionOperator {
+        method.operatorType.init(FusionContext(modalityCount: modalities.count, classCount: classCount, branchWidths: modalities.map(branchWidth)))
     }
 
     /// The width of a branch's output.
@@ -171,16 +144,16 @@ public struct FusionSpec: Sendable, Hashable, Codable {
         guard Set(modalities.map(\.name)).count == modalities.count else { throw FusionError(.invalidSpec, "modality names must be unique") }
         guard classCount >= 1 else { throw FusionError(.invalidSpec, "classCount must be at least 1") }
         let widths = modalities.map(branchWidth)
-        let needsEqual = ![.concat, .concatMLP].contains(method)
-        if needsEqual, Set(widths).count != 1 {
+        let inputs = method.operatorType.inputs
+        if inputs != .concatenated, Set(widths).count != 1 {
             throw FusionError(.invalidSpec, "'\(method.rawValue)' needs branch outputs of equal width, got \(widths)")
         }
-        if method.outputSpace == .logits || [.classWeightedAverage, .vote, .gated].contains(method) {
+        if inputs == .classDistributions {
             guard widths[0] == classCount, task == .classification else {
                 throw FusionError(.invalidSpec, "'\(method.rawValue)' combines class distributions: branch outputs must have \(classCount) columns")
             }
         }
-        if method == .concat || method == .concatMLP || !head.isEmpty {
+        if inputs == .concatenated || !head.isEmpty {
             guard case .dense(let units)? = head.last(where: { if case .dense = $0 { true } else { false } }), units == classCount else {
                 throw FusionError(.invalidSpec, "the head must end with Dense(\(classCount))")
             }

@@ -15,9 +15,8 @@ extension FusionSpec {
     ///
     /// - `branch.NAME.log_temperature` (1×1), `branch.NAME.mean` / `.std` (1×d, not trainable),
     ///   `branch.NAME.denseI.kernel` (in×units) / `.bias` (1×units);
-    /// - `fusion.weights`: 1×M raw weights (weighted-average, log-linear) or M×C (class-weighted);
-    ///   `fusion.bias` (1×C, log-linear and stacking); `fusion.kernel` (M·C×C, stacking);
-    ///   `fusion.gate.kernel` (2M×M) and `fusion.gate.bias` (1×M) for gated;
+    /// - `fusion.*`: the operator's own tensors, declared in its file under `Operators/` (e.g.
+    ///   `fusion.weights`, 1×M raw weights, for weighted-average);
     /// - `head.denseI.kernel` / `.bias`.
     public var parameterShapes: [ParameterShape] {
         var out: [ParameterShape] = []
@@ -30,29 +29,15 @@ extension FusionSpec {
             }
             out += Self.denseShapes(m.layers, input: m.width, prefix: prefix)
         }
-        let count = modalities.count
-        switch method {
-        case .weightedAverage: out.append(.init(name: "fusion.weights", rows: 1, columns: count, trainable: true))
-        case .classWeightedAverage: out.append(.init(name: "fusion.weights", rows: count, columns: classCount, trainable: true))
-        case .logLinear:
-            out.append(.init(name: "fusion.weights", rows: 1, columns: count, trainable: true))
-            out.append(.init(name: "fusion.bias", rows: 1, columns: classCount, trainable: true))
-        case .stacking:
-            out.append(.init(name: "fusion.kernel", rows: count * classCount, columns: classCount, trainable: true))
-            out.append(.init(name: "fusion.bias", rows: 1, columns: classCount, trainable: true))
-        case .gated:
-            out.append(.init(name: "fusion.gate.kernel", rows: 2 * count, columns: count, trainable: true))
-            out.append(.init(name: "fusion.gate.bias", rows: 1, columns: count, trainable: true))
-        default: break
-        }
+        out += fusionOperator.parameterShapes
         out += Self.denseShapes(head, input: fusedWidth, prefix: "head")
         return out
     }
 
-    /// The width of the operator's output: the sum of branch widths for concat, else one branch's width.
+    /// The width of the operator's output: the sum of branch widths for a concatenation, else one branch's width.
     var fusedWidth: Int {
         let widths = modalities.map(branchWidth)
-        return method == .concat || method == .concatMLP ? widths.reduce(0, +) : widths.first ?? 0
+        return method.operatorType.inputs == .concatenated ? widths.reduce(0, +) : widths.first ?? 0
     }
 
     private static func denseShapes(_ layers: [LayerSpec], input: Int, prefix: String) -> [ParameterShape] {
@@ -68,33 +53,31 @@ extension FusionSpec {
         return out
     }
 
-    /// Fresh parameters: Glorot-uniform Dense kernels, zero biases, raw fusion weights uniform
-    /// in [0, 1) (like the original Keras layer), temperatures 1, gates zero (uniform weights),
-    /// stacking starting at the normalised product rule (`K = [I; I; …]/M`), log-linear weights at
-    /// softplus⁻¹(1/M). Standardisation statistics are 0 and 1 until fitted.
+    /// Fresh parameters: Glorot-uniform Dense kernels, zero biases, standardisation statistics 0
+    /// and 1 until fitted, and the operator's own starting values (its
+    /// ``FusionOperator/initialParameters(rng:)``), drawn in ``parameterShapes`` order.
     public func initialParameters(seed: UInt64) -> [String: Matrix] {
         var rng = SeededRandom(seed: seed)
+        let fusion = fusionOperator
+        let own = Set(fusion.parameterShapes.map(\.name))
         var out: [String: Matrix] = [:]
-        let count = Float(modalities.count)
         for p in parameterShapes {
-            var m = Matrix(rows: p.rows, columns: p.columns)
-            switch p.name {
-            case let n where n.hasSuffix(".kernel") && n != "fusion.kernel":
-                let limit = (6 / Float(p.rows + p.columns)).squareRoot()
-                for i in m.values.indices { m.values[i] = (rng.unitFloat() * 2 - 1) * limit }
-            case let n where n.hasSuffix(".std"):
-                m = Matrix(rows: p.rows, columns: p.columns, repeating: 1)
-            case "fusion.weights" where method != .logLinear:
-                for i in m.values.indices { m.values[i] = rng.unitFloat() }
-            case "fusion.weights":
-                // softplus(a) = 1/M  ⇔  a = log(exp(1/M) − 1)
-                m = Matrix(rows: p.rows, columns: p.columns, repeating: Float.log(Float.exp(1 / count) - 1))
-            case "fusion.kernel":
-                for block in 0..<modalities.count { for k in 0..<classCount { m[block * classCount + k, k] = 1 / count } }
-            default: break
+            if own.contains(p.name) {
+                if out[p.name] == nil { out.merge(fusion.initialParameters(rng: &rng)) { $1 } }
+            } else if p.name.hasSuffix(".kernel") {
+                out[p.name] = glorotUniform(rows: p.rows, columns: p.columns, rng: &rng)
+            } else if p.name.hasSuffix(".std") {
+                out[p.name] = Matrix(rows: p.rows, columns: p.columns, repeating: 1)
+            } else {
+                out[p.name] = Matrix(rows: p.rows, columns: p.columns)
             }
-            out[p.name] = m
         }
         return out
     }
+}
+
+/// A Glorot-uniform matrix: entries uniform in `±√(6 / (rows + columns))`.
+func glorotUniform(rows: Int, columns: Int, rng: inout SeededRandom) -> Matrix {
+    let limit = (6 / Float(rows + columns)).squareRoot()
+    return Matrix(rows: rows, columns: columns, values: (0..<rows * columns).map { _ in (rng.unitFloat() * 2 - 1) * limit })
 }

@@ -86,6 +86,7 @@ public enum Trainer {
         let inputs = try model.inputs(for: train).map { $0! }
         let validationInputs = try validation.map { try model.inputs(for: $0) }
         let network = model.network
+        let fusion = spec.fusionOperator
         let trainable = Set(spec.parameterShapes.filter(\.trainable).map(\.name))
         var optimizer = Optimizer(kind: configuration.optimizer, learningRate: configuration.learningRate, momentum: configuration.momentum)
         var rng = SeededRandom(seed: configuration.seed ^ 0x5EED)
@@ -94,7 +95,33 @@ public enum Trainer {
         var best: (loss: Double, epoch: Int, parameters: [String: Matrix])?
         var stoppedEarly = false
 
-        for epoch in 1...configuration.epochs {
+        /// The report after an epoch (or a direct fit): validation loss and metrics, weights, time.
+        func report(epoch: Int, trainLoss: Double, started: ContinuousClock.Instant) -> EpochReport {
+            var validationLoss: Double?
+            var metrics: [String: Double] = [:]
+            if let validation, let validationInputs {
+                let output = network.forward(validationInputs, parameters: parameters, training: false, rng: &rng).output
+                let pass = ForwardPass(branchCaches: [], operatorCache: OperatorCache(inputs: [], state: ()), headCaches: [], output: output)
+                validationLoss = network.loss(pass, targets: validation.targets, parameters: parameters).0
+                let p = network.probabilities(output)
+                switch validation.targets {
+                case .classes(let y):
+                    let predicted = p.argmaxRows()
+                    metrics["accuracy"] = Double(zip(predicted, y).filter { $0 == $1 }.count) / Double(y.count)
+                case .values(let t):
+                    metrics["rmse"] = (zip(p.values, t).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(t.count)).squareRoot()
+                }
+            }
+            let elapsed = ContinuousClock.now - started
+            return EpochReport(
+                epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss, validationMetrics: metrics,
+                weights: model.fusionWeights(on: validation ?? train),
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+
+        // A directly fitted operator trains by gradient only what lies around it (its branches), if anything.
+        let gradientEpochs = type(of: fusion).fitting == .direct && trainable.isEmpty ? 0 : configuration.epochs
+        for epoch in stride(from: 1, through: gradientEpochs, by: 1) {
             let clock = ContinuousClock.now
             if configuration.shuffle { order.shuffle(using: &rng) }
             var lossSum = 0.0
@@ -119,37 +146,32 @@ public enum Trainer {
                 start = end
             }
             model.parameters = parameters
-            var validationLoss: Double?
-            var metrics: [String: Double] = [:]
-            if let validation, let validationInputs {
-                let output = network.forward(validationInputs, parameters: parameters, training: false, rng: &rng).output
-                let pass = ForwardPass(branchCaches: [], operatorCache: OperatorCache(inputs: []), headCaches: [], output: output)
-                validationLoss = network.loss(pass, targets: validation.targets, parameters: parameters).0
-                let p = network.probabilities(output)
-                switch validation.targets {
-                case .classes(let y):
-                    let predicted = p.argmaxRows()
-                    metrics["accuracy"] = Double(zip(predicted, y).filter { $0 == $1 }.count) / Double(y.count)
-                case .values(let t):
-                    metrics["rmse"] = (zip(p.values, t).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(t.count)).squareRoot()
-                }
-            }
-            let elapsed = ContinuousClock.now - clock
-            let report = EpochReport(
-                epoch: epoch, trainLoss: lossSum / Double(order.count), validationLoss: validationLoss, validationMetrics: metrics,
-                weights: model.fusionWeights(on: validation ?? train),
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-            reports.append(report)
-            if let validationLoss, configuration.patience != nil, best == nil || validationLoss < best!.loss {
+            let epochReport = report(epoch: epoch, trainLoss: lossSum / Double(order.count), started: clock)
+            reports.append(epochReport)
+            if let validationLoss = epochReport.validationLoss, configuration.patience != nil, best == nil || validationLoss < best!.loss {
                 best = (validationLoss, epoch, parameters)
             }
-            guard onEpoch(report) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
+            guard onEpoch(epochReport) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
             if let patience = configuration.patience, let b = best, epoch - b.epoch >= patience {
                 stoppedEarly = epoch < configuration.epochs
                 break
             }
         }
         if let best { model.parameters = best.parameters }
+        if type(of: fusion).fitting == .direct {
+            // Fitted on held-out outputs when there are any (what it selects by must not be what the branches saw).
+            let clock = ContinuousClock.now
+            parameters = model.parameters
+            let (heldOut, heldOutInputs) = validation.flatMap { v in validationInputs.map { (v, $0) } } ?? (train, inputs.map { $0 })
+            let h = network.branchOutputs(heldOutInputs, parameters: parameters, training: false, rng: &rng).outputs.map { $0! }
+            fusion.fit(branchOutputs: h, labels: heldOut.labels, parameters: &parameters)
+            model.parameters = parameters
+            let all = network.forward(inputs, parameters: parameters, training: false, rng: &rng)
+            let fitReport = report(
+                epoch: reports.count + 1, trainLoss: network.loss(all, targets: train.targets, parameters: parameters).0, started: clock)
+            reports.append(fitReport)
+            guard onEpoch(fitReport) else { throw FusionError(.cancelled, "training was cancelled after the fit") }
+        }
         return TrainingResult(
             model: model, epochs: reports, bestEpoch: best?.epoch ?? reports.count, stoppedEarly: stoppedEarly, validation: validation,
             train: train)
