@@ -30,6 +30,7 @@ public struct FusionMethod: Sendable, Hashable, Codable, CaseIterable, RawRepres
         StackingFusion.self,
         GatedFusion.self,
         ConcatMLPFusion.self,
+        EnsembleSelectionFusion.self,
     ]
 
     private static let operatorTypes = Dictionary(uniqueKeysWithValues: operators.map { ($0.method.rawValue, $0) })
