@@ -1,8 +1,9 @@
 import RealModule
 import TensorCore
 
-/// Which optimiser updates the parameters.
-public enum OptimizerKind: String, Sendable, Hashable, Codable, CaseIterable { case adam, sgd }
+/// Which optimiser updates the parameters: mini-batch `adam` or `sgd` (``Optimizer``), or
+/// full-batch quasi-Newton `lbfgs` (``LBFGS``).
+public enum OptimizerKind: String, Sendable, Hashable, Codable, CaseIterable { case adam, sgd, lbfgs }
 
 /// Gradient-descent state over named parameters.
 ///
@@ -44,6 +45,8 @@ struct Optimizer {
                 }
                 first[name] = m
                 second[name] = v
+            case .lbfgs:
+                preconditionFailure("L-BFGS is full batch: Trainer runs it through LBFGS, not Optimizer")
             case .sgd:
                 if momentum == 0 {
                     for i in g.values.indices { p.values[i] -= learningRate * g.values[i] }

@@ -1,7 +1,10 @@
 import TensorCore
 
-/// Settings of a training run. Defaults follow the Keras reference runs (Adam 1e-3, batch 256).
+/// Settings of a training run. `init()` follows the Keras reference runs (Adam 1e-3, batch 256,
+/// 10 epochs) and reproduces them step for step; ``converging(for:validationSplit:)`` gives the
+/// settings that train a spec to convergence.
 public struct TrainingConfiguration: Sendable, Hashable, Codable {
+    /// Epochs for Adam and SGD; the iteration cap for L-BFGS (each iteration is reported as an epoch).
     public var epochs = 10
     public var batchSize = 256
     public var learningRate: Float = 1e-3
@@ -14,10 +17,47 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     /// Fraction held out for validation when no validation set is given (0 = none).
     public var validationSplit: Double = 0
     /// Stop after this many epochs without a lower validation loss, restoring the best weights
-    /// (nil = never stop early).
+    /// (nil = never stop early). Without validation data the training loss is watched instead,
+    /// and only a relative decrease of more than ``convergenceTolerance`` counts. Not used by L-BFGS.
     public var patience: Int?
+    /// L-BFGS stops when every gradient element is at most this in magnitude.
+    public var gradientTolerance = 1e-4
+    /// With `patience` and no validation data: the relative decrease of the training loss that counts as progress.
+    public var convergenceTolerance = 1e-4
 
     public init() {}
+
+    /// Settings that train `spec` to convergence, so a user who gives no hyper-parameters gets a
+    /// converged model on a thousand rows or a million:
+    ///
+    /// - a spec without a hidden layer (every operator head, with temperatures and logistic
+    ///   feature branches) is fitted full batch by L-BFGS until `max|∂L/∂θ| ≤ 10⁻⁴` (scikit-learn's `tol`), at most 2000
+    ///   iterations — the way scikit-learn fits a logistic regression;
+    /// - a spec with one (concat-mlp, regression branches) is trained by Adam (lr 10⁻³, batch 256)
+    ///   for at most 500 epochs with early stopping (patience 10) on the validation loss when
+    ///   there is a validation split, else on the training loss (a relative decrease below 10⁻⁴ is
+    ///   no progress), keeping the best weights.
+    public static func converging(for spec: FusionSpec, validationSplit: Double = 0) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.validationSplit = validationSplit
+        if spec.hasHiddenLayer {
+            c.epochs = 500
+            c.patience = 10
+        } else {
+            c.optimizer = .lbfgs
+            c.epochs = 2000
+        }
+        return c
+    }
+}
+
+extension FusionSpec {
+    /// True when a Dense layer feeds another layer with parameters (the objective is then far from convex).
+    var hasHiddenLayer: Bool {
+        func denseCount(_ layers: [LayerSpec]) -> Int { layers.filter { if case .dense = $0 { true } else { false } }.count }
+        return head.contains(.relu) || modalities.contains { $0.layers.contains(.relu) || denseCount($0.layers) > 1 }
+            || (denseCount(head) > 0 && modalities.contains { denseCount($0.layers) > 0 })
+    }
 }
 
 /// What the trainer reports after each epoch.
@@ -121,7 +161,38 @@ public enum Trainer {
 
         // A directly fitted operator trains by gradient only what lies around it (its branches), if anything.
         let gradientEpochs = type(of: fusion).fitting == .direct && trainable.isEmpty ? 0 : configuration.epochs
-        for epoch in stride(from: 1, through: gradientEpochs, by: 1) {
+        if configuration.optimizer == .lbfgs {
+            // Full batch: the objective is the mean loss over every training row plus the L2 penalty.
+            let names = trainable.sorted()
+            let targets = train.targets
+            func objective(_ x: [Double]) throws -> (Double, [Double]) {
+                var offset = 0
+                for name in names {
+                    let count = parameters[name]!.values.count
+                    parameters[name]!.values = x[offset..<offset + count].map { Float($0) }
+                    offset += count
+                }
+                let pass = network.forward(inputs, parameters: parameters, training: false, rng: &rng)
+                let (loss, dOutput) = network.loss(pass, targets: targets, parameters: parameters)
+                let gradients = network.backward(pass, dOutput, parameters: parameters)
+                return (loss, names.flatMap { name in gradients[name].map { $0.values.map(Double.init) } ?? Array(repeating: 0, count: parameters[name]!.values.count) })
+            }
+            let solver = LBFGS(maxIterations: gradientEpochs, gradientTolerance: configuration.gradientTolerance)
+            var clock = ContinuousClock.now
+            let start = names.flatMap { parameters[$0]!.values.map(Double.init) }
+            let solution = try solver.minimize(from: start, objective: objective) { iteration, loss, _ in
+                model.parameters = parameters  // the objective was last evaluated at the accepted point
+                let iterationReport = report(epoch: iteration, trainLoss: loss, started: clock)
+                reports.append(iterationReport)
+                clock = ContinuousClock.now
+                return onEpoch(iterationReport)
+            }
+            guard solution.stop != .cancelled else { throw FusionError(.cancelled, "training was cancelled at iteration \(solution.iterations)") }
+            guard solution.value.isFinite else { throw FusionError(.invalidData, "the loss became \(solution.value); check the inputs") }
+            _ = try objective(solution.x)
+            model.parameters = parameters
+        }
+        for epoch in stride(from: 1, through: configuration.optimizer == .lbfgs ? 0 : gradientEpochs, by: 1) {
             let clock = ContinuousClock.now
             if configuration.shuffle { order.shuffle(using: &rng) }
             var lossSum = 0.0
@@ -148,8 +219,11 @@ public enum Trainer {
             model.parameters = parameters
             let epochReport = report(epoch: epoch, trainLoss: lossSum / Double(order.count), started: clock)
             reports.append(epochReport)
-            if let validationLoss = epochReport.validationLoss, configuration.patience != nil, best == nil || validationLoss < best!.loss {
-                best = (validationLoss, epoch, parameters)
+            if configuration.patience != nil {
+                // Validation loss when there is one (any decrease counts), else the training loss (a relative decrease above the tolerance).
+                let watched = epochReport.validationLoss ?? epochReport.trainLoss
+                let margin = epochReport.validationLoss == nil ? configuration.convergenceTolerance * abs(best?.loss ?? 0) : 0
+                if best == nil || watched < best!.loss - margin { best = (watched, epoch, parameters) }
             }
             guard onEpoch(epochReport) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
             if let patience = configuration.patience, let b = best, epoch - b.epoch >= patience {

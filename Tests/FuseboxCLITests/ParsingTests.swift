@@ -24,7 +24,7 @@ struct ParsingTests {
             (["alias", "set", "m", "production", "0"], "The version must be 1 or more, got 0."),
             (["compare", "a@1", "b@2", "--data", "d.safetensors", "--alpha", "2"], "--alpha must be in (0, 1)."),
             (["runs", "--limit", "0"], "--limit must be 1 or more."),
-            (["train", "m", "--data", "a.safetensors", "--patience", "2", "--val-split", "0"], "--patience needs validation data"),
+            (["train", "m", "--data", "a.safetensors", "--patience", "0"], "--patience must be 1 or more."),
         ]
         for (arguments, fragment) in cases {
             let (message, code) = usageError(arguments)

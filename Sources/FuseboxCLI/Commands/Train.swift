@@ -5,6 +5,30 @@ import RegistryStore
 import TensorCore
 
 extension FusionMethod: ExpressibleByArgument {}
+
+/// `--method`: one fusion method, or `auto` (cross-validate every applicable method, keep the best).
+enum MethodChoice: ExpressibleByArgument, Equatable {
+    case method(FusionMethod)
+    case auto
+
+    init?(argument: String) {
+        if argument == "auto" {
+            self = .auto
+        } else if let method = FusionMethod(rawValue: argument) {
+            self = .method(method)
+        } else {
+            return nil
+        }
+    }
+
+    static var allValueStrings: [String] { FusionMethod.allCases.map(\.rawValue) + ["auto"] }
+    var defaultValueDescription: String {
+        switch self {
+        case .method(let m): m.rawValue
+        case .auto: "auto"
+        }
+    }
+}
 extension OptimizerKind: ExpressibleByArgument {}
 extension Task: ExpressibleByArgument {}
 
@@ -13,7 +37,9 @@ extension Fusebox {
         static let configuration = CommandConfiguration(
             abstract: "Train a fusion head on modality outputs and register it as a new version.",
             discussion: """
-                Methods: \(FusionMethod.allCases.map(\.rawValue).joined(separator: ", ")).
+                Methods: \(MethodChoice.allValueStrings.joined(separator: ", ")). 'auto' cross-validates every method that
+                applies (--folds, stratified, seeded), prints the leaderboard, records each candidate as a run tagged
+                parent_run=N, and registers the winner refitted on all rows.
                 Example: fusebox train sentiment --data outputs.safetensors --split train --method weighted-average --val-split 0.2
                 """)
 
@@ -21,15 +47,19 @@ extension Fusebox {
         @OptionGroup var input: DataOptions
 
         @Argument(help: "Model name, e.g. 'sentiment-av'.") var model: String
-        @Option(help: "Fusion method.") var method: FusionMethod = .weightedAverage
-        @Option(help: "Epochs.") var epochs = 10
-        @Option(help: "Mini-batch size.") var batchSize = 256
-        @Option(help: "Learning rate.") var lr: Float = 1e-3
-        @Option(help: "adam or sgd.") var optimizer: OptimizerKind = .adam
+        @Option(help: "Fusion method, or 'auto'.") var method: MethodChoice = .method(.weightedAverage)
+        @Option(help: "Folds for --method auto.") var folds = 5
+        @Option(help: "Epochs (or L-BFGS iterations). Giving this, --optimizer, --batch-size or --lr selects the explicit path: Adam, lr 1e-3, batch 256, 10 epochs unless given, step for step as Keras.")
+        var epochs: Int?
+        @Option(help: "Mini-batch size (explicit path; default 256).") var batchSize: Int?
+        @Option(help: "Learning rate (explicit path; default 1e-3).") var lr: Float?
+        @Option(help: "adam, sgd or lbfgs (explicit path; default adam). Without any of these four options, training converges: L-BFGS to a gradient tolerance for heads without a hidden layer, else Adam with early stopping.")
+        var optimizer: OptimizerKind?
         @Option(help: "SGD momentum.") var momentum: Float = 0
         @Option(help: "Random seed: initialisation, split, shuffling and dropout.") var seed: UInt64 = 0
         @Option(help: "Fraction of the data held out for validation (stratified).") var valSplit: Double = 0.2
-        @Option(help: "Stop after this many epochs without a lower validation loss, keeping the best weights.") var patience: Int?
+        @Option(help: "Stop after this many epochs without a lower validation loss (without validation data: without a lower training loss), keeping the best weights.")
+        var patience: Int?
         @Option(help: "Hidden units of the concat-mlp head.") var hidden = 128
         @Option(help: "Dropout rate of the concat-mlp head.") var dropout: Float = 0.2
         @Option(help: "classification or regression.") var task: Task = .classification
@@ -41,23 +71,28 @@ extension Fusebox {
         @Flag(help: "Refuse prediction when a modality is missing (default: renormalise over those present).") var refuseMissing = false
 
         func validate() throws {
-            guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more, got \(epochs).") }
-            guard batchSize >= 1 else { throw ValidationError("--batch-size must be 1 or more, got \(batchSize).") }
-            guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive, got \(lr).") }
+            if let epochs, epochs < 1 { throw ValidationError("--epochs must be 1 or more, got \(epochs).") }
+            if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more, got \(batchSize).") }
+            if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive, got \(lr).") }
             guard valSplit >= 0 && valSplit < 1 else { throw ValidationError("--val-split must be in [0, 1), got \(valSplit).") }
             guard hidden >= 1 else { throw ValidationError("--hidden must be 1 or more.") }
             guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1).") }
             if let patience, patience < 1 { throw ValidationError("--patience must be 1 or more.") }
-            if patience != nil && valSplit == 0 { throw ValidationError("--patience needs validation data: set --val-split.") }
-            if initWeights != nil && method != .weightedAverage { throw ValidationError("--init-weights applies to --method weighted-average.") }
+            if initWeights != nil && method != .method(.weightedAverage) { throw ValidationError("--init-weights applies to --method weighted-average.") }
+            guard folds >= 2 else { throw ValidationError("--folds must be 2 or more, got \(folds).") }
         }
 
         func run() async throws {
             // Read and check everything before touching the store.
             let data = try input.load(regression: task == .regression)
-            var spec = FusionSpec.standard(for: data, method: method, hidden: hidden, dropout: dropout, temperature: temperature, l2: l2)
-            if refuseMissing { spec.missingModalities = .refuse }
-            try spec.validate()
+            var lineage = Lineage()
+            for (modality, ref) in try parsePairs(components?.split(separator: ",").map(String.init) ?? [], option: "--components") {
+                guard data.modality(modality) != nil else { throw ValidationError("--components names '\(modality)', which is not a modality of the data.") }
+                lineage.components[modality] = try Fusebox.reference(ref)
+            }
+            let tags = try parsePairs(tag, option: "--tag")
+            guard case .method(let method) = method else { return try await runAuto(data: data, lineage: lineage, tags: tags) }
+            let spec = try spec(for: method, data: data)
             var initial: [String: Matrix] = [:]
             if let initWeights {
                 let values = initWeights.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -66,47 +101,113 @@ extension Fusebox {
                 }
                 initial["fusion.weights"] = Matrix(rows: 1, columns: values.count, values: values)
             }
-            var lineage = Lineage()
-            for (modality, ref) in try parsePairs(components?.split(separator: ",").map(String.init) ?? [], option: "--components") {
-                guard data.modality(modality) != nil else { throw ValidationError("--components names '\(modality)', which is not a modality of the data.") }
-                lineage.components[modality] = try Fusebox.reference(ref)
-            }
-            var configuration = TrainingConfiguration()
-            configuration.epochs = epochs
-            configuration.batchSize = batchSize
-            configuration.learningRate = lr
-            configuration.optimizer = optimizer
-            configuration.momentum = momentum
-            configuration.seed = seed
-            configuration.validationSplit = valSplit
-            configuration.patience = patience
+            let configuration = configuration(for: spec)
 
             let registry = try global.openRegistry(create: true)
             if !lineage.components.isEmpty {
                 for reference in lineage.components.values { _ = try await registry.version(reference) }
             }
-            let progress = ProgressLine(total: epochs)
+            let progress = ProgressLine(total: configuration.epochs)
             let trained = try await registry.trainAndRegister(
-                model: model, spec: spec, data: data, configuration: configuration, initialParameters: initial, lineage: lineage,
-                tags: try parsePairs(tag, option: "--tag")
-            ) { report in
-                var detail = String(format: "loss %.4f", report.trainLoss)
-                if let v = report.validationLoss { detail += String(format: "  val_loss %.4f", v) }
-                if let a = report.validationMetrics["accuracy"] { detail += String(format: "  val_acc %.4f", a) }
-                progress.update(step: report.epoch, detail)
-            }
+                model: model, spec: spec, data: data, configuration: configuration, initialParameters: initial, lineage: lineage, tags: tags
+            ) { report in progress.update(step: report.epoch, Self.describe(report)) }
             progress.finish()
             Self.print(trained, format: global.format)
         }
 
-        static func print(_ t: TrainedVersion, format: OutputFormat) {
-            let weights = t.weights.entries.map { e -> [String: Any] in ["modality": e.modality, "class": e.classIndex.map { $0 as Any } ?? NSNull(), "weight": Double(e.weight)] }
+        /// `--method auto`: the leaderboard, then the registered winner.
+        func runAuto(data: Dataset, lineage: Lineage, tags: [String: String]) async throws {
+            let registry = try global.openRegistry(create: true)
+            for reference in lineage.components.values { _ = try await registry.version(reference) }
+            let progress = ProgressLine(total: 0)
+            let selected = try await registry.selectTrainAndRegister(
+                model: model, data: data, folds: folds, seed: seed, spec: { try spec(for: $0, data: data) },
+                configuration: configuration(for:), lineage: lineage, tags: tags,
+                progress: { method, fold, folds in Terminal.err("auto: \(method.rawValue), fold \(fold)/\(folds)") }
+            ) { report in progress.update(step: report.epoch, Self.describe(report)) }
+            progress.finish()
+            Self.print(selected, format: global.format)
+        }
+
+        /// The spec for `method` with the command's options.
+        func spec(for method: FusionMethod, data: Dataset) throws -> FusionSpec {
+            var spec = FusionSpec.standard(for: data, method: method, hidden: hidden, dropout: dropout, temperature: temperature, l2: l2)
+            if refuseMissing { spec.missingModalities = .refuse }
+            try spec.validate()
+            return spec
+        }
+
+        /// No optimisation setting given: train to convergence; any given: the explicit (Keras) path.
+        func configuration(for spec: FusionSpec) -> TrainingConfiguration {
+            let explicit = epochs != nil || batchSize != nil || lr != nil || optimizer != nil
+            var configuration = explicit ? TrainingConfiguration() : .converging(for: spec)
+            if let epochs { configuration.epochs = epochs }
+            if let batchSize { configuration.batchSize = batchSize }
+            if let lr { configuration.learningRate = lr }
+            if let optimizer { configuration.optimizer = optimizer }
+            if let patience { configuration.patience = patience }
+            configuration.momentum = momentum
+            configuration.seed = seed
+            configuration.validationSplit = valSplit
+            return configuration
+        }
+
+        static func describe(_ report: EpochReport) -> String {
+            var detail = String(format: "loss %.4f", report.trainLoss)
+            if let v = report.validationLoss { detail += String(format: "  val_loss %.4f", v) }
+            if let a = report.validationMetrics["accuracy"] { detail += String(format: "  val_acc %.4f", a) }
+            return detail
+        }
+
+        static func print(_ s: SelectedVersion, format: OutputFormat) {
+            let rows = zip(s.selection.candidates, s.candidateRuns).map { c, run -> [String: Any] in
+                [
+                    "method": c.method.rawValue, "run": run, "cv_log_loss": c.meanLogLoss, "cv_log_loss_se": c.logLossStandardError,
+                    "cv_accuracy": c.meanAccuracy, "cv_accuracy_se": c.accuracyStandardError, "parameters": c.parameterCount,
+                    "paired_log_loss_delta": jsonNumber(c.pairedAgainstWinner?.difference), "paired_log_loss_delta_se": jsonNumber(c.pairedAgainstWinner?.standardError),
+                    "paired_p": jsonNumber(c.pairedAgainstWinner?.p), "winner": c.method == s.selection.winner,
+                ]
+            }
+            let columns = ["method", "cv_log_loss", "cv_log_loss_se", "cv_accuracy", "cv_accuracy_se", "paired_log_loss_delta", "paired_p", "parameters", "run"]
+            let cells = rows.map { row in
+                columns.map { key -> String in
+                    switch row[key] {
+                    case let x as Double: format == .csv ? "\(x)" : String(format: key == "paired_p" ? "%.3g" : "%.4f", x)
+                    case let x as Int: "\(x)"
+                    case let x as Int64: "\(x)"
+                    case let x as String: x + (key == "method" && row["winner"] as? Bool == true && format == .table ? " *" : "")
+                    default: ""
+                    }
+                }
+            }
             switch format {
             case .json:
-                printJSON([
-                    "model": t.model, "version": t.version, "run": t.run, "metrics": t.metrics.mapValues { jsonNumber($0) }, "weights": weights,
-                    "epochs": t.epochs.count, "stopped_early": t.stoppedEarly,
-                ] as [String: Any])
+                var object = trainedJSON(s.trained)
+                object["leaderboard"] = rows
+                object["chosen_method"] = s.selection.winner.rawValue
+                object["folds"] = s.selection.folds
+                printJSON(object)
+            case .csv: Terminal.out(Listing(columns: columns, rows: cells).csv())
+            case .table:
+                Terminal.out("\(s.selection.folds)-fold cross-validation (* the winner: lowest log-loss, or the simplest within one standard error):")
+                Terminal.out(Listing(columns: columns, rows: cells).table())
+                Terminal.out("")
+                print(s.trained, format: .table)
+            }
+        }
+
+        static func trainedJSON(_ t: TrainedVersion) -> [String: Any] {
+            let weights = t.weights.entries.map { e -> [String: Any] in ["modality": e.modality, "class": e.classIndex.map { $0 as Any } ?? NSNull(), "weight": Double(e.weight)] }
+            return [
+                "model": t.model, "version": t.version, "run": t.run, "metrics": t.metrics.mapValues { jsonNumber($0) }, "weights": weights,
+                "epochs": t.epochs.count, "stopped_early": t.stoppedEarly,
+            ]
+        }
+
+        static func print(_ t: TrainedVersion, format: OutputFormat) {
+            switch format {
+            case .json:
+                printJSON(trainedJSON(t))
             case .csv:
                 Listing(columns: ["metric", "value"], rows: t.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(.csv, json: [])
             case .table:

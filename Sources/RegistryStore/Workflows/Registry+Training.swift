@@ -24,6 +24,19 @@ extension Registry {
         initialParameters: [String: Matrix] = [:], lineage: Lineage = Lineage(), tags: [String: String] = [:],
         onEpoch: @escaping (EpochReport) -> Void = { _ in }
     ) async throws -> TrainedVersion {
+        try await trainAndRegister(
+            model: model, spec: spec, data: data, validation: validation, configuration: configuration, initialParameters: initialParameters,
+            lineage: lineage, tags: tags, extraParams: [:], onEpoch: onEpoch)
+    }
+
+    /// ``trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)``
+    /// with `extraParams` added to the run's and `withRun(db, run)` called in the transaction that creates the run.
+    func trainAndRegister(
+        model: String, spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix] = [:], lineage: Lineage = Lineage(), tags: [String: String] = [:],
+        extraParams: [String: ParamValue], withRun: @escaping @Sendable (Database, Int64) throws -> Void = { _, _ in },
+        onEpoch: @escaping (EpochReport) -> Void = { _ in }
+    ) async throws -> TrainedVersion {
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
         var params: [String: ParamValue] = [
@@ -33,14 +46,21 @@ extension Registry {
             "val_split": .number(configuration.validationSplit), "modalities": .text(spec.modalities.map(\.name).joined(separator: ",")),
             "train_fingerprint": .text(data.fingerprint), "samples": .number(Double(data.count)),
         ]
+        params["l2"] = .number(Double(spec.l2))
+        params["temperature"] = .text(spec.modalities.contains(where: \.temperature) ? "true" : "false")
+        if configuration.optimizer == .sgd { params["momentum"] = .number(Double(configuration.momentum)) }
+        if configuration.optimizer == .lbfgs { params["gradient_tolerance"] = .number(configuration.gradientTolerance) }
+        if let rate = spec.head.compactMap({ if case .dropout(let r) = $0 { r } else { nil } }).first { params["dropout"] = .number(Double(rate)) }
         if let patience = configuration.patience { params["patience"] = .number(Double(patience)) }
         if let units = spec.head.compactMap({ if case .dense(let u) = $0 { u } else { nil } }).first, spec.method == .concatMLP {
             params["hidden"] = .number(Double(units))
         }
-        let runParams = params
+        let runParams = params.merging(extraParams) { $1 }
         let run: Int64 = try await write { db in
             _ = try Self.ensureModel(model, kind: .fused, in: db)
-            return try Self.insertRun(kind: .training, model: model, version: nil, params: runParams, tags: tags, in: db)
+            let run = try Self.insertRun(kind: .training, model: model, version: nil, params: runParams, tags: tags, in: db)
+            try withRun(db, run)
+            return run
         }
         do {
             let writer = self.writer

@@ -1,0 +1,115 @@
+import RealModule
+import TensorCore
+
+/// One fusion method's cross-validated score (see ``ModelSelection``).
+public struct CandidateScore: Sendable {
+    public let method: FusionMethod
+    /// Mean out-of-fold log-loss `−log p(y)` (probabilities floored at 10⁻¹⁵) on each fold.
+    public let foldLogLoss: [Double]
+    /// Accuracy on each fold.
+    public let foldAccuracy: [Double]
+    /// Each sample's out-of-fold log-loss, in the data's row order (for paired comparisons).
+    public let sampleLogLoss: [Double]
+    /// Trainable parameters of the operator and head (what "simpler" means in a tie).
+    public let parameterCount: Int
+    /// Against the winner: the mean per-sample difference of out-of-fold log-loss (this − winner),
+    /// its standard error `sd(d)/√n`, and the two-sided p-value of `z = mean/SE` (normal). Nil for the winner.
+    public internal(set) var pairedAgainstWinner: (difference: Double, standardError: Double, p: Double)?
+
+    public var meanLogLoss: Double { Self.mean(foldLogLoss) }
+    /// `sd/√K` over the folds.
+    public var logLossStandardError: Double { Self.standardError(foldLogLoss) }
+    public var meanAccuracy: Double { Self.mean(foldAccuracy) }
+    public var accuracyStandardError: Double { Self.standardError(foldAccuracy) }
+
+    static func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
+    /// The sample standard deviation over `√n` (0 for fewer than two values).
+    static func standardError(_ x: [Double]) -> Double {
+        guard x.count > 1 else { return 0 }
+        let m = mean(x)
+        return (x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(x.count - 1) / Double(x.count)).squareRoot()
+    }
+}
+
+/// `--method auto`: every applicable method cross-validated on the same folds, and the winner.
+///
+/// The data is split into K stratified folds (``Dataset/stratifiedFolds(_:seed:)``); each method
+/// is trained on K − 1 folds with the settings `configuration(spec)` gives and scored on the
+/// held-out fold, so every sample gets an out-of-fold prediction from every method. The winner
+/// has the lowest mean fold log-loss, except that among the methods whose mean lies within one
+/// standard error of the best, the simplest (fewest trainable parameters, then the lower loss) wins.
+public struct ModelSelection: Sendable {
+    /// Best first (by mean fold log-loss).
+    public let candidates: [CandidateScore]
+    public let winner: FusionMethod
+    public let folds: Int
+    public let seed: UInt64
+
+    /// The classification methods whose standard spec fits `data` (for the spec the caller builds).
+    public static func applicableMethods(for data: Dataset, spec: (FusionMethod) throws -> FusionSpec) -> [FusionMethod] {
+        guard !data.isRegression else { return [] }
+        return FusionMethod.allCases.filter { method in (try? spec(method).validate()) != nil }
+    }
+
+    /// Cross-validates `methods` on `data` and picks the winner.
+    ///
+    /// - Parameters:
+    ///   - spec: the spec to train for a method (built from the whole data: widths and classes only).
+    ///   - configuration: the training settings for a spec (the seed is varied per fold).
+    ///   - progress: called before each method and fold with (method, fold, folds).
+    public static func crossValidate(
+        _ methods: [FusionMethod], on data: Dataset, folds k: Int = 5, seed: UInt64 = 0, spec: (FusionMethod) throws -> FusionSpec,
+        configuration: (FusionSpec) -> TrainingConfiguration, progress: (FusionMethod, Int, Int) -> Void = { _, _, _ in }
+    ) throws -> ModelSelection {
+        guard !data.isRegression else { throw FusionError(.invalidData, "automatic method selection is for classification data") }
+        guard !methods.isEmpty else { throw FusionError(.invalidSpec, "no fusion method applies to this data") }
+        let folds = data.stratifiedFolds(k, seed: seed)
+        guard folds.allSatisfy({ !$0.isEmpty }) else {
+            throw FusionError(.invalidData, "\(k)-fold cross-validation needs at least \(k) samples, there are \(data.count)")
+        }
+        let labels = data.labels
+        var scores: [CandidateScore] = []
+        for method in methods {
+            let methodSpec = try spec(method)
+            var foldLoss: [Double] = []
+            var foldAccuracy: [Double] = []
+            var sampleLoss = [Double](repeating: 0, count: data.count)
+            for (f, heldOut) in folds.enumerated() {
+                progress(method, f + 1, k)
+                let held = Set(heldOut)
+                let train = data.subset((0..<data.count).filter { !held.contains($0) })
+                var c = configuration(methodSpec)
+                c.seed = seed &+ UInt64(f)
+                let model = try Trainer.train(spec: methodSpec, data: train, configuration: c).model
+                let p = try model.predictProbabilities(data.subset(heldOut))
+                let predicted = p.argmaxRows()
+                var loss = 0.0
+                var correct = 0
+                for (row, i) in heldOut.enumerated() {
+                    let l = -Double.log(Swift.max(Double(p[row, labels[i]]), 1e-15))
+                    sampleLoss[i] = l
+                    loss += l
+                    if predicted[row] == labels[i] { correct += 1 }
+                }
+                foldLoss.append(loss / Double(heldOut.count))
+                foldAccuracy.append(Double(correct) / Double(heldOut.count))
+            }
+            let count = methodSpec.parameterShapes.filter { $0.trainable && !$0.name.hasPrefix("branch.") }.reduce(0) { $0 + $1.rows * $1.columns }
+            scores.append(
+                CandidateScore(
+                    method: method, foldLogLoss: foldLoss, foldAccuracy: foldAccuracy, sampleLogLoss: sampleLoss, parameterCount: count,
+                    pairedAgainstWinner: nil))
+        }
+        scores.sort { $0.meanLogLoss < $1.meanLogLoss }
+        let best = scores[0]
+        let winner = scores.filter { $0.meanLogLoss <= best.meanLogLoss + best.logLossStandardError }
+            .min { ($0.parameterCount, $0.meanLogLoss) < ($1.parameterCount, $1.meanLogLoss) }!
+        for i in scores.indices where scores[i].method != winner.method {
+            let d = zip(scores[i].sampleLogLoss, winner.sampleLogLoss).map { $0 - $1 }
+            let (mean, se) = (CandidateScore.mean(d), CandidateScore.standardError(d))
+            let p = se > 0 ? Double.erfc(abs(mean / se) / 2.squareRoot()) : (mean == 0 ? 1 : 0)
+            scores[i].pairedAgainstWinner = (mean, se, p)
+        }
+        return ModelSelection(candidates: scores, winner: winner.method, folds: k, seed: seed)
+    }
+}
