@@ -31,8 +31,11 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Loads and validates the dataset.
-    func load(regression: Bool = false, requireLabels: Bool = true) throws -> Dataset {
+    /// Reads the data. `model`'s modality kinds are the defaults for modalities whose kind is not
+    /// given (prediction and evaluation read data the way the version was trained on it).
+    func load(regression: Bool = false, requireLabels: Bool = true, model: FusionSpec? = nil) throws -> Dataset {
         var kindMap: [String: ModalityKind] = [:]
+        for m in model?.modalities ?? [] { kindMap[m.name] = m.kind }
         for (name, kind) in try parsePairs(kinds, option: "--kind") { kindMap[name] = try Self.kind(kind) }
         let source: DatasetSource
         if let data {
@@ -53,7 +56,8 @@ struct DataOptions: ParsableArguments {
                 }, labels: labels)
         }
         let names = classes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        return try DatasetFiles.load(source, kinds: kindMap, classNames: names, classCount: names?.count, regression: regression, requireLabels: requireLabels)
+        let classCount = names?.count ?? model.flatMap { $0.task == .classification ? $0.classCount : nil }
+        return try DatasetFiles.load(source, kinds: kindMap, classNames: names, classCount: classCount, regression: regression, requireLabels: requireLabels)
     }
 
     static func kind(_ text: String) throws -> ModalityKind {

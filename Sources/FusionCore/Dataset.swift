@@ -23,7 +23,7 @@ public struct ModalityInput: Sendable, Hashable {
     }
 
     /// Guesses the kind of a matrix: `probs` when every row is non-negative and sums to 1 ± 1e-3,
-    /// `features` otherwise (logits cannot be told from features; say `:logits` explicitly).
+    /// `features` otherwise (``DatasetFiles`` then reads a C-column one as logits when there are C classes).
     public static func detectKind(_ m: Matrix) -> ModalityKind {
         guard m.rows > 0, m.values.allSatisfy({ $0 >= 0 }) else { return .features }
         return m.rowSums().allSatisfy { abs($0 - 1) <= 1e-3 } ? .probs : .features
@@ -40,6 +40,11 @@ public enum Targets: Sendable, Hashable {
         case .classes(let c): c.count
         case .values(let v): v.count
         }
+    }
+
+    /// The class indices, or nil for regression targets.
+    var classLabels: [Int]? {
+        if case .classes(let c) = self { c } else { nil }
     }
 }
 

@@ -18,7 +18,9 @@ public enum DatasetSource: Sendable, Hashable {
 public enum DatasetFiles {
     /// Loads a dataset.
     /// - Parameters:
-    ///   - kinds: kinds by modality name; a modality not named is detected (rows summing to 1 are `probs`).
+    ///   - kinds: kinds by modality name; a modality not named is detected: rows summing to 1 are
+    ///     `probs`, other rows with one column per class (when the classes are known) `logits`,
+    ///     anything else `features`.
     ///   - regression: read labels as real targets rather than class indices.
     ///   - requireLabels: when false, a missing `labels` gives placeholder class 0 labels (for prediction).
     public static func load(
@@ -83,6 +85,15 @@ public enum DatasetFiles {
         } else {
             guard !requireLabels else { throw FusionError(.invalidData, "no labels were given (a 'labels' tensor, or --labels FILE)") }
             targets = regression ? .values([Float](repeating: 0, count: inputs[0].values.rows)) : .classes([Int](repeating: 0, count: inputs[0].values.rows))
+        }
+        // Logits are told from features by their width: a detected `features` modality with one
+        // column per class (and more than one class) is read as logits.
+        let classes = classCount ?? classNames?.count ?? (targets.classLabels?.max().map { $0 + 1 })
+        if let classes, classes > 1 {
+            inputs = inputs.map { m in
+                kinds[m.name] == nil && m.kind == .features && m.values.columns == classes
+                    ? ModalityInput(name: m.name, kind: .logits, values: m.values) : m
+            }
         }
         return try Dataset(modalities: inputs, targets: targets, classCount: classCount, classNames: classNames)
     }

@@ -37,6 +37,9 @@ public struct FusedClassifier: Sendable {
     func inputs(for data: Dataset) throws -> [Matrix?] {
         let inputs: [Matrix?] = try spec.modalities.map { m in
             guard let input = data.modality(m.name) else { return nil }
+            guard input.kind == m.kind else {
+                throw FusionError(.invalidData, "modality '\(m.name)' is given as \(input.kind.rawValue), the model was trained on \(m.kind.rawValue)")
+            }
             guard input.values.columns == m.width else {
                 throw FusionError(.invalidData, "modality '\(m.name)' has \(input.values.columns) columns, the model expects \(m.width)")
             }

@@ -1,4 +1,6 @@
 import Foundation
+import TensorCore
+import TensorIO
 import FuseboxTestSupport
 import Testing
 
@@ -55,5 +57,36 @@ struct AutoMethodTests {
         // Explicit settings keep the Keras path.
         let k = try ok(["train", "fuse", "--data", "data.safetensors", "--split", "train", "--method", "stacking", "--epochs", "3", "--format", "json"], dir)
         #expect((try FuseboxBinary.json(k) as? [String: Any])?["epochs"] as? Int == 3)
+    }
+}
+
+/// Data read the way users have it: logits recognised, kinds checked against the version.
+@Suite(.serialized)
+struct ModalityKindTests {
+    @Test func logitsAreDetectedAndAKindMismatchAtPredictionIsOneClearLine() throws {
+        let dir = TemporaryDirectory()
+        try WorkflowTests.writeData(in: dir, samples: 500)
+        // text as logits: log-probabilities shifted per row are not probabilities, and have one column per class.
+        let text = try NumPyArray.read(path: dir.file("text.npy")).floatMatrix()
+        var logits = text
+        for i in logits.values.indices { logits.values[i] = Float(log(Double(max(text.values[i], 1e-12)))) + 3 }
+        try NumPyArray.write(Tensor(logits), toPath: dir.file("text-logits.npy"))
+        let trained = try FuseboxBinary.run(
+            ["train", "fuse", "--modality", "image=image.npy", "--modality", "text=text-logits.npy", "--labels", "labels.npy", "--format", "json"], in: dir.path)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let shown = try #require(try FuseboxBinary.json(try FuseboxBinary.run(["show", "fuse@1", "--format", "json"], in: dir.path)) as? [String: Any])
+        let modalities = try #require(shown["modalities"] as? [[String: Any]])
+        #expect(modalities.first { $0["name"] as? String == "text" }?["kind"] as? String == "logits")
+
+        // Prediction reads the data as the version was trained (no kind needed)…
+        let predicted = try FuseboxBinary.run(["predict", "fuse@1", "--modality", "image=image.npy", "--modality", "text=text-logits.npy", "-o", "p.npy"], in: dir.path)
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        // …and a kind that contradicts it is one line naming modality, expected and found.
+        let before = storeSnapshot(dir.file("fusebox.sqlite"))
+        let wrong = try FuseboxBinary.run(["eval", "fuse@1", "--modality", "image=image.npy", "--modality", "text=text.npy:probs", "--labels", "labels.npy"], in: dir.path)
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("modality 'text' is given as probs, the model was trained on logits"), "\(wrong.stderr)")
+        #expect(wrong.stderr.split(separator: "\n").count == 1)
+        #expect(storeSnapshot(dir.file("fusebox.sqlite")) == before)
     }
 }

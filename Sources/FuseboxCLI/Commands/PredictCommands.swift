@@ -17,7 +17,7 @@ extension Fusebox {
         func run() async throws {
             let registry = try global.openRegistry()
             let model = try await registry.loadClassifier(Fusebox.reference(reference))
-            let data = try input.load(regression: model.spec.task == .regression, requireLabels: false)
+            let data = try input.load(regression: model.spec.task == .regression, requireLabels: false, model: model.spec)
             let p = try model.predictProbabilities(data)
             let predicted = model.spec.task == .classification ? p.argmaxRows() : []
             let names = model.spec.classNames ?? (0..<p.columns).map { "p\($0)" }
@@ -56,7 +56,7 @@ extension Fusebox {
             let registry = try global.openRegistry()
             let ref = try Fusebox.reference(reference)
             let model = try await registry.loadClassifier(ref)
-            let data = try input.load(regression: model.spec.task == .regression)
+            let data = try input.load(regression: model.spec.task == .regression, model: model.spec)
             let record = try await registry.evaluate(ref, on: data, subsets: subsets)
             switch global.format {
             case .json:
