@@ -21,15 +21,16 @@ struct ConcatMLPFusion: FusionOperator {
         [.dense(units: hidden), .relu, .dropout(rate: dropout), .dense(units: classes)]
     }
 
+    /// ``ConcatFusion``'s forward pass.
     func forward(_ h: [Matrix?], parameters: [String: Matrix]) -> (Matrix, Void) {
-        (Concatenation(widths: context.branchWidths).forward(h), ())
+        ConcatFusion(context).forward(h, parameters: parameters)
     }
 
     func backward(
         _ h: [Matrix], _ cache: Void, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
-        Concatenation(widths: context.branchWidths).backward(g)
+        ConcatFusion(context).backward(h, cache, g, parameters: parameters, gradients: &gradients, needInputGradients: needInputGradients)
     }
 
     func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] { [] }
