@@ -101,12 +101,12 @@ struct CrashAndConcurrencyTests {
 
     /// The kill-during-upgrade suite itself (scripts/upgrade-kill-test.sh), CI-sized: ten SIGKILLs
     /// of a fusebox upgrading an older store, each leaving it wholly old or wholly new.
-    @Test func killNineDuringAnUpgradeLeavesTheOldSchemaOrTheNew() throws {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/sqlite3") }) else {
-            print("skipped: the sqlite3 command-line shell is not installed (.ci/run installs it)")
-            return
-        }
+    static let hasSQLiteShell = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        .contains { FileManager.default.isExecutableFile(atPath: "\($0)/sqlite3") }
+
+    @Test(.enabled(if: hasSQLiteShell || isCI, "needs the sqlite3 command-line shell (.ci/run installs it)"))
+    func killNineDuringAnUpgradeLeavesTheOldSchemaOrTheNew() throws {
+        try #require(Self.hasSQLiteShell, "CI=true but the sqlite3 command-line shell is missing")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = Process()
         script.executableURL = URL(fileURLWithPath: "/bin/bash")

@@ -11,15 +11,15 @@ public struct TestRandom: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The folder of the anchor data shared beside the repository (`../shared/anchors/keras/data`),
-/// or nil when it is absent.
-public func anchorDataDirectory(file: StaticString = #filePath) -> String? {
+/// The folder of the Keras anchor data committed with the tests (`Tests/Fixtures/keras`, see its README).
+public func anchorDataDirectory(file: StaticString = #filePath) -> String {
     var url = "\(file)".split(separator: "/").dropLast()  // …/Tests/X/file.swift → …/Tests/X
     while let last = url.last, last != "Tests" { url.removeLast() }
-    url.removeLast()  // repository root
-    let candidate = "/" + url.joined(separator: "/") + "/../shared/anchors/keras/data"
-    var isDirectory: ObjCBool = false
-    return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue ? candidate : nil
+    return "/" + url.joined(separator: "/") + "/Fixtures/keras"
 }
+
+/// True under CI (`CI=true`): a test whose outside dependency is missing then fails instead of
+/// being skipped (use `.enabled(if: available || isCI)` and `try #require(available)` in the body).
+public let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
 import Foundation

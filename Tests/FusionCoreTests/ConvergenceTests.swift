@@ -66,9 +66,7 @@ struct ConvergenceTests {
     }
 
     static let sklearnAvailable = Python.hasModule("sklearn")
-    static let required = ProcessInfo.processInfo.environment["CI"] == "true"
-
-    @Test(.enabled(if: sklearnAvailable || required, "needs python3 with scikit-learn (pip install scikit-learn)"))
+    @Test(.enabled(if: sklearnAvailable || isCI, "needs python3 with scikit-learn (pip install scikit-learn)"))
     func stackingByLBFGSMatchesScikitLearnsLogisticRegression() throws {
         try #require(Self.sklearnAvailable, "CI=true but python3 with scikit-learn is missing")
         // Stacking is multinomial logistic regression on u = [log p_image, log p_text] with L2 λ on the

@@ -6,7 +6,7 @@ import Testing
 @testable import TensorCore
 
 /// The original Keras question and answer, reproduced, and the quality bars of the anchor data
-/// (../shared/anchors/README.md has Keras's figures).
+/// (Tests/Fixtures/keras/README.md gives Keras's figures and their source).
 struct KerasReferenceTests {
     var configuration: TrainingConfiguration {
         var c = TrainingConfiguration()
@@ -98,10 +98,7 @@ struct KerasReferenceTests {
     }
 
     @Test func anchorDataWeightedAverageConvergesToTheOptimumAndFavoursImage() throws {
-        guard let (train, test) = try anchorDatasets() else {
-            print("skipped: ../shared/anchors is not beside the repository")
-            return
-        }
+        let (train, test) = try anchorDatasets()
         let spec = FusionSpec.standard(for: train, method: .weightedAverage)
         let result = try Trainer.train(spec: spec, data: train, configuration: configuration)
         let weights = Dictionary(uniqueKeysWithValues: result.model.fusionWeights().perModality.map { ($0.modality, Double($0.weight)) })
@@ -113,10 +110,7 @@ struct KerasReferenceTests {
     }
 
     @Test func anchorDataEveryLearnedOperatorBeatsTheMeanAndConcatMLPMatchesKeras() throws {
-        guard let (train, test) = try anchorDatasets() else {
-            print("skipped: ../shared/anchors is not beside the repository")
-            return
-        }
+        let (train, test) = try anchorDatasets()
         let mean = try accuracy(FusedClassifier(spec: FusionSpec.standard(for: train, method: .mean), parameters: [:]), test)
         #expect(mean.isApproximatelyEqual(to: 0.5415, absoluteTolerance: 1e-4))  // Keras: unweighted_mean 0.5415
         var results: [String: Double] = [:]

@@ -69,11 +69,11 @@ struct NumPyTests {
         #expect(throws: TensorIOError.self) { try NumPyArray.decode(cut, path: "bad.npy") }
     }
 
-    @Test func encodingMatchesNumPyByteForByte() throws {
-        guard Python.hasModule("numpy") else {
-            print("skipped: python3 with numpy is not installed")
-            return
-        }
+    static let numpyAvailable = Python.hasModule("numpy")
+
+    @Test(.enabled(if: numpyAvailable || isCI, "needs python3 with numpy"))
+    func encodingMatchesNumPyByteForByte() throws {
+        try #require(Self.numpyAvailable, "CI=true but python3 with numpy is missing")
         let dir = TemporaryDirectory()
         let t = Tensor(floats: [1, 2, 3, 4, 5, 6], shape: [2, 3])
         try NumPyArray.write(t, toPath: dir.file("swift.npy"))
@@ -83,11 +83,9 @@ struct NumPyTests {
         #expect(try readBytes(dir.file("swift.npy")) == readBytes(dir.file("numpy.npy")))
     }
 
-    @Test func npzStoredAndDeflatedFromNumPy() throws {
-        guard Python.hasModule("numpy") else {
-            print("skipped: python3 with numpy is not installed")
-            return
-        }
+    @Test(.enabled(if: numpyAvailable || isCI, "needs python3 with numpy"))
+    func npzStoredAndDeflatedFromNumPy() throws {
+        try #require(Self.numpyAvailable, "CI=true but python3 with numpy is missing")
         let dir = TemporaryDirectory()
         try Python.run(
             """
