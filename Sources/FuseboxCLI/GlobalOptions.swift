@@ -23,9 +23,20 @@ struct GlobalOptions: ParsableArguments {
         return logger
     }
 
-    /// Opens the store; read-only commands do not create one.
-    func openRegistry(create: Bool = false) throws -> Registry {
-        try Registry.open(atPath: storePath, createIfMissing: create, logger: logger)
+    /// What a command does with the store.
+    enum StoreUse {
+        /// Only reads: opened read-only, never waits for a writer, never changes a byte.
+        case read
+        /// Writes to an existing store (upgrading its schema first if needed).
+        case write
+        /// Writes, creating the store when there is none.
+        case create
+    }
+
+    /// Opens the store for `use`, acting as the OS user.
+    func openRegistry(_ use: StoreUse) throws -> Registry {
+        try Registry.open(
+            atPath: storePath, createIfMissing: use == .create, access: use == .read ? .readOnly : .readWrite, logger: logger)
     }
 }
 

@@ -58,6 +58,8 @@ public struct BootstrapInterval: Sendable, Hashable, Codable {
 ///   above that the continuity-corrected χ², `(|b − c| − 1)² / n` on 1 degree of freedom.
 /// - Paired bootstrap: `resamples` draws of n indices with replacement (seeded), the same
 ///   indices for A and B; percentile interval at `1 − α` of Δaccuracy, Δmacro-F1 and ΔNLL (B − A).
+/// - One-sided bounds: the α and 1 − α percentiles of the same draws — the one-sided `1 − α`
+///   bound of each difference on the side a non-inferiority test needs (``OneSidedBounds``).
 /// - Verdict: `b-better` / `a-better` when McNemar's p < α (the direction of Δaccuracy), else `no-difference`.
 public struct PairedComparison: Sendable, Hashable, Codable {
     public let sampleCount: Int
@@ -69,6 +71,8 @@ public struct PairedComparison: Sendable, Hashable, Codable {
     public let deltaAccuracy: BootstrapInterval
     public let deltaMacroF1: BootstrapInterval
     public let deltaNLL: BootstrapInterval
+    /// One-sided `1 − α` bootstrap bounds (nil in comparisons recorded before they were kept).
+    public let oneSided: OneSidedBounds?
     public let alpha: Double
     public let resamples: Int
     public let seed: UInt64
@@ -114,6 +118,8 @@ public struct PairedComparison: Sendable, Hashable, Codable {
         deltaAccuracy = interval(dAcc, b.accuracy(all) - a.accuracy(all))
         deltaMacroF1 = interval(dF1, b.macroF1(all) - a.macroF1(all))
         deltaNLL = interval(dNLL, b.nll(all) - a.nll(all))
+        oneSided = OneSidedBounds(
+            accuracyLower: Self.percentile(dAcc, alpha), macroF1Lower: Self.percentile(dF1, alpha), nllUpper: Self.percentile(dNLL, 1 - alpha))
         self.alpha = alpha
         self.resamples = resamples
         self.seed = seed
@@ -149,5 +155,20 @@ public struct PairedComparison: Sendable, Hashable, Codable {
         let lo = Int(position.rounded(.down))
         let hi = min(lo + 1, s.count - 1)
         return s[lo] + (s[hi] - s[lo]) * (position - Double(lo))
+    }
+}
+
+/// The one-sided `1 − α` paired-bootstrap bound of each difference `B − A`, on the side where B
+/// would be worse: B's accuracy (macro-F1) is at least `A's + accuracyLower` (`+ macroF1Lower`),
+/// and its NLL at most `A's + nllUpper`, each with confidence `1 − α`.
+public struct OneSidedBounds: Sendable, Hashable, Codable {
+    public let accuracyLower: Double
+    public let macroF1Lower: Double
+    public let nllUpper: Double
+
+    public init(accuracyLower: Double, macroF1Lower: Double, nllUpper: Double) {
+        self.accuracyLower = accuracyLower
+        self.macroF1Lower = macroF1Lower
+        self.nllUpper = nllUpper
     }
 }

@@ -101,7 +101,7 @@ public enum Trainer {
     ///     ``FusionError`` `cancelled`).
     public static func train(
         spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
-        initialParameters: [String: Matrix] = [:], onEpoch: (EpochReport) -> Bool = { _ in true }
+        initialParameters: [String: Matrix] = [:], onEpoch: (EpochReport) throws -> Bool = { _ in true }
     ) throws -> TrainingResult {
         try spec.validate()
         var train = data
@@ -185,7 +185,7 @@ public enum Trainer {
                 let iterationReport = report(epoch: iteration, trainLoss: loss, started: clock)
                 reports.append(iterationReport)
                 clock = ContinuousClock.now
-                return onEpoch(iterationReport)
+                return try onEpoch(iterationReport)
             }
             guard solution.stop != .cancelled else { throw FusionError(.cancelled, "training was cancelled at iteration \(solution.iterations)") }
             guard solution.value.isFinite else { throw FusionError(.invalidData, "the loss became \(solution.value); check the inputs") }
@@ -225,7 +225,7 @@ public enum Trainer {
                 let margin = epochReport.validationLoss == nil ? configuration.convergenceTolerance * abs(best?.loss ?? 0) : 0
                 if best == nil || watched < best!.loss - margin { best = (watched, epoch, parameters) }
             }
-            guard onEpoch(epochReport) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
+            guard try onEpoch(epochReport) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
             if let patience = configuration.patience, let b = best, epoch - b.epoch >= patience {
                 stoppedEarly = epoch < configuration.epochs
                 break
@@ -244,7 +244,7 @@ public enum Trainer {
             let fitReport = report(
                 epoch: reports.count + 1, trainLoss: network.loss(all, targets: train.targets, parameters: parameters).0, started: clock)
             reports.append(fitReport)
-            guard onEpoch(fitReport) else { throw FusionError(.cancelled, "training was cancelled after the fit") }
+            guard try onEpoch(fitReport) else { throw FusionError(.cancelled, "training was cancelled after the fit") }
         }
         return TrainingResult(
             model: model, epochs: reports, bestEpoch: best?.epoch ?? reports.count, stoppedEarly: stoppedEarly, validation: validation,

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,8 +15,23 @@ enum Clock {
     }
 }
 
-enum ProcessIdentity {
+/// ISO 8601 UTC for a Unix time, for messages.
+func isoTime(_ seconds: Double) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds))
+}
+
+/// Who and where this process is: the principal recorded with what it writes, and the owner of its runs.
+public enum ProcessIdentity {
     static var pid: Int64 { Int64(getpid()) }
+
+    /// The OS user running this process (its login name, else `$USER`, else `uid N`).
+    public static let user: String = {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return ProcessInfo.processInfo.environment["USER"] ?? "uid \(geteuid())"
+    }()
+
+    /// This machine's host name, so a run owned by another host is never judged by this host's processes.
+    static let host: String = ProcessInfo.processInfo.hostName
 
     /// The kernel's boot id (Linux), so a run owned by a process of an earlier boot is known dead.
     static let bootID: String = {

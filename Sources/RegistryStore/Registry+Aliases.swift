@@ -15,7 +15,7 @@ extension Registry {
         try Names.validateValue(reason, as: "Reason")
         return try await write { db in
             let target = try Self.resolve(VersionReference(model: model, selector: .number(version)), in: db)
-            return try Self.moveAlias(alias, model: model, to: target, action: nil, reason: reason, comparison: comparison, forced: forced, in: db)
+            return try Self.moveAlias(alias, model: model, to: target, action: nil, reason: reason, comparison: comparison, forced: forced, principal: principal, in: db)
         }
     }
 
@@ -30,7 +30,7 @@ extension Registry {
             try db.execute(sql: "DELETE FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
             return try Self.appendEvent(
                 model: model, modelId: modelId, alias: alias, action: .delete, from: current, to: nil, reason: reason, comparison: nil, forced: false,
-                in: db)
+                principal: principal, in: db)
         }
     }
 
@@ -81,7 +81,8 @@ extension Registry {
             } catch let error as RegistryError where error.code == .corruptData {
                 throw RegistryError(.corruptData, "Refusing to roll '\(alias)' back to \(label): \(error.message)", cause: error)
             }
-            return try Self.moveAlias(alias, model: model, to: target, action: .rollback, reason: reason, comparison: nil, forced: false, in: db)
+            return try Self.moveAlias(alias, model: model, to: target, action: .rollback, reason: reason, comparison: nil, forced: false,
+                principal: principal, in: db)
         }
     }
 
@@ -92,7 +93,7 @@ extension Registry {
 
     static func moveAlias(
         _ alias: String, model: String, to target: Int64, action: AliasEvent.Action?, reason: String, comparison: Int64?, forced: Bool,
-        in db: Database
+        principal: String, in db: Database
     ) throws -> AliasEvent {
         let modelId = try requireModel(model, in: db).id
         let current = try Int64.fetchOne(
@@ -105,19 +106,41 @@ extension Registry {
         ).execute(arguments: [modelId, alias, target, Clock.unixSeconds()])
         return try appendEvent(
             model: model, modelId: modelId, alias: alias, action: action ?? (current == nil ? .set : .move), from: current, to: target, reason: reason,
-            comparison: comparison, forced: forced, in: db)
+            comparison: comparison, forced: forced, principal: principal, in: db)
+    }
+
+    /// Moves `alias` to version `number` only if it still points at version `expected` (nil: only if
+    /// it does not exist yet): the compare-and-swap that keeps two promotions from both passing
+    /// against the same, stale baseline.
+    static func moveAliasIfUnchanged(
+        _ alias: String, model: String, expecting expected: Int?, to number: Int, reason: String, comparison: Int64?, forced: Bool, principal: String,
+        in db: Database
+    ) throws -> AliasEvent {
+        let modelId = try requireModel(model, in: db).id
+        let now = try Int.fetchOne(
+            db, sql: "SELECT v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? AND a.name = ?",
+            arguments: [modelId, alias])
+        guard now == expected else {
+            let was = expected.map { "\(model)@\($0)" } ?? "nothing"
+            let isNow = now.map { "\(model)@\($0)" } ?? "nothing"
+            throw RegistryError(
+                .conflict,
+                "'\(alias)' moved from \(was) to \(isNow) while this promotion was being judged; nothing was moved. The comparison is kept; promote again to judge against \(isNow).")
+        }
+        let target = try resolve(VersionReference(model: model, selector: .number(number)), in: db)
+        return try moveAlias(alias, model: model, to: target, action: nil, reason: reason, comparison: comparison, forced: forced, principal: principal, in: db)
     }
 
     static func appendEvent(
         model: String, modelId: Int64, alias: String, action: AliasEvent.Action, from: Int64?, to: Int64?, reason: String, comparison: Int64?, forced: Bool,
-        in db: Database
+        principal: String, in db: Database
     ) throws -> AliasEvent {
         try db.cachedStatement(
             sql: """
-                INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt, principal)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds()])
+        ).execute(arguments: [modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal])
         return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: db.lastInsertedRowID)[0]
     }
 
@@ -131,7 +154,8 @@ extension Registry {
     /// Events oldest first.
     static func events(modelId: Int64, model: String, alias: String?, in db: Database, onlyId: Int64? = nil) throws -> [AliasEvent] {
         var sql = """
-            SELECT e.id, e.alias, e.action, f.number AS fromNumber, t.number AS toNumber, e.reason, e.comparisonId, e.forced, e.createdAt
+            SELECT e.id, e.alias, e.action, f.number AS fromNumber, t.number AS toNumber, e.reason, e.comparisonId, e.forced, e.createdAt,
+                e.principal
             FROM aliasEvent e LEFT JOIN modelVersion f ON f.id = e.fromVersionId LEFT JOIN modelVersion t ON t.id = e.toVersionId
             WHERE e.modelId = ?
             """
@@ -148,7 +172,7 @@ extension Registry {
             AliasEvent(
                 id: row["id"], model: model, alias: row["alias"], action: AliasEvent.Action(rawValue: row["action"]) ?? .set,
                 fromVersion: row["fromNumber"], toVersion: row["toNumber"], reason: row["reason"], comparison: row["comparisonId"],
-                forced: row["forced"], createdAt: row["createdAt"])
+                forced: row["forced"], createdAt: row["createdAt"], principal: row["principal"])
         }
     }
 }

@@ -18,7 +18,7 @@ extension Registry {
         let metricsJSON = String(decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
         return try await write { db in
             let versionId = try Self.resolve(reference, in: db)
-            let run = try Self.insertRun(kind: .evaluation, model: reference.model, version: reference, params: [:], tags: [:], in: db)
+            let run = try Self.insertRun(kind: .evaluation, model: reference.model, version: reference, params: [:], tags: [:], principal: principal, in: db)
             try Self.insertMetrics(run: run, finite.sorted { $0.key < $1.key }.map { MetricPoint(key: $0.key, step: 0, value: $0.value) }, in: db)
             try db.execute(
                 sql: """
@@ -31,6 +31,7 @@ extension Registry {
                     Self.pack(predictions.trueClassProbabilities), Clock.unixSeconds(),
                 ])
             let id = db.lastInsertedRowID
+            try Self.sealEvaluation(id, in: db)
             try Self.finish(run: run, versionId: nil, in: db)
             return try Self.evaluation(id: id, in: db)
         }
@@ -42,7 +43,10 @@ extension Registry {
             let versionId = try Self.resolve(reference, in: db)
             guard
                 let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM evaluation WHERE versionId = ? AND datasetFingerprint = ? AND modalities = ? ORDER BY id DESC LIMIT 1",
+                    db, sql: """
+                        SELECT e.id FROM evaluation e JOIN run r ON r.id = e.runId
+                        WHERE e.versionId = ? AND e.datasetFingerprint = ? AND e.modalities = ? AND r.deletedAt IS NULL ORDER BY e.id DESC LIMIT 1
+                        """,
                     arguments: [versionId, datasetFingerprint, modalities.joined(separator: ",")])
             else { return nil }
             return try Self.evaluation(id: id, in: db)
@@ -51,7 +55,9 @@ extension Registry {
 
     /// Stores a comparison of two evaluations on the same dataset as a finished comparison run.
     @discardableResult
-    public func recordComparison(a: EvaluationRecord, b: EvaluationRecord, statistics: PairedComparison) async throws -> ComparisonRecord {
+    public func recordComparison(
+        a: EvaluationRecord, b: EvaluationRecord, statistics: PairedComparison, allowTrainingData: Bool = false
+    ) async throws -> ComparisonRecord {
         guard a.datasetFingerprint == b.datasetFingerprint else {
             throw RegistryError(.invalidInput, "A comparison needs two evaluations on the same dataset.")
         }
@@ -60,8 +66,9 @@ extension Registry {
             let run = try Self.insertRun(
                 kind: .comparison, model: b.model, version: VersionReference(model: b.model, selector: .number(b.version)),
                 params: ["a": .text("\(a.model)@\(a.version)"), "b": .text("\(b.model)@\(b.version)"), "alpha": .number(statistics.alpha),
-                         "resamples": .number(Double(statistics.resamples)), "seed": .number(Double(statistics.seed))],
-                tags: [:], in: db)
+                         "resamples": .number(Double(statistics.resamples)), "seed": .number(Double(statistics.seed))]
+                    .merging(allowTrainingData ? ["allow_training_data": .text("true")] : [:]) { $1 },
+                tags: [:], principal: principal, in: db)
             try Self.insertMetrics(
                 run: run,
                 [
@@ -74,6 +81,7 @@ extension Registry {
                 sql: "INSERT INTO comparison (runId, evaluationA, evaluationB, datasetFingerprint, statistics, verdict, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [run, a.id, b.id, a.datasetFingerprint, json, statistics.verdict.rawValue, Clock.unixSeconds()])
             let id = db.lastInsertedRowID
+            try Self.sealComparison(id, in: db)
             try Self.finish(run: run, versionId: nil, in: db)
             return ComparisonRecord(id: id, run: run, a: a, b: b, statistics: statistics, createdAt: Clock.unixSeconds())
         }
@@ -81,6 +89,7 @@ extension Registry {
 
     // MARK: - Synchronous helpers
 
+    /// A stored evaluation, after checking its digest (metrics and per-sample predictions).
     static func evaluation(id: Int64, in db: Database) throws -> EvaluationRecord {
         let row = try Row.fetchOne(
             db,
@@ -88,7 +97,14 @@ extension Registry {
                 SELECT e.*, m.name AS model, v.number AS version FROM evaluation e JOIN modelVersion v ON v.id = e.versionId
                 JOIN model m ON m.id = v.modelId WHERE e.id = ?
                 """, arguments: [id])!
-        var metrics = (try? JSONSerialization.jsonObject(with: Data((row["metrics"] as String).utf8))) as? [String: Double] ?? [:]
+        let label = "Evaluation \(id) of \(row["model"] as String)@\(row["version"] as Int) (run \(row["runId"] as Int64))"
+        guard try isIntact("evaluation", id, in: db) else {
+            throw RegistryError(
+                .corruptData, "\(label) fails its checksum: its metrics or per-sample predictions changed after they were recorded. Run 'fusebox verify'.")
+        }
+        guard let metricsObject = try? JSONSerialization.jsonObject(with: Data((row["metrics"] as String).utf8)),
+            var metrics = metricsObject as? [String: Double]
+        else { throw RegistryError(.corruptData, "\(label) has metrics that are not a JSON object of numbers. Run 'fusebox verify'.") }
         let storedClassCount = metrics.removeValue(forKey: "class_count").map { Int($0) }
         let labels: [Int32] = unpack(row["labels"])
         let predicted: [Int32] = unpack(row["predictedClasses"])

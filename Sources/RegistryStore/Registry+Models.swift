@@ -23,7 +23,7 @@ extension Registry {
                 db,
                 sql: """
                     SELECT m.id, m.name, m.kind, m.description, m.createdAt, count(v.id) AS versionCount, max(v.number) AS latest
-                    FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id GROUP BY m.id ORDER BY m.name
+                    FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id AND v.deletedAt IS NULL GROUP BY m.id ORDER BY m.name
                     """)
             return try rows.map { row in
                 let id: Int64 = row["id"]
@@ -38,12 +38,14 @@ extension Registry {
         }
     }
 
-    /// Every version of a model, newest first.
-    public func versions(of model: String) async throws -> [ModelVersion] {
+    /// Every version of a model, newest first; deleted versions (tombstones) only when asked.
+    public func versions(of model: String, includingDeleted: Bool = false) async throws -> [ModelVersion] {
         try Names.validate(model, as: "Model name")
         return try await read { db in
             let modelId = try Self.requireModel(model, in: db).id
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM modelVersion WHERE modelId = ? ORDER BY number DESC", arguments: [modelId])
+            let ids = try Int64.fetchAll(
+                db, sql: "SELECT id FROM modelVersion WHERE modelId = ? \(includingDeleted ? "" : "AND deletedAt IS NULL ")ORDER BY number DESC",
+                arguments: [modelId])
             return try ids.map { try Self.version(id: $0, in: db) }
         }
     }
@@ -90,13 +92,24 @@ extension Registry {
         let modelId = try requireModel(reference.model, in: db).id
         switch reference.selector {
         case .number(let n):
-            guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM modelVersion WHERE modelId = ? AND number = ?"), arguments: [modelId, n])
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT id, deletedAt, deletedBy, deleteReason FROM modelVersion WHERE modelId = ? AND number = ?"),
+                    arguments: [modelId, n])
             else {
                 throw RegistryError(.notFound, "Model '\(reference.model)' has no version \(n). Run 'fusebox versions \(reference.model)'.")
             }
-            return id
+            if let deletedAt: Double = row["deletedAt"] {
+                let reason: String = row["deleteReason"] ?? ""
+                throw RegistryError(
+                    .notFound,
+                    "\(reference.model)@\(n) was deleted by \(row["deletedBy"] ?? "?") at \(isoTime(deletedAt))\(reason.isEmpty ? "" : " (\(reason))"); see 'fusebox history \(reference.model)'.")
+            }
+            return row["id"]
         case .latest:
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM modelVersion WHERE modelId = ? ORDER BY number DESC LIMIT 1", arguments: [modelId])
+            guard
+                let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM modelVersion WHERE modelId = ? AND deletedAt IS NULL ORDER BY number DESC LIMIT 1", arguments: [modelId])
             else { throw RegistryError(.notFound, "Model '\(reference.model)' has no versions yet.") }
             return id
         case .alias(let alias):
@@ -109,13 +122,15 @@ extension Registry {
         }
     }
 
+    /// A version, after checking its digests (spec, header, tensor list).
     static func version(id: Int64, in db: Database) throws -> ModelVersion {
         let row = try Row.fetchOne(
             db,
             sql: """
-                SELECT v.number, v.spec, v.createdAt, v.trainingRunId, m.name, m.kind
+                SELECT v.number, v.spec, v.createdAt, v.trainingRunId, v.principal, v.deletedAt, v.deletedBy, v.deleteReason, m.name, m.kind
                 FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?
                 """, arguments: [id])!
+        try checkVersion(id, label: "\(row["name"] as String)@\(row["number"] as Int)", in: db)
         var spec: FusionSpec?
         if let json: String = row["spec"] {
             do { spec = try JSONDecoder().decode(FusionSpec.self, from: Data(json.utf8)) } catch {
@@ -149,7 +164,8 @@ extension Registry {
             spec: spec, tensors: tensors, tags: Dictionary(uniqueKeysWithValues: tags.map { ($0["key"], $0["value"]) }),
             trainingRun: run, datasets: Dictionary(uniqueKeysWithValues: datasets.map { ($0["role"], $0["fingerprint"]) }),
             components: Dictionary(uniqueKeysWithValues: components.map { ($0["modality"], "\($0["name"] as String)@\($0["number"] as Int)") }),
-            aliases: aliases, metrics: metrics)
+            aliases: aliases, metrics: metrics, principal: row["principal"],
+            deletion: (row["deletedAt"] as Double?).map { ModelVersion.Deletion(at: $0, by: row["deletedBy"] ?? "", reason: row["deleteReason"] ?? "") })
     }
 
     static func decodeShape(_ text: String) -> Shape {

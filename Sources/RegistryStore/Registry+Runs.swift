@@ -15,7 +15,7 @@ extension Registry {
         }
         try Self.validateTags(tags)
         if let model { try Names.validate(model, as: "Model name") }
-        return try await write { db in try Self.insertRun(kind: kind, model: model, version: version, params: params, tags: tags, in: db) }
+        return try await write { db in try Self.insertRun(kind: kind, model: model, version: version, params: params, tags: tags, principal: principal, in: db) }
     }
 
     /// Appends metric values in one transaction. Re-logging a (key, step) replaces its value.
@@ -24,7 +24,10 @@ extension Registry {
         if let bad = points.first(where: { !$0.value.isFinite || $0.step < 0 }) {
             throw RegistryError(.invalidInput, "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0.")
         }
-        try await write { db in try Self.insertMetrics(run: run, points, in: db) }
+        try await write { db in
+            try Self.insertMetrics(run: run, points, in: db)
+            try Self.touch(run: run, in: db)
+        }
     }
 
     /// Records the fusion weights after an epoch.
@@ -38,6 +41,7 @@ extension Registry {
         try await write { db in
             try Self.insertMetrics(run: run, points, in: db)
             try Self.insertWeights(run: run, epoch: epoch, weights, in: db)
+            try Self.touch(run: run, in: db)
         }
     }
 
@@ -59,6 +63,9 @@ extension Registry {
     public func run(_ id: Int64) async throws -> RunSummary {
         try await read { db in
             guard let run = try Self.runSummaries(whereSQL: "r.id = ?", arguments: [id], orderSQL: "r.id", limit: 1, in: db).first else {
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ? AND deletedAt IS NOT NULL", arguments: [id]) != nil {
+                    throw RegistryError(.notFound, "Run \(id) was deleted; 'fusebox runs restore \(id)' brings it back until 'fusebox gc' purges it.")
+                }
                 throw RegistryError(.notFound, "There is no run \(id). Run 'fusebox runs' to list them.")
             }
             return run
@@ -103,23 +110,24 @@ extension Registry {
         }
     }
 
-    /// Marks failed every `running` run whose owning process is gone (same boot, pid not alive)
-    /// or belongs to an earlier boot. Called when a store is opened.
+    /// Marks failed every `running` run whose owner is provably gone (``RunLiveness``). Called when a
+    /// store is opened for writing; takes the write lock only when there is a run to mark.
     public func markAbandonedRunsFailed() throws {
         do {
+            let select = "SELECT id, ownerPid, ownerBootId, ownerHost, coalesce(heartbeatAt, startedAt) AS heartbeat FROM run WHERE status = 'running'"
+            func abandoned(_ db: Database) throws -> [(id: Int64, reason: String)] {
+                let now = Clock.unixSeconds()
+                return try Row.fetchAll(db, sql: select).compactMap { row in
+                    RunLiveness.reasonAbandoned(
+                        pid: row["ownerPid"], bootID: row["ownerBootId"], host: row["ownerHost"], heartbeat: row["heartbeat"], now: now
+                    ).map { (row["id"], $0) }
+                }
+            }
+            guard try !writer.read(abandoned).isEmpty else { return }
             try writer.write { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, ownerPid, ownerBootId FROM run WHERE status = 'running'")
-                for row in rows {
-                    let pid: Int64? = row["ownerPid"]
-                    let boot: String? = row["ownerBootId"]
-                    let sameBoot = boot == ProcessIdentity.bootID
-                    guard !sameBoot || !(pid.map(ProcessIdentity.isAlive) ?? false) else { continue }
+                for (id, reason) in try abandoned(db) {
                     try db.execute(
-                        sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?",
-                        arguments: [
-                            Clock.unixSeconds(), sameBoot ? "its process (pid \(pid ?? 0)) ended without finishing the run" : "the machine restarted during the run",
-                            row["id"] as Int64,
-                        ])
+                        sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?", arguments: [Clock.unixSeconds(), reason, id])
                 }
             }
         } catch {
@@ -127,16 +135,28 @@ extension Registry {
         }
     }
 
+    /// Records that a run's owner is alive (training does so every ``RunLiveness/heartbeatInterval``).
+    public func heartbeat(run: Int64) async throws {
+        try await write { db in try Self.touch(run: run, in: db) }
+    }
+
     // MARK: - Synchronous helpers
 
     static func insertRun(
-        kind: RunKind, model: String?, version: VersionReference?, params: [String: ParamValue], tags: [String: String], in db: Database
+        kind: RunKind, model: String?, version: VersionReference?, params: [String: ParamValue], tags: [String: String], principal: String,
+        in db: Database
     ) throws -> Int64 {
         let modelId = try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
         let versionId = try version.map { try resolve($0, in: db) }
+        let now = Clock.unixSeconds()
         try db.execute(
-            sql: "INSERT INTO run (modelId, versionId, kind, status, startedAt, ownerPid, ownerBootId) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-            arguments: [modelId, versionId, kind.rawValue, Clock.unixSeconds(), ProcessIdentity.pid, ProcessIdentity.bootID])
+            sql: """
+                INSERT INTO run (modelId, versionId, kind, status, startedAt, ownerPid, ownerBootId, ownerHost, heartbeatAt, principal)
+                VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                modelId, versionId, kind.rawValue, now, ProcessIdentity.pid, ProcessIdentity.bootID, ProcessIdentity.host, now, principal,
+            ])
         let id = db.lastInsertedRowID
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
             try db.execute(
@@ -146,6 +166,11 @@ extension Registry {
             try db.execute(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
         }
         return id
+    }
+
+    static func touch(run: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ? AND status = 'running'").execute(
+            arguments: [Clock.unixSeconds(), run])
     }
 
     static func finish(run: Int64, versionId: Int64?, in db: Database) throws {
@@ -225,9 +250,9 @@ extension Registry {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, m.name AS model, v.number AS version
+                SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, r.principal, m.name AS model, v.number AS version
                 FROM \(source) LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
-                WHERE \(whereSQL) ORDER BY \(orderSQL) LIMIT \(limit)
+                WHERE (\(whereSQL)) AND r.deletedAt IS NULL ORDER BY \(orderSQL) LIMIT \(limit)
                 """, arguments: arguments)
         // Params, tags and latest metrics of the whole page in one query each, not three per run.
         let ids = rows.map { $0["id"] as Int64 }
@@ -249,6 +274,7 @@ extension Registry {
             return RunSummary(
                 id: id, model: row["model"], version: row["version"], kind: RunKind(rawValue: row["kind"]) ?? .training,
                 status: RunStatus(rawValue: row["status"]) ?? .failed, startedAt: row["startedAt"], endedAt: row["endedAt"], failure: row["failure"],
+                principal: row["principal"],
                 params: (params[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
                 tags: (tags[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
                 metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromDatabaseValue($0) })

@@ -24,11 +24,12 @@ extension Registry {
         let hashed = tensors.map { (name: $0.0, tensor: $0.1, sha: SHA256Hex.of($0.1.bytes)) }
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .fused, in: db)
-            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: specJSON, header: nil, lineage: lineage, tags: tags, in: db)
+            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: specJSON, header: nil, lineage: lineage, tags: tags, principal: principal, in: db)
             for (position, t) in hashed.enumerated() {
                 let blob = try TensorBlobs.store(t.tensor, sha256: t.sha, in: db)
                 try Self.insertVersionTensor(versionId, position, t.name, t.tensor.dtype, t.tensor.shape, blob, in: db)
             }
+            try Self.sealVersion(versionId, in: db)
             if let finishingRun { try Self.finish(run: finishingRun, versionId: versionId, in: db) }
             return number
         }
@@ -36,8 +37,9 @@ extension Registry {
 
     /// Registers an externally trained model's safetensors file as the next version of a
     /// component model. The file is streamed twice (hash, then store) in 4 MiB chunks, so memory
-    /// stays bounded whatever its size; its header bytes are kept so ``exportSafetensors(_:toPath:overwrite:)``
-    /// reproduces the file bit for bit.
+    /// stays bounded whatever its size; the bytes stored are hashed again as they stream, and a file
+    /// that changed in between is refused with nothing stored. Its header bytes are kept so
+    /// ``exportSafetensors(_:toPath:overwrite:)`` reproduces the file bit for bit.
     @discardableResult
     public func registerComponent(model: String, safetensorsPath path: String, tags: [String: String] = [:]) async throws -> Int {
         try Names.validate(model, as: "Model name")
@@ -52,18 +54,16 @@ extension Registry {
         let entries = file.header.entries
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .component, in: db)
-            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: nil, header: header, lineage: Lineage(), tags: tags, in: db)
+            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: nil, header: header, lineage: Lineage(), tags: tags, principal: principal, in: db)
             for (position, entry) in entries.enumerated() {
-                let blob = try TensorBlobs.store(sha256: digests[position], byteCount: entry.dataRange.count, in: db) { emit in
+                let blob = try TensorBlobs.store(
+                    sha256: digests[position], byteCount: entry.dataRange.count, source: "'\(path)'", in: db
+                ) { emit in
                     try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
                 }
                 try Self.insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
             }
-            // The file must not have changed between hashing and storing.
-            let stored = try String.fetchAll(
-                db, sql: "SELECT b.sha256 FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId WHERE t.versionId = ? ORDER BY t.position",
-                arguments: [versionId])
-            guard stored == digests else { throw RegistryError(.conflict, "'\(path)' changed while it was being registered; try again.") }
+            try Self.sealVersion(versionId, in: db)
             return number
         }
     }
@@ -114,7 +114,10 @@ extension Registry {
                 // A registered file: its own header, and the data in offset order (which may
                 // differ from header order).
                 header = [UInt8](registered)
-                let parsed = try SafetensorsHeader(rawHeader: header, dataSize: nil, path: path)
+                let parsed: SafetensorsHeader
+                do { parsed = try SafetensorsHeader(rawHeader: header, dataSize: nil, path: version.reference) } catch {
+                    throw RegistryError(.corruptData, "\(version.reference)'s stored safetensors header cannot be read (\(error)); run 'fusebox verify'.")
+                }
                 let blobByName = Dictionary(uniqueKeysWithValues: order)
                 order = try parsed.entries.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map { entry in
                     guard let blob = blobByName[entry.name] else {
@@ -160,15 +163,17 @@ extension Registry {
 
     /// Inserts a version row with the next number, its tags and lineage.
     static func insertVersion(
-        modelId: Int64, spec: String?, header: [UInt8]?, lineage: Lineage, tags: [String: String], in db: Database
+        modelId: Int64, spec: String?, header: [UInt8]?, lineage: Lineage, tags: [String: String], principal: String, in db: Database
     ) throws -> (id: Int64, number: Int) {
-        let number = (try Int.fetchOne(db, sql: "SELECT max(number) FROM modelVersion WHERE modelId = ?", arguments: [modelId]) ?? 0) + 1
+        // The per-model counter, not max(number): a deleted version's number is never given again.
+        let number = try Int.fetchOne(
+            db, sql: "UPDATE model SET lastVersionNumber = lastVersionNumber + 1 WHERE id = ? RETURNING lastVersionNumber", arguments: [modelId])!
         if let run = lineage.trainingRun, try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil {
             throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
         }
         try db.execute(
-            sql: "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [modelId, number, spec, header.map { Data($0) }, lineage.trainingRun, Clock.unixSeconds()])
+            sql: "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt, principal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [modelId, number, spec, header.map { Data($0) }, lineage.trainingRun, Clock.unixSeconds(), principal])
         let id = db.lastInsertedRowID
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])

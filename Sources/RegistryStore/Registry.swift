@@ -15,26 +15,41 @@ import Logging
 /// let probabilities = try model.predictProbabilities(data)
 /// ```
 public struct Registry: Sendable {
+    /// How a store is opened: commands that only read open it read-only, so they never wait for a
+    /// writer, never upgrade its schema and never change a byte of it.
+    public enum Access: Sendable {
+        case readOnly
+        case readWrite
+    }
+
     let writer: any DatabaseWriter
     let logger: Logger
     /// The store's file, or a description for an in-memory store.
     public let path: String
+    /// Who is acting: recorded with every run, version, deletion and alias event this registry writes
+    /// (the OS user for the command line; a token's name for the server).
+    public let principal: String
 
     /// The first 16 bytes of every SQLite database file.
     static let sqliteMagic = Array("SQLite format 3\u{0}".utf8)
 
-    /// Opens (creating if allowed) a store file and brings its schema up to date.
+    /// Opens (creating if allowed) a store file; read-write, it also brings the schema up to date
+    /// (announced on the logger) and marks failed the runs whose owner is gone.
     ///
     /// A file that is not an SQLite database, or an SQLite database of another application, is
-    /// refused before anything is written to it.
+    /// refused before anything is written to it. Read-only, nothing is ever written: a store whose
+    /// schema is older than this binary's is refused with the command that upgrades it.
     /// - Throws: ``RegistryError``: `notFound` (no file and `createIfMissing` false),
-    ///   `corruptData` (not a Fusebox store, damaged), `schemaTooNew`.
-    public static func open(atPath path: String, createIfMissing: Bool = true, logger: Logger) throws -> Registry {
+    ///   `corruptData` (not a Fusebox store, damaged), `schemaTooNew`, `schemaTooOld` (read-only).
+    public static func open(
+        atPath path: String, createIfMissing: Bool = true, access: Access = .readWrite, principal: String = ProcessIdentity.user,
+        logger: Logger
+    ) throws -> Registry {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = manager.fileExists(atPath: path, isDirectory: &isDirectory)
         if isDirectory.boolValue { throw RegistryError(.invalidInput, "'\(path)' is a folder, not a store file.") }
-        if !exists && !createIfMissing {
+        if !exists && (!createIfMissing || access == .readOnly) {
             throw RegistryError(.notFound, "There is no store at '\(path)'. Run 'fusebox init' or pass --db PATH.")
         }
         if exists, let size = (try? manager.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 {
@@ -49,37 +64,53 @@ public struct Registry: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
         configuration.label = "fusebox"
-        configuration.prepareDatabase { db in
+        configuration.readonly = access == .readOnly
+        if access == .readWrite { configuration.prepareDatabase { db in
             if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
             }
             // With WAL, NORMAL never corrupts and a killed process loses nothing it committed.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
+        } }
         let queue: DatabaseQueue
         do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
             throw mapped(error, path: path)
         }
-        return try Registry(queue, path: path, logger: logger)
+        return try Registry(queue, path: path, access: access, principal: principal, logger: logger)
     }
 
-    /// Wraps a GRDB connection (tests pass `DatabaseQueue()`) and migrates it.
-    public init(_ writer: any DatabaseWriter, path: String = ":memory:", logger: Logger) throws {
+    /// Wraps a GRDB connection (tests pass `DatabaseQueue()`). Read-write, pending migrations are
+    /// applied (in one transaction, announced on the logger) and abandoned runs marked failed; the
+    /// write lock is taken only when there is something to write.
+    public init(
+        _ writer: any DatabaseWriter, path: String = ":memory:", access: Access = .readWrite, principal: String = ProcessIdentity.user,
+        logger: Logger
+    ) throws {
         self.writer = writer
         self.path = path
         self.logger = logger
+        self.principal = principal
         do {
-            let (applied, wasEmpty) = try writer.write { db in
-                let wasEmpty = try !db.tableExists("grdb_migrations")
-                return (try Schema.migrate(db, path: path), wasEmpty)
+            writer.writeWithoutTransaction { db in db.add(function: RecordDigest.function) }
+            let applied = try writer.read { db in
+                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
             }
-            if !applied.isEmpty && !wasEmpty {
-                logger.notice("Upgraded the store '\(path)' with schema migrations \(applied.joined(separator: ", ")).")
+            try Schema.checkNotNewer(applied: applied, path: path)
+            if Set(Schema.identifiers).subtracting(applied).isEmpty == false {
+                guard access == .readWrite else {
+                    throw RegistryError(
+                        .schemaTooOld,
+                        "The store '\(path)' was written by an older fusebox; run 'fusebox init' to upgrade it (commands that only read never change a store).")
+                }
+                let upgraded = try writer.write { db in try Schema.migrate(db, path: path) }
+                if !upgraded.isEmpty && !applied.isEmpty {
+                    logger.notice("Upgraded the store '\(path)' with schema migrations \(upgraded.joined(separator: ", ")).")
+                }
             }
         } catch {
             throw Self.mapped(error, path: path)
         }
-        try markAbandonedRunsFailed()
+        if access == .readWrite { try markAbandonedRunsFailed() }
     }
 
     /// Refuses, without writing, a file that is not an SQLite database or not a Fusebox store.

@@ -5,7 +5,7 @@
 public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable {
     /// What kind of problem this is; new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Wrapped: String { case notFound, alreadyExists, invalidInput, corruptData, schemaTooNew, conflict, io }
+        private enum Wrapped: String { case notFound, alreadyExists, invalidInput, corruptData, schemaTooNew, schemaTooOld, conflict, io }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
         public static var notFound: Self { Self(.notFound) }
@@ -13,6 +13,8 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
         public static var invalidInput: Self { Self(.invalidInput) }
         public static var corruptData: Self { Self(.corruptData) }
         public static var schemaTooNew: Self { Self(.schemaTooNew) }
+        /// A read-only open of a store that needs a schema upgrade first.
+        public static var schemaTooOld: Self { Self(.schemaTooOld) }
         public static var conflict: Self { Self(.conflict) }
         public static var io: Self { Self(.io) }
         public var description: String { wrapped.rawValue }

@@ -64,6 +64,17 @@ public struct ModelVersion: Sendable, Hashable {
     public let aliases: [String]
     /// The training run's latest metric values (empty when there is no run).
     public let metrics: [String: Double]
+    /// Who registered it (nil for versions registered before principals were recorded).
+    public let principal: String?
+    /// Set when the version was deleted: it can no longer be loaded, and its number is never reused.
+    public let deletion: Deletion?
+
+    /// When, by whom and why a version was deleted.
+    public struct Deletion: Sendable, Hashable {
+        public let at: Double
+        public let by: String
+        public let reason: String
+    }
 
     public var reference: String { "\(model)@\(number)" }
 }
@@ -83,6 +94,8 @@ public struct AliasEvent: Sendable, Hashable {
     /// True when a failing gate was overridden with `--force`.
     public let forced: Bool
     public let createdAt: Double
+    /// Who moved it (nil for events recorded before principals were).
+    public let principal: String?
 }
 
 public enum RunKind: String, Sendable, Hashable, Codable { case training, evaluation, comparison }
@@ -124,6 +137,8 @@ public struct RunSummary: Sendable, Hashable {
     public let startedAt: Double
     public let endedAt: Double?
     public let failure: String?
+    /// Who started it (nil for runs recorded before principals were).
+    public let principal: String?
     public let params: [String: String]
     public let tags: [String: String]
     /// The value at the highest step of each metric.
@@ -186,13 +201,18 @@ public struct VerificationReport: Sendable {
     public let integrity: [String]
     public let blobsChecked: Int
     public let bytesChecked: Int
-    /// Tensors whose bytes no longer match their SHA-256, as `MODEL@N tensor 'NAME'`.
-    public let corruptTensors: [String]
-    public var isHealthy: Bool { integrity == ["ok"] && corruptTensors.isEmpty }
+    /// Versions, evaluations and comparisons whose digests were recomputed.
+    public let recordsChecked: Int
+    /// Every item whose bytes no longer match their digest: `MODEL@N tensor 'NAME'`, `MODEL@N spec`,
+    /// `MODEL@N safetensors header`, `MODEL@N tensor list (…)`, `evaluation ID (run R)`, `comparison ID (run R)`.
+    public let damaged: [String]
+    public var isHealthy: Bool { integrity == ["ok"] && damaged.isEmpty }
 }
 
 /// What `gc` removed (or would remove with a dry run).
 public struct GarbageReport: Sendable {
+    /// Deleted runs purged.
+    public let runs: Int
     public let blobs: Int
     public let bytes: Int
     public let dryRun: Bool

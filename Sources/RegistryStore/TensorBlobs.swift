@@ -11,10 +11,12 @@ enum TensorBlobs {
     static let chunkSize = 4 << 20
 
     /// Stores a blob unless one with this digest exists; `produce` is called only for a new blob
-    /// and must emit exactly `byteCount` bytes.
+    /// and must emit exactly `byteCount` bytes whose SHA-256 is `sha256`. The bytes are hashed as
+    /// they are stored: a source that changed since it was hashed is refused (`conflict`, naming
+    /// `source`), and the caller's transaction stores nothing.
     /// - Returns: the blob's id and whether it was new.
     static func store(
-        sha256: String, byteCount: Int, in db: Database,
+        sha256: String, byteCount: Int, source: @autoclosure () -> String = "a tensor", in db: Database,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> (id: Int64, isNew: Bool) {
         if let id = try Int64.fetchOne(db, sql: "SELECT id FROM tensorBlob WHERE sha256 = ?", arguments: [sha256]) {
@@ -29,6 +31,7 @@ enum TensorBlobs {
         pending.reserveCapacity(min(byteCount, chunkSize))
         var position = 0
         var written = 0
+        var hasher = SHA256()
         func flush() throws {
             insert.setUncheckedArguments([id, position, pending])
             try insert.execute()
@@ -37,6 +40,7 @@ enum TensorBlobs {
             pending.removeAll(keepingCapacity: true)
         }
         try produce { bytes in
+            hasher.update(bufferPointer: bytes)
             var offset = 0
             while offset < bytes.count {
                 let n = min(chunkSize - pending.count, bytes.count - offset)
@@ -47,7 +51,10 @@ enum TensorBlobs {
         }
         if !pending.isEmpty { try flush() }
         guard written == byteCount, position == chunkCount else {
-            throw RegistryError(.invalidInput, "A tensor's data was \(written) bytes, its header said \(byteCount).")
+            throw RegistryError(.invalidInput, "A tensor's data in \(source()) was \(written) bytes, its header said \(byteCount).")
+        }
+        guard SHA256Hex.hex(hasher.finalize()) == sha256 else {
+            throw RegistryError(.conflict, "\(source()) changed while it was being registered; nothing was stored. Try again once it is complete.")
         }
         return (id, true)
     }

@@ -104,7 +104,7 @@ struct WorkflowTests {
         _ = try ok(["backup", "copy.sqlite"], dir)
         #expect(try FuseboxBinary.run(["backup", "copy.sqlite"], in: dir.path).status == 1)
         #expect(try ok(["models", "--db", "copy.sqlite", "--format", "json"], dir).stdout.contains("\"fuse\""))
-        #expect(try ok(["gc", "--dry-run"], dir).stdout.contains("Would remove 0"))
+        #expect(try ok(["gc", "--dry-run"], dir).stdout.contains("Would purge 0 deleted runs and remove 0 unreferenced tensor blobs"))
         #expect(try FuseboxBinary.run(["models"], in: dir.path, environment: ["FUSEBOX_DB": "copy.sqlite"]).stdout.contains("cnn"))
     }
 }

@@ -56,8 +56,13 @@ public enum FuseboxBinary {
 }
 
 /// The store's data files (main file and write-ahead log) as bytes, to check a failed command
-/// changed nothing. The `-shm` file is SQLite's shared-memory index, not data, and is left out.
+/// changed nothing. The `-shm` file is SQLite's shared-memory index, not data, and is left out; an
+/// empty write-ahead log holds nothing (SQLite ignores it) and counts as absent — a read-only
+/// connection to a WAL store creates one when there was none and cannot remove it.
 /// Digests, so a failed comparison prints something readable.
 public func storeSnapshot(_ path: String) -> [String] {
-    [path, path + "-wal"].map { (try? SHA256Hex.ofFile(atPath: $0)) ?? "absent" }
+    [path, path + "-wal"].map { file in
+        let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int ?? 0
+        return size == 0 ? "absent" : (try? SHA256Hex.ofFile(atPath: file)) ?? "unreadable"
+    }
 }

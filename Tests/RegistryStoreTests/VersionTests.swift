@@ -90,7 +90,7 @@ struct VersionTests {
         }
         #expect(try await registry.loadClassifier(VersionReference(parsing: "fusion@2")).parameters["fusion.weights"]!.values == [0.3, 0.4])
         let report = try await registry.verify()
-        #expect(report.corruptTensors == ["fusion@1 tensor 'fusion.weights'"])
+        #expect(report.damaged == ["fusion@1 tensor 'fusion.weights'"])
         #expect(!report.isHealthy)
     }
 
@@ -104,9 +104,8 @@ struct VersionTests {
         #expect(try await registry.verify().blobsChecked == 2)
         #expect(try await registry.collectGarbage().blobs == 1)
         #expect(try await registry.verify().blobsChecked == 1)
+        #expect(try await registry.verify().isHealthy)
         #expect(try await registry.collectGarbage().blobs == 0)
-        // Numbers are never reused.
-        #expect(try await registry.registerVersion(model: "m", classifier: smallClassifier()) == 3)
     }
 
     @Test func namesAreValidatedAndInjectionIsInert() async throws {

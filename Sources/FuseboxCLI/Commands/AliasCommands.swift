@@ -17,13 +17,13 @@ extension Fusebox {
         @Option(help: "Why (recorded with the event).") var reason = ""
 
         func run() async throws {
-            let event = try await global.openRegistry().rollback(alias, model: model, reason: reason)
-            Fusebox.printEvent(event, format: global.format)
+            let event = try await global.openRegistry(.write).rollback(alias, model: model, reason: reason)
+            try Fusebox.printEvent(event, format: global.format)
         }
     }
 
-    static func printEvent(_ e: AliasEvent, format: OutputFormat) {
-        if format == .json { return printJSON(eventJSON(e)) }
+    static func printEvent(_ e: AliasEvent, format: OutputFormat) throws {
+        if format == .json { return try printJSON(eventJSON(e)) }
         Terminal.out("\(e.model)@\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-") (\(e.action.rawValue))")
     }
 }
@@ -42,8 +42,8 @@ extension Fusebox.Alias {
         }
 
         func run() async throws {
-            let event = try await global.openRegistry().setAlias(alias, model: model, version: version, reason: reason)
-            Fusebox.printEvent(event, format: global.format)
+            let event = try await global.openRegistry(.write).setAlias(alias, model: model, version: version, reason: reason)
+            try Fusebox.printEvent(event, format: global.format)
         }
     }
 
@@ -54,8 +54,8 @@ extension Fusebox.Alias {
         @Argument(help: "Alias.") var alias: String
 
         func run() async throws {
-            let event = try await global.openRegistry().deleteAlias(alias, model: model)
-            Fusebox.printEvent(event, format: global.format)
+            let event = try await global.openRegistry(.write).deleteAlias(alias, model: model)
+            try Fusebox.printEvent(event, format: global.format)
         }
     }
 
@@ -65,8 +65,8 @@ extension Fusebox.Alias {
         @Argument(help: "Model name.") var model: String
 
         func run() async throws {
-            let aliases = try await global.openRegistry().aliases(of: model)
-            Listing(columns: ["alias", "version", "updated"], rows: aliases.map { [$0.alias, String($0.version), isoDate($0.updatedAt)] })
+            let aliases = try await global.openRegistry(.read).aliases(of: model)
+            try Listing(columns: ["alias", "version", "updated"], rows: aliases.map { [$0.alias, String($0.version), isoDate($0.updatedAt)] })
                 .render(global.format, json: aliases.map { ["alias": $0.alias, "version": $0.version, "updated": isoDate($0.updatedAt)] as [String: Any] })
         }
     }

@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import FusionCore
 import RegistryStore
+import TensorIO
 
 extension PromotionRequirement: ExpressibleByArgument {}
+extension GateMetric: ExpressibleByArgument {}
 
 extension Fusebox {
     struct Compare: AsyncParsableCommand {
@@ -17,6 +19,8 @@ extension Fusebox {
         @Option(help: "Significance level.") var alpha = 0.05
         @Option(help: "Bootstrap seed.") var seed: UInt64 = 0
         @Option(help: "Also write a self-contained HTML report with SVG charts.") var html: String?
+        @Flag(help: "Compare on data a version was trained or validated on (refused otherwise; recorded).") var allowTrainingData = false
+        @Flag(help: "Overwrite an existing HTML report.") var force = false
 
         func validate() throws {
             guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be 1 or more.") }
@@ -24,16 +28,18 @@ extension Fusebox {
         }
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            if let html { try OutputFile.checkWritable(html, overwrite: force) }
+            let registry = try global.openRegistry(.write)
             let (ra, rb) = (try Fusebox.reference(a), try Fusebox.reference(b))
             _ = try await registry.version(ra)
             _ = try await registry.version(rb)
             let data = try input.load()
-            let record = try await registry.compare(ra, rb, on: data, alpha: alpha, resamples: bootstrap, seed: seed)
-            Fusebox.printComparison(record, classNames: data.classNames, format: global.format)
+            let record = try await registry.compare(
+                ra, rb, on: data, alpha: alpha, resamples: bootstrap, seed: seed, allowTrainingData: allowTrainingData)
+            try Fusebox.printComparison(record, classNames: data.classNames, format: global.format)
             if let html {
                 let models = (try await registry.loadClassifier(ra), try await registry.loadClassifier(rb))
-                try Report.comparison(record, models: models, data: data).write(toFile: html, atomically: true, encoding: .utf8)
+                try OutputFile.write(text: Report.comparison(record, models: models, data: data), toPath: html, overwrite: force)
                 Terminal.err("Wrote '\(html)'.")
             }
         }
@@ -47,23 +53,32 @@ extension Fusebox {
         @OptionGroup var input: DataOptions
         @Argument(help: "The candidate, e.g. sentiment@4.") var reference: String
         @Option(help: "The alias to move.") var alias = "production"
-        @Option(help: "better: significantly better; not-worse: not significantly worse.") var require: PromotionRequirement = .better
+        @Option(help: "better: significantly better; not-worse: worse by less than --margin, with confidence 1 − α.")
+        var require: PromotionRequirement = .better
+        @Option(help: "What the gate judges: accuracy, macro_f1 or nll.") var metric: GateMetric = .accuracy
+        @Option(help: "Non-inferiority margin for not-worse, in the metric's units (0.01 = one accuracy point).") var margin = 0.01
         @Option(help: "Significance level.") var alpha = 0.05
         @Option(help: "Bootstrap resamples.") var bootstrap = 1000
+        @Option(help: "Bootstrap seed.") var seed: UInt64 = 0
         @Flag(help: "Move the alias even if the gate fails (recorded as forced).") var force = false
+        @Flag(help: "Judge on data a version was trained or validated on (refused otherwise; recorded).") var allowTrainingData = false
 
         func validate() throws {
             guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1).") }
+            guard margin >= 0 && margin.isFinite else { throw ValidationError("--margin must be 0 or more, got \(margin).") }
+            guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be 1 or more.") }
         }
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            let registry = try global.openRegistry(.write)
             let candidate = try Fusebox.reference(reference)
             _ = try await registry.version(candidate)
             let data = try input.load()
-            let outcome = try await registry.promote(candidate, alias: alias, data: data, require: require, alpha: alpha, resamples: bootstrap, force: force)
+            let gate = PromotionGate(require, metric: metric, margin: margin, alpha: alpha)
+            let outcome = try await registry.promote(
+                candidate, alias: alias, data: data, gate: gate, resamples: bootstrap, seed: seed, force: force, allowTrainingData: allowTrainingData)
             if global.format == .json {
-                printJSON(["passed": outcome.passed, "forced": outcome.forced, "moved": outcome.event != nil, "explanation": outcome.explanation,
+                try printJSON(["passed": outcome.passed, "forced": outcome.forced, "moved": outcome.event != nil, "explanation": outcome.explanation,
                            "comparison": outcome.comparison?.id as Any? ?? NSNull(), "event": outcome.event.map(Fusebox.eventJSON) as Any? ?? NSNull()] as [String: Any])
             } else if let event = outcome.event {
                 Terminal.out("\(Terminal.green("promoted")) \(event.model)@\(alias) → \(event.toVersion.map(String.init) ?? "?")\(outcome.forced ? " (forced)" : ""): \(outcome.explanation)")
@@ -74,12 +89,12 @@ extension Fusebox {
         }
     }
 
-    static func printComparison(_ c: ComparisonRecord, classNames: [String]?, format: OutputFormat) {
+    static func printComparison(_ c: ComparisonRecord, classNames: [String]?, format: OutputFormat) throws {
         let s = c.statistics
         let keys = Array(Set(c.a.metrics.keys).intersection(c.b.metrics.keys)).sorted()
         func interval(_ i: BootstrapInterval) -> [String: Any] { ["estimate": i.estimate, "lower": i.lower, "upper": i.upper] }
         if format == .json {
-            return printJSON([
+            return try printJSON([
                 "a": "\(c.a.model)@\(c.a.version)", "b": "\(c.b.model)@\(c.b.version)", "comparison": c.id, "run": c.run, "dataset": c.a.datasetFingerprint,
                 "metrics": Dictionary(uniqueKeysWithValues: keys.map { ($0, ["a": jsonNumber(c.a.metrics[$0]), "b": jsonNumber(c.b.metrics[$0])]) }),
                 "mcnemar_p": s.mcnemarP, "mcnemar_method": s.mcnemarMethod, "discordant": ["a_only": s.aOnlyCorrect, "b_only": s.bOnlyCorrect],
@@ -89,7 +104,7 @@ extension Fusebox {
             ] as [String: Any])
         }
         let rows = keys.filter { !$0.contains("[") }.map { k in [k, formatNumber(c.a.metrics[k]!), formatNumber(c.b.metrics[k]!), String(format: "%+.4f", c.b.metrics[k]! - c.a.metrics[k]!)] }
-        Listing(columns: ["metric", "A \(c.a.model)@\(c.a.version)", "B \(c.b.model)@\(c.b.version)", "B − A"], rows: rows).render(format, json: [])
+        try Listing(columns: ["metric", "A \(c.a.model)@\(c.a.version)", "B \(c.b.model)@\(c.b.version)", "B − A"], rows: rows).render(format, json: [])
         guard format == .table else { return }
         let f1 = perClassF1(c)
         Terminal.out("\nper-class F1 (B − A): " + f1.indices.map { "\(classNames?[safe: $0] ?? String($0)) \(String(format: "%+.3f", f1[$0]["b"]! - f1[$0]["a"]!))" }.joined(separator: "  "))

@@ -33,7 +33,7 @@ extension Fusebox {
             try writeData(train: train, test: test, to: dataPath)
             say("Generated \(train.count) training and \(test.count) test samples of 'image' and 'text' outputs over \(train.classCount) classes → \(dataPath)")
 
-            let registry = try global.openRegistry(create: true)
+            let registry = try global.openRegistry(.create)
             var configuration = TrainingConfiguration()
             configuration.seed = seed
             configuration.validationSplit = 0.2
@@ -56,7 +56,7 @@ extension Fusebox {
             if first.comparison == nil { say("Promoted \(model)@\(baseline.1) (\(baseline.0.rawValue)) to 'production' as the baseline.") }
             var promotedSteps: [Int] = []
             for candidate in [versions[1], best] where candidate.1 != baseline.1 && !promotedSteps.contains(candidate.1) {
-                let outcome = try await registry.promote(ref(candidate.1), alias: "production", data: test, require: .better)
+                let outcome = try await registry.promote(ref(candidate.1), alias: "production", data: test, gate: PromotionGate(.better))
                 say("Gate for \(model)@\(candidate.1) (\(candidate.0.rawValue)): \(outcome.passed ? "passed" : "refused") — \(outcome.explanation)")
                 if outcome.passed { promotedSteps.append(candidate.1) }
             }
@@ -72,14 +72,19 @@ extension Fusebox {
             let wavg = try await registry.version(ref(versions[1].1))
             let cwavg = try await registry.version(ref(versions[2].1))
             let mlp = try await registry.version(ref(versions[3].1))
-            try Charts.weights(try await registry.fusionWeightHistory(run: wavg.trainingRun!), title: "Weighted-average fusion weights", classNames: nil)
-                .write(toFile: svgWeights, atomically: true, encoding: .utf8)
-            try Charts.weights(try await registry.fusionWeightHistory(run: cwavg.trainingRun!), title: "Class-weighted fusion weights", classNames: train.classNames)
-                .write(toFile: svgClass, atomically: true, encoding: .utf8)
-            try Charts.curves(try await registry.metricHistories(run: mlp.trainingRun!), title: "concat-mlp training").write(toFile: svgCurves, atomically: true, encoding: .utf8)
+            // The demo's own outputs: rewritten by every demo run, by the same rule as every output file.
+            func write(_ text: String, _ path: String) throws { try OutputFile.write(text: text, toPath: path, overwrite: true) }
+            try write(
+                Charts.weights(try await registry.fusionWeightHistory(run: wavg.trainingRun!), title: "Weighted-average fusion weights", classNames: nil),
+                svgWeights)
+            try write(
+                Charts.weights(try await registry.fusionWeightHistory(run: cwavg.trainingRun!), title: "Class-weighted fusion weights", classNames: train.classNames),
+                svgClass)
+            try write(Charts.curves(try await registry.metricHistories(run: mlp.trainingRun!), title: "concat-mlp training"), svgCurves)
             let comparison = try await registry.compare(ref(baseline.1), ref(best.1), on: test)
-            try Report.comparison(comparison, models: (try await registry.loadClassifier(ref(baseline.1)), try await registry.loadClassifier(ref(best.1))), data: test)
-                .write(toFile: html, atomically: true, encoding: .utf8)
+            try write(
+                Report.comparison(comparison, models: (try await registry.loadClassifier(ref(baseline.1)), try await registry.loadClassifier(ref(best.1))), data: test),
+                html)
 
             let production = try await registry.version(VersionReference(model: model, selector: .alias("production")))
             let elapsed = ContinuousClock.now - clock

@@ -3,20 +3,23 @@ import RegistryStore
 
 extension Fusebox {
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the store: SQLite integrity and every tensor's SHA-256. Exits 1 if anything is wrong.")
+        static let configuration = CommandConfiguration(abstract: "Check the store: SQLite integrity, every tensor's SHA-256 and every record's digest. Exits 1 if anything is wrong.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let report = try await global.openRegistry().verify()
+            let report = try await global.openRegistry(.read).verify()
             if global.format == .json {
-                printJSON(["integrity": report.integrity, "blobs": report.blobsChecked, "bytes": report.bytesChecked, "corrupt": report.corruptTensors, "ok": report.isHealthy] as [String: Any])
+                try printJSON(
+                    ["integrity": report.integrity, "blobs": report.blobsChecked, "bytes": report.bytesChecked, "records": report.recordsChecked,
+                     "damaged": report.damaged, "ok": report.isHealthy] as [String: Any])
             } else {
                 Terminal.out("integrity_check: \(report.integrity.joined(separator: "; "))")
                 Terminal.out("tensors: \(report.blobsChecked) blobs, \(report.bytesChecked) bytes re-hashed")
-                for bad in report.corruptTensors { Terminal.out(Terminal.red("corrupt: \(bad)")) }
+                Terminal.out("records: \(report.recordsChecked) versions, evaluations and comparisons checked against their digests")
+                for bad in report.damaged { Terminal.out(Terminal.red("damaged: \(bad)")) }
             }
             if !report.isHealthy {
-                throw RegistryError(.corruptData, "The store '\(global.storePath)' failed verification (\(report.corruptTensors.count) corrupt tensors).")
+                throw RegistryError(.corruptData, "The store '\(global.storePath)' failed verification (\(report.damaged.count) damaged items).")
             }
         }
     }
@@ -28,20 +31,21 @@ extension Fusebox {
         @Flag(help: "Overwrite an existing file.") var force = false
 
         func run() async throws {
-            try await global.openRegistry().backup(toPath: file, overwrite: force)
+            try await global.openRegistry(.read).backup(toPath: file, overwrite: force)
             Terminal.out("Backed up '\(global.storePath)' to '\(file)'.")
         }
     }
 
     struct GC: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove tensor bytes no version uses any more.")
+        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Purge deleted runs and remove tensor bytes no version uses any more.")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Only report what would be removed.") var dryRun = false
 
         func run() async throws {
-            let report = try await global.openRegistry().collectGarbage(dryRun: dryRun)
-            if global.format == .json { return printJSON(["blobs": report.blobs, "bytes": report.bytes, "dry_run": report.dryRun] as [String: Any]) }
-            Terminal.out("\(dryRun ? "Would remove" : "Removed") \(report.blobs) unreferenced tensor blobs (\(report.bytes) bytes).")
+            let report = try await global.openRegistry(.write).collectGarbage(dryRun: dryRun)
+            try printDone(
+                "\(dryRun ? "Would purge" : "Purged") \(report.runs) deleted runs and \(dryRun ? "remove" : "removed") \(report.blobs) unreferenced tensor blobs (\(report.bytes) bytes).",
+                ["runs": report.runs, "blobs": report.blobs, "bytes": report.bytes, "dry_run": report.dryRun], format: global.format)
         }
     }
 }

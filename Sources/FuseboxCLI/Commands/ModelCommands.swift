@@ -10,7 +10,7 @@ extension Fusebox {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let registry = try global.openRegistry(create: true)
+            let registry = try global.openRegistry(.create)
             let applied = try await registry.appliedMigrations()
             Terminal.out("Store '\(registry.path)' is ready (schema \(applied.last ?? "none"), \(applied.count) migrations).")
         }
@@ -27,12 +27,12 @@ extension Fusebox {
 
         func run() async throws {
             let tags = try parsePairs(tag, option: "--tag")
-            let registry = try global.openRegistry(create: true)
+            let registry = try global.openRegistry(.create)
             let number = try await registry.registerComponent(model: model, safetensorsPath: weights, tags: tags)
             let version = try await registry.version(VersionReference(model: model, selector: .number(number)))
             let bytes = version.tensors.reduce(0) { $0 + $1.byteCount }
             switch global.format {
-            case .json: printJSON(["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes] as [String: Any])
+            case .json: try printJSON(["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes] as [String: Any])
             default: Terminal.out("\(model)@\(number) registered: \(version.tensors.count) tensors, \(bytes) bytes.")
             }
         }
@@ -43,8 +43,8 @@ extension Fusebox {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let models = try await global.openRegistry().models()
-            Listing(
+            let models = try await global.openRegistry(.read).models()
+            try Listing(
                 columns: ["model", "kind", "versions", "latest", "aliases", "created"],
                 rows: models.map { m in
                     [m.name, m.kind.rawValue, String(m.versionCount), m.latestVersion.map(String.init) ?? "-",
@@ -63,9 +63,9 @@ extension Fusebox {
         @Argument(help: "Model name.") var model: String
 
         func run() async throws {
-            let versions = try await global.openRegistry().versions(of: model)
+            let versions = try await global.openRegistry(.read).versions(of: model)
             let keys = ["val_accuracy", "val_macro_f1", "val_nll"]
-            Listing(
+            try Listing(
                 columns: ["version", "created", "aliases", "method"] + keys,
                 rows: versions.map { v in
                     [String(v.number), isoDate(v.createdAt), v.aliases.joined(separator: ","), v.spec?.method.rawValue ?? v.kind.rawValue]
@@ -84,7 +84,7 @@ extension Fusebox {
         @Argument(help: "Reference: MODEL@N, MODEL@ALIAS, MODEL@latest or MODEL.") var reference: String
 
         func run() async throws {
-            let v = try await global.openRegistry().version(Fusebox.reference(reference))
+            let v = try await global.openRegistry(.read).version(Fusebox.reference(reference))
             let json: [String: Any] = [
                 "model": v.model, "version": v.number, "kind": v.kind.rawValue, "created": isoDate(v.createdAt), "aliases": v.aliases, "tags": v.tags,
                 "training_run": v.trainingRun as Any? ?? NSNull(), "datasets": v.datasets, "components": v.components,
@@ -92,7 +92,7 @@ extension Fusebox {
                 "modalities": v.spec?.modalities.map { ["name": $0.name, "kind": $0.kind.rawValue, "width": $0.width] as [String: Any] } ?? [],
                 "tensors": v.tensors.map { ["name": $0.name, "dtype": $0.dtype.rawValue, "shape": $0.shape.dimensions, "sha256": $0.sha256] as [String: Any] },
             ]
-            guard global.format == .table else { return printJSON(json) }
+            guard global.format == .table else { return try printJSON(json) }
             Terminal.out(Terminal.bold(v.reference) + "  \(v.kind.rawValue)  created \(isoDate(v.createdAt))")
             if let spec = v.spec {
                 Terminal.out("method: \(spec.method.rawValue)  task: \(spec.task.rawValue)  classes: \(spec.classCount)  missing modalities: \(spec.missingModalities.rawValue)")
@@ -114,19 +114,42 @@ extension Fusebox {
         @Argument(help: "Model name.") var model: String
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            let registry = try global.openRegistry(.read)
             let events = try await registry.aliasEvents(of: model)
             if global.format == .json {
-                return printJSON(events.map(Fusebox.eventJSON))
+                return try printJSON(events.map(Fusebox.eventJSON))
             }
-            let versions = try await registry.versions(of: model)
-            var rows: [(Double, [String])] = versions.map { ($0.createdAt, [isoDate($0.createdAt), "version", "\($0.number)", "", $0.spec?.method.rawValue ?? ""]) }
+            let versions = try await registry.versions(of: model, includingDeleted: true)
+            var rows: [(Double, [String])] = versions.map {
+                ($0.createdAt, [isoDate($0.createdAt), "version", "\($0.number)", "", $0.spec?.method.rawValue ?? "", $0.principal ?? "-"])
+            }
+            rows += versions.compactMap { v in
+                v.deletion.map { d in (d.at, [isoDate(d.at), "deleted", "\(v.number)", "", d.reason, d.by]) }
+            }
             rows += events.map { e in
                 (e.createdAt, [isoDate(e.createdAt), e.action.rawValue + (e.forced ? " (forced)" : ""), "\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-")",
-                 e.comparison.map { "comparison \($0)" } ?? "", e.reason])
+                 e.comparison.map { "comparison \($0)" } ?? "", e.reason, e.principal ?? "-"])
             }
-            Listing(columns: ["time", "event", "what", "evidence", "reason"], rows: rows.sorted { $0.0 > $1.0 }.map(\.1)).render(
+            try Listing(columns: ["time", "event", "what", "evidence", "reason", "by"], rows: rows.sorted { $0.0 > $1.0 }.map(\.1)).render(
                 global.format, json: events.map(Fusebox.eventJSON))
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a version: it can no longer be loaded, its number is never reused, and the deletion is recorded in the history.",
+            discussion: "Refused while an alias points at it; --force removes those aliases too (recorded). 'fusebox gc' then reclaims its tensor bytes.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The version, e.g. sentiment@2.") var reference: String
+        @Flag(help: "Also remove aliases that point at it.") var force = false
+        @Option(help: "Why (recorded).") var reason = ""
+
+        func run() async throws {
+            let deletion = try await global.openRegistry(.write).deleteVersion(Fusebox.reference(reference), force: force, reason: reason)
+            let aliases = deletion.removedAliases.map(\.alias)
+            try printDone(
+                "Deleted \(deletion.reference)\(aliases.isEmpty ? "" : " and removed alias \(aliases.joined(separator: ", "))"); 'fusebox gc' reclaims its bytes.",
+                ["deleted": deletion.reference, "removed_aliases": aliases], format: global.format)
         }
     }
 
@@ -139,7 +162,7 @@ extension Fusebox {
         @Flag(help: "Overwrite an existing file.") var force = false
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            let registry = try global.openRegistry(.read)
             try await registry.exportSafetensors(Fusebox.reference(reference), toPath: output, overwrite: force)
             Terminal.out("Wrote '\(output)'.")
         }

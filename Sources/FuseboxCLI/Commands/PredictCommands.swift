@@ -15,28 +15,28 @@ extension Fusebox {
         @Flag(help: "Overwrite an existing output file.") var force = false
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            if let output { try OutputFile.checkWritable(output, overwrite: force) }
+            let registry = try global.openRegistry(.read)
             let model = try await registry.loadClassifier(Fusebox.reference(reference))
             let data = try input.load(regression: model.spec.task == .regression, requireLabels: false, model: model.spec)
             let p = try model.predictProbabilities(data)
             let predicted = model.spec.task == .classification ? p.argmaxRows() : []
             let names = model.spec.classNames ?? (0..<p.columns).map { "p\($0)" }
             if let output {
-                if !force, FileManager.default.fileExists(atPath: output) { throw RegistryError(.alreadyExists, "'\(output)' already exists; pass --force to overwrite it.") }
                 if output.hasSuffix(".npy") {
                     try NumPyArray.write(Tensor(p), toPath: output)
                 } else if output.hasSuffix(".csv") {
                     let lines = ["predicted," + names.joined(separator: ",")] + (0..<p.rows).map { i in
                         "\(predicted.isEmpty ? "" : names[predicted[i]]),\(p.row(i).map { String($0) }.joined(separator: ","))"
                     }
-                    try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+                    try OutputFile.write(text: lines.joined(separator: "\n") + "\n", toPath: output, overwrite: force)
                 } else {
                     throw ValidationError("-o takes a .npy or .csv file, got '\(output)'.")
                 }
                 Terminal.err("Wrote \(p.rows) predictions to '\(output)'.")
                 return
             }
-            Listing(
+            try Listing(
                 columns: ["sample", "predicted"] + names,
                 rows: (0..<p.rows).map { i in [String(i), predicted.isEmpty ? "" : names[predicted[i]]] + p.row(i).map { String(format: "%.4f", $0) } }
             ).render(global.format, json: (0..<p.rows).map { i in
@@ -53,18 +53,18 @@ extension Fusebox {
         @Flag(help: "Also record the accuracy on every subset of the modalities (missing ones handled by the model's policy).") var subsets = false
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            let registry = try global.openRegistry(.write)
             let ref = try Fusebox.reference(reference)
             let model = try await registry.loadClassifier(ref)
             let data = try input.load(regression: model.spec.task == .regression, model: model.spec)
             let record = try await registry.evaluate(ref, on: data, subsets: subsets)
             switch global.format {
             case .json:
-                printJSON(["model": record.model, "version": record.version, "run": record.run, "dataset": record.datasetFingerprint,
+                try printJSON(["model": record.model, "version": record.version, "run": record.run, "dataset": record.datasetFingerprint,
                            "metrics": record.metrics.mapValues { jsonNumber($0) }] as [String: Any])
             default:
                 if global.format == .table { Terminal.out(Terminal.bold("\(record.model)@\(record.version)") + " on \(data.count) samples (run \(record.run))") }
-                Listing(columns: ["metric", "value"], rows: record.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(global.format, json: [])
+                try Listing(columns: ["metric", "value"], rows: record.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(global.format, json: [])
             }
         }
     }

@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import FusionCore
 import RegistryStore
+import TensorIO
 
 extension Fusebox {
     struct Runs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List and inspect training, evaluation and comparison runs.",
-            subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+            subcommands: [List.self, Show.self, Delete.self, Restore.self], defaultSubcommand: List.self)
     }
 
     struct Weights: AsyncParsableCommand {
@@ -15,21 +16,24 @@ extension Fusebox {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Reference, e.g. sentiment@production.") var reference: String
         @Option(help: "Also draw them as SVG: a line per modality, or a heat map (final epoch) for per-class weights.") var svg: String?
+        @Flag(help: "Overwrite an existing SVG file.") var force = false
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            if let svg { try OutputFile.checkWritable(svg, overwrite: force) }
+            let registry = try global.openRegistry(.read)
             let version = try await registry.version(Fusebox.reference(reference))
             guard let run = version.trainingRun else {
                 throw RegistryError(.notFound, "\(version.reference) has no training run, so no weight history.")
             }
             let history = try await registry.fusionWeightHistory(run: run)
-            Listing(
+            try Listing(
                 columns: ["epoch", "modality", "class", "weight"],
                 rows: history.map { [String($0.epoch), $0.modality, $0.classIndex.map(String.init) ?? "-", String(format: "%.4f", $0.weight)] }
             ).render(global.format, json: history.map { ["epoch": $0.epoch, "modality": $0.modality, "class": $0.classIndex as Any? ?? NSNull(), "weight": $0.weight] as [String: Any] })
             if let svg {
                 let names = version.spec?.classNames
-                try Charts.weights(history, title: "Fusion weights of \(version.reference)", classNames: names).write(toFile: svg, atomically: true, encoding: .utf8)
+                try OutputFile.write(
+                    text: Charts.weights(history, title: "Fusion weights of \(version.reference)", classNames: names), toPath: svg, overwrite: force)
                 Terminal.err("Wrote '\(svg)'.")
             }
         }
@@ -56,12 +60,13 @@ extension Fusebox.Runs {
         }
 
         func run() async throws {
-            let runs = try await global.openRegistry().searchRuns(model: model, where: filter, orderBy: orderBy, limit: limit)
+            let runs = try await global.openRegistry(.read).searchRuns(model: model, where: filter, orderBy: orderBy, limit: limit)
             let keys = ["val_accuracy", "accuracy", "val_loss", "mcnemar_p"]
-            Listing(
-                columns: ["run", "kind", "status", "model", "version", "method", "started"] + keys,
+            try Listing(
+                columns: ["run", "kind", "status", "model", "version", "method", "started", "by"] + keys,
                 rows: runs.map { r in
-                    [String(r.id), r.kind.rawValue, r.status.rawValue, r.model ?? "-", r.version.map(String.init) ?? "-", r.params["method"] ?? "-", isoDate(r.startedAt)]
+                    [String(r.id), r.kind.rawValue, r.status.rawValue, r.model ?? "-", r.version.map(String.init) ?? "-", r.params["method"] ?? "-", isoDate(r.startedAt),
+                     r.principal ?? "-"]
                         + keys.map { r.metrics[$0].map(formatNumber) ?? "-" }
                 }
             ).render(global.format, json: runs.map(Fusebox.runJSON))
@@ -73,27 +78,55 @@ extension Fusebox.Runs {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Run id.") var id: Int64
         @Option(help: "Draw the metric curves as SVG.") var svg: String?
+        @Flag(help: "Overwrite an existing SVG file.") var force = false
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            if let svg { try OutputFile.checkWritable(svg, overwrite: force) }
+            let registry = try global.openRegistry(.read)
             let run = try await registry.run(id)
             let histories = try await registry.metricHistories(run: id)
             if global.format == .json {
                 var json = Fusebox.runJSON(run)
                 json["history"] = histories.mapValues { $0.map { ["step": $0.step, "value": $0.value] } }
-                printJSON(json)
+                try printJSON(json)
             } else {
                 Terminal.out(Terminal.bold("run \(run.id)") + "  \(run.kind.rawValue)  \(run.status.rawValue)  \(run.model.map { "\($0)\(run.version.map { "@\($0)" } ?? "")" } ?? "")")
-                Terminal.out("started \(isoDate(run.startedAt))" + (run.endedAt.map { "  ended \(isoDate($0))" } ?? ""))
+                Terminal.out("started \(isoDate(run.startedAt))" + (run.endedAt.map { "  ended \(isoDate($0))" } ?? "") + (run.principal.map { "  by \($0)" } ?? ""))
                 if let failure = run.failure { Terminal.out(Terminal.red("failed: \(failure)")) }
                 for (k, v) in run.params.sorted(by: { $0.key < $1.key }) { Terminal.out("param \(k) = \(v)") }
                 for (k, v) in run.tags.sorted(by: { $0.key < $1.key }) { Terminal.out("tag \(k) = \(v)") }
                 Terminal.out(Listing(columns: ["metric", "latest", "steps"], rows: run.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value), String(histories[$0.key]?.count ?? 0)] }).table())
             }
             if let svg {
-                try Charts.curves(histories, title: "Run \(id)").write(toFile: svg, atomically: true, encoding: .utf8)
+                try OutputFile.write(text: Charts.curves(histories, title: "Run \(id)"), toPath: svg, overwrite: force)
                 Terminal.err("Wrote '\(svg)'.")
             }
+        }
+    }
+}
+
+extension Fusebox.Runs {
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a run (hidden from listings; 'runs restore' brings it back until 'gc' purges it).",
+            discussion: "Refused for a running run, a version's training run, and the evidence behind recorded comparisons and promotions.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Run id.") var id: Int64
+
+        func run() async throws {
+            try await global.openRegistry(.write).deleteRun(id)
+            try printDone("Deleted run \(id); 'fusebox runs restore \(id)' brings it back until 'fusebox gc' purges it.", ["deleted_run": id], format: global.format)
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Bring back a deleted run that 'gc' has not purged.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Run id.") var id: Int64
+
+        func run() async throws {
+            try await global.openRegistry(.write).restoreRun(id)
+            try printDone("Restored run \(id).", ["restored_run": id], format: global.format)
         }
     }
 }
@@ -102,6 +135,7 @@ extension Fusebox {
     static func runJSON(_ r: RunSummary) -> [String: Any] {
         ["id": r.id, "kind": r.kind.rawValue, "status": r.status.rawValue, "model": r.model as Any? ?? NSNull(), "version": r.version as Any? ?? NSNull(),
          "started": isoDate(r.startedAt), "ended": r.endedAt.map { isoDate($0) } as Any? ?? NSNull(), "failure": r.failure as Any? ?? NSNull(),
+         "principal": r.principal as Any? ?? NSNull(),
          "params": r.params, "tags": r.tags, "metrics": r.metrics.mapValues { jsonNumber($0) }]
     }
 }

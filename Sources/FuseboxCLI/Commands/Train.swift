@@ -95,7 +95,13 @@ extension Fusebox {
             let spec = try spec(for: method, data: data)
             var initial: [String: Matrix] = [:]
             if let initWeights {
-                let values = initWeights.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+                let values = try initWeights.split(separator: ",", omittingEmptySubsequences: false).map { item in
+                    let text = item.trimmingCharacters(in: .whitespaces)
+                    guard let value = Float(text), value.isFinite else {
+                        throw ValidationError("--init-weights takes finite numbers separated by commas; '\(text)' is not one.")
+                    }
+                    return value
+                }
                 guard values.count == data.modalities.count else {
                     throw ValidationError("--init-weights needs \(data.modalities.count) numbers (one per modality), got '\(initWeights)'.")
                 }
@@ -103,7 +109,7 @@ extension Fusebox {
             }
             let configuration = configuration(for: spec)
 
-            let registry = try global.openRegistry(create: true)
+            let registry = try global.openRegistry(.create)
             if !lineage.components.isEmpty {
                 for reference in lineage.components.values { _ = try await registry.version(reference) }
             }
@@ -112,12 +118,12 @@ extension Fusebox {
                 model: model, spec: spec, data: data, configuration: configuration, initialParameters: initial, lineage: lineage, tags: tags
             ) { report in progress.update(step: report.epoch, Self.describe(report)) }
             progress.finish()
-            Self.print(trained, format: global.format)
+            try Self.print(trained, format: global.format)
         }
 
         /// `--method auto`: the leaderboard, then the registered winner.
         func runAuto(data: Dataset, lineage: Lineage, tags: [String: String]) async throws {
-            let registry = try global.openRegistry(create: true)
+            let registry = try global.openRegistry(.create)
             for reference in lineage.components.values { _ = try await registry.version(reference) }
             let progress = ProgressLine(total: 0)
             let selected = try await registry.selectTrainAndRegister(
@@ -126,7 +132,7 @@ extension Fusebox {
                 progress: { method, fold, folds in Terminal.err("auto: \(method.rawValue), fold \(fold)/\(folds)") }
             ) { report in progress.update(step: report.epoch, Self.describe(report)) }
             progress.finish()
-            Self.print(selected, format: global.format)
+            try Self.print(selected, format: global.format)
         }
 
         /// The spec for `method` with the command's options.
@@ -159,7 +165,7 @@ extension Fusebox {
             return detail
         }
 
-        static func print(_ s: SelectedVersion, format: OutputFormat) {
+        static func print(_ s: SelectedVersion, format: OutputFormat) throws {
             let rows = zip(s.selection.candidates, s.candidateRuns).map { c, run -> [String: Any] in
                 [
                     "method": c.method.rawValue, "run": run, "cv_log_loss": c.meanLogLoss, "cv_log_loss_se": c.logLossStandardError,
@@ -186,13 +192,13 @@ extension Fusebox {
                 object["leaderboard"] = rows
                 object["chosen_method"] = s.selection.winner.rawValue
                 object["folds"] = s.selection.folds
-                printJSON(object)
+                try printJSON(object)
             case .csv: Terminal.out(Listing(columns: columns, rows: cells).csv())
             case .table:
                 Terminal.out("\(s.selection.folds)-fold cross-validation (* the winner: lowest log-loss, or the simplest within one standard error):")
                 Terminal.out(Listing(columns: columns, rows: cells).table())
                 Terminal.out("")
-                print(s.trained, format: .table)
+                try print(s.trained, format: .table)
             }
         }
 
@@ -204,12 +210,12 @@ extension Fusebox {
             ]
         }
 
-        static func print(_ t: TrainedVersion, format: OutputFormat) {
+        static func print(_ t: TrainedVersion, format: OutputFormat) throws {
             switch format {
             case .json:
-                printJSON(trainedJSON(t))
+                try printJSON(trainedJSON(t))
             case .csv:
-                Listing(columns: ["metric", "value"], rows: t.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(.csv, json: [])
+                try Listing(columns: ["metric", "value"], rows: t.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(.csv, json: [])
             case .table:
                 Terminal.out("\(Terminal.bold("\(t.model)@\(t.version)")) registered (run \(t.run), \(t.epochs.count) epochs\(t.stoppedEarly ? ", stopped early" : "")).")
                 let shown = ["accuracy", "balanced_accuracy", "macro_f1", "nll", "ece", "rmse", "mae", "r2"].filter { t.metrics[$0] != nil }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RegistryStore
 
 /// How listings and results are printed.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -11,11 +12,11 @@ struct Listing {
     var columns: [String]
     var rows: [[String]]
 
-    func render(_ format: OutputFormat, json: @autoclosure () -> Any) {
+    func render(_ format: OutputFormat, json: @autoclosure () -> Any) throws {
         switch format {
         case .table: Terminal.out(table())
         case .csv: Terminal.out(csv())
-        case .json: printJSON(json())
+        case .json: try printJSON(json())
         }
     }
 
@@ -38,9 +39,22 @@ struct Listing {
 }
 
 /// Prints a JSON value (sorted keys, pretty) on stdout.
-func printJSON(_ value: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
+/// - Throws: when the value cannot be encoded (a non-finite number, a type JSON lacks): nothing is printed.
+func printJSON(_ value: Any) throws {
+    guard JSONSerialization.isValidJSONObject(value) else {
+        throw RegistryError(.invalidInput, "The output cannot be written as JSON (it holds a value JSON cannot represent); use --format table.")
+    }
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     Terminal.out(String(decoding: data, as: UTF8.self))
+}
+
+/// Reports a finished action: the sentence for tables, an object for JSON, a header and a row for CSV.
+func printDone(_ sentence: String, _ fields: KeyValuePairs<String, Any>, format: OutputFormat) throws {
+    switch format {
+    case .table: Terminal.out(sentence)
+    case .json: try printJSON(Dictionary(uniqueKeysWithValues: fields.map { ($0.key, $0.value) }))
+    case .csv: Terminal.out(Listing(columns: fields.map(\.key), rows: [fields.map { "\($0.value)" }]).csv())
+    }
 }
 
 /// ISO 8601 UTC for a Unix time.

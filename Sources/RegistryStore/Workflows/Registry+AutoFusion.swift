@@ -43,18 +43,20 @@ extension Registry {
                 "candidates": .text(selection.candidates.map(\.method.rawValue).joined(separator: ",")),
             ],
             withRun: { db, parent in
-                candidateRuns.ids = try selection.candidates.map { try Self.insertCandidateRun($0, selection: selection, model: model, parent: parent, in: db) }
+                candidateRuns.ids = try selection.candidates.map { try Self.insertCandidateRun($0, selection: selection, model: model, parent: parent, principal: principal, in: db) }
             },
             onEpoch: onEpoch)
         return SelectedVersion(selection: selection, trained: trained, candidateRuns: candidateRuns.ids)
     }
 
     /// One candidate's finished run, linked to `parent`.
-    static func insertCandidateRun(_ c: CandidateScore, selection: ModelSelection, model: String, parent: Int64, in db: Database) throws -> Int64 {
+    static func insertCandidateRun(
+        _ c: CandidateScore, selection: ModelSelection, model: String, parent: Int64, principal: String, in db: Database
+    ) throws -> Int64 {
         let run = try insertRun(
             kind: .training, model: model, version: nil,
             params: ["method": .text(c.method.rawValue), "folds": .number(Double(selection.folds)), "seed": .number(Double(selection.seed))],
-            tags: [parentRunTag: String(parent)], in: db)
+            tags: [parentRunTag: String(parent)], principal: principal, in: db)
         var metrics = [
             MetricPoint(key: "cv_log_loss", step: 0, value: c.meanLogLoss), MetricPoint(key: "cv_log_loss_se", step: 0, value: c.logLossStandardError),
             MetricPoint(key: "cv_accuracy", step: 0, value: c.meanAccuracy), MetricPoint(key: "cv_accuracy_se", step: 0, value: c.accuracyStandardError),

@@ -2,14 +2,6 @@ import Foundation
 import FusionCore
 import TensorCore
 
-/// The promotion gate of ``Registry/promote(_:alias:data:require:alpha:resamples:seed:force:)``.
-public enum PromotionRequirement: String, Sendable, CaseIterable {
-    /// The candidate must be significantly better (McNemar p < α, more correct answers).
-    case better
-    /// The candidate must not be significantly worse.
-    case notWorse = "not-worse"
-}
-
 /// What a promotion did.
 public struct PromotionOutcome: Sendable {
     public let event: AliasEvent?
@@ -38,9 +30,10 @@ extension Registry {
             let names = model.spec.modalities.map(\.name).filter { data.modality($0) != nil }
             for mask in 1..<(1 << names.count) where mask != (1 << names.count) - 1 {
                 let chosen = names.indices.filter { mask & (1 << $0) != 0 }.map { names[$0] }
+                let key = "accuracy[\(chosen.joined(separator: "+"))]"
                 let partial = try data.selecting(modalities: chosen)
-                if let accuracy = try? Self.evaluation(of: model, on: partial).metrics["accuracy"] {
-                    all["accuracy[\(chosen.joined(separator: "+"))]"] = accuracy
+                do { all[key] = try Self.evaluation(of: model, on: partial).metrics["accuracy"] } catch {
+                    throw RegistryError(.invalidInput, "\(key) cannot be computed for \(reference.model): \(error)", cause: error)
                 }
             }
         }
@@ -50,47 +43,74 @@ extension Registry {
 
     /// Compares two versions on the same samples, reusing stored evaluations of either on this
     /// dataset, and records the comparison.
+    /// - Parameter allowTrainingData: compare on data either version was trained or validated on
+    ///   (refused otherwise, since such a comparison measures memory, not generalisation); recorded
+    ///   as the comparison run's `allow_training_data` param.
     public func compare(
-        _ a: VersionReference, _ b: VersionReference, on data: Dataset, alpha: Double = 0.05, resamples: Int = 1000, seed: UInt64 = 0
+        _ a: VersionReference, _ b: VersionReference, on data: Dataset, alpha: Double = 0.05, resamples: Int = 1000, seed: UInt64 = 0,
+        allowTrainingData: Bool = false
     ) async throws -> ComparisonRecord {
         guard !data.isRegression else { throw RegistryError(.invalidInput, "Comparisons are for classifiers; the data has real-valued targets.") }
+        if !allowTrainingData {
+            for reference in [a, b] {
+                let version = try await version(reference)
+                if let role = version.datasets.first(where: { $0.value == data.fingerprint && $0.key != "test" })?.key {
+                    throw RegistryError(
+                        .invalidInput,
+                        "This data is \(version.reference)'s \(role) data (same fingerprint); a comparison on it measures memory, not generalisation. Use held-out data, or pass --allow-training-data (recorded).")
+                }
+            }
+        }
         let ea = try await evaluationReusingStored(a, on: data)
         let eb = try await evaluationReusingStored(b, on: data)
         let statistics = try PairedComparison(a: ea.predictions, b: eb.predictions, alpha: alpha, resamples: resamples, seed: seed)
-        return try await recordComparison(a: ea, b: eb, statistics: statistics)
+        return try await recordComparison(a: ea, b: eb, statistics: statistics, allowTrainingData: allowTrainingData)
     }
 
-    /// Moves `alias` to `candidate` only if it passes the gate against the alias's current
-    /// target on `data`; the comparison is recorded with the alias event. `force` moves it
-    /// anyway and records that the gate was overridden. A first promotion (no current target)
-    /// needs no comparison.
+    /// Moves `alias` to `candidate` only if it passes `gate` against the alias's current target on
+    /// `data`; the comparison is recorded (kept whatever the outcome) and cited by the alias event.
+    ///
+    /// The move is a compare-and-swap: it happens, in one transaction, only if the alias still points
+    /// at the version the comparison was made against; if another promotion or move got there first
+    /// it is refused (`conflict`) and the comparison stays as evidence. `force` moves it past a failing
+    /// gate and records the override. A first promotion (no current target) needs no comparison.
+    /// - Parameter allowTrainingData: judge on data a version was trained or validated on (refused
+    ///   otherwise: a gate on training data measures memory, not generalisation); recorded.
     public func promote(
-        _ candidate: VersionReference, alias: String, data: Dataset, require: PromotionRequirement = .better, alpha: Double = 0.05,
-        resamples: Int = 1000, seed: UInt64 = 0, force: Bool = false
+        _ candidate: VersionReference, alias: String, data: Dataset, gate: PromotionGate = PromotionGate(), resamples: Int = 1000,
+        seed: UInt64 = 0, force: Bool = false, allowTrainingData: Bool = false
     ) async throws -> PromotionOutcome {
         try Names.validateAlias(alias)
+        try gate.validate()
         let target = try await version(candidate)
         let current = try await aliases(of: target.model).first { $0.alias == alias }
         guard let current else {
-            let event = try await setAlias(alias, model: target.model, version: target.number, reason: "first promotion", forced: force)
+            let event = try await write { db in
+                try Self.moveAliasIfUnchanged(
+                    alias, model: target.model, expecting: nil, to: target.number, reason: "first promotion", comparison: nil, forced: false,
+                    principal: principal, in: db)
+            }
             return PromotionOutcome(event: event, comparison: nil, passed: true, forced: false, explanation: "'\(alias)' did not exist; it now points at \(target.reference)")
         }
         guard current.version != target.number else {
             throw RegistryError(.invalidInput, "'\(alias)' already points at \(target.reference).")
         }
+        let baseline = VersionReference(model: target.model, selector: .number(current.version))
         let comparison = try await compare(
-            VersionReference(model: target.model, selector: .number(current.version)), VersionReference(model: target.model, selector: .number(target.number)),
-            on: data, alpha: alpha, resamples: resamples, seed: seed)
-        let s = comparison.statistics
-        let passed = require == .better ? s.verdict == .bBetter : s.verdict != .aBetter
-        let summary = String(
-            format: "%@ vs %@@%d: Δaccuracy %+.4f [%+.4f, %+.4f], McNemar p = %.3g (%@)", target.reference, target.model, current.version,
-            s.deltaAccuracy.estimate, s.deltaAccuracy.lower, s.deltaAccuracy.upper, s.mcnemarP, s.verdict.rawValue)
+            baseline, VersionReference(model: target.model, selector: .number(target.number)), on: data, alpha: gate.alpha, resamples: resamples,
+            seed: seed, allowTrainingData: allowTrainingData)
+        let (passed, evidence) = gate.judge(comparison.statistics)
+        let summary = "\(target.reference) vs \(target.model)@\(current.version): \(evidence)"
         guard passed || force else {
-            return PromotionOutcome(event: nil, comparison: comparison, passed: false, forced: false, explanation: "gate '\(require.rawValue)' failed: \(summary)")
+            return PromotionOutcome(event: nil, comparison: comparison, passed: false, forced: false, explanation: "gate \(gate.description) failed: \(summary)")
         }
-        let reason = passed ? "gate '\(require.rawValue)' passed: \(summary)" : "forced past gate '\(require.rawValue)': \(summary)"
-        let event = try await setAlias(alias, model: target.model, version: target.number, reason: reason, comparison: comparison.id, forced: !passed)
+        let reason = (passed ? "gate \(gate.description) passed: " : "forced past gate \(gate.description): ") + summary
+            + (allowTrainingData ? " [judged on data allowed to overlap training]" : "")
+        let event = try await write { db in
+            try Self.moveAliasIfUnchanged(
+                alias, model: target.model, expecting: current.version, to: target.number, reason: reason, comparison: comparison.id, forced: !passed,
+                principal: principal, in: db)
+        }
         return PromotionOutcome(event: event, comparison: comparison, passed: passed, forced: !passed, explanation: reason)
     }
 

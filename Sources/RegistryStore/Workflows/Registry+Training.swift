@@ -1,5 +1,6 @@
 import FusionCore
 import GRDB
+import Logging
 import TensorCore
 
 /// What ``Registry/trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)`` produced.
@@ -58,10 +59,13 @@ extension Registry {
         let runParams = params.merging(extraParams) { $1 }
         let run: Int64 = try await write { db in
             _ = try Self.ensureModel(model, kind: .fused, in: db)
-            let run = try Self.insertRun(kind: .training, model: model, version: nil, params: runParams, tags: tags, in: db)
+            let run = try Self.insertRun(kind: .training, model: model, version: nil, params: runParams, tags: tags, principal: principal, in: db)
             try withRun(db, run)
             return run
         }
+        // The owner's heartbeat while training runs (the per-epoch writes refresh it too).
+        let heartbeat = RunHeartbeat(writer: writer, run: run)
+        defer { heartbeat.stop() }
         do {
             let writer = self.writer
             let result = try Trainer.train(
@@ -71,10 +75,16 @@ extension Registry {
                 if let loss = report.validationLoss { metrics["val_loss"] = loss }
                 for (key, value) in report.validationMetrics { metrics["val_\(key)"] = value }
                 let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map { MetricPoint(key: $0.key, step: report.epoch, value: $0.value) }
-                // Synchronous, blocking write: the trainer's callback is synchronous.
-                try? writer.write { db in
-                    try Self.insertMetrics(run: run, points, in: db)
-                    try Self.insertWeights(run: run, epoch: report.epoch, report.weights, in: db)
+                // Synchronous, blocking write: the trainer's callback is synchronous. A failed write
+                // (busy, disk full) stops training: a run must not lose its history silently.
+                do {
+                    try writer.write { db in
+                        try Self.insertMetrics(run: run, points, in: db)
+                        try Self.insertWeights(run: run, epoch: report.epoch, report.weights, in: db)
+                        try Self.touch(run: run, in: db)
+                    }
+                } catch {
+                    throw Self.mapped(error, path: path)
                 }
                 onEpoch(report)
                 return true
@@ -93,7 +103,10 @@ extension Registry {
                 model: model, version: version, run: run, metrics: metrics, weights: result.model.fusionWeights(on: evaluated),
                 epochs: result.epochs, stoppedEarly: result.stoppedEarly)
         } catch {
-            try? await failRun(run, reason: "\(error)")
+            do { try await failRun(run, reason: "\(error)") } catch let failing {
+                // The original error matters more; the run is swept as abandoned later.
+                logger.warning("Could not mark run \(run) failed: \(failing)")
+            }
             throw error
         }
     }
