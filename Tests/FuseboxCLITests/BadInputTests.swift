@@ -14,6 +14,9 @@ struct BadInputTests {
         try WorkflowTests.writeData(in: dir, samples: 300)
         let r = try FuseboxBinary.run(["train", "fuse", "--modality", "image=image.npy", "--modality", "text=text.npy", "--labels", "labels.npy", "--epochs", "2"], in: dir.path)
         precondition(r.status == 0, r.stderr)
+        // fuse@2 refuses to predict with a modality missing, so its --subsets cannot be scored.
+        let refusing = try FuseboxBinary.run(["train", "fuse", "--data", "data.safetensors", "--split", "train", "--epochs", "2", "--refuse-missing"], in: dir.path)
+        precondition(refusing.status == 0, refusing.stderr)
         let image = try NumPyArray.read(path: dir.file("image.npy"))
         let rows = image.shape[0]
         // truncated safetensors
@@ -58,6 +61,8 @@ struct BadInputTests {
         ("no split chosen", ["eval", "fuse@1", "--data", "data.safetensors"], "pick one with --split"),
         ("rollback with no history", ["rollback", "fuse"], "no earlier target"),
         ("garbage store", ["models", "--db", "garbage.sqlite"], "not a Fusebox store"),
+        ("unparseable --init-weights", ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--init-weights", "0.2,x"], "'x' is not one"),
+        ("a subset the model cannot score", ["eval", "fuse@2", "--data", "data.safetensors", "--split", "test", "--subsets"], "accuracy[image] cannot be computed"),
     ]
 
     @Test(arguments: 0..<cases.count)

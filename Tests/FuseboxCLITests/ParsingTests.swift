@@ -1,4 +1,5 @@
 import ArgumentParser
+import RegistryStore
 import Testing
 
 @testable import FuseboxCLI
@@ -25,6 +26,7 @@ struct ParsingTests {
             (["compare", "a@1", "b@2", "--data", "d.safetensors", "--alpha", "2"], "--alpha must be in (0, 1)."),
             (["runs", "--limit", "0"], "--limit must be 1 or more."),
             (["train", "m", "--data", "a.safetensors", "--patience", "0"], "--patience must be 1 or more."),
+            (["promote", "m@2", "--data", "d.safetensors", "--margin=-0.1"], "--margin must be 0 or more, got -0.1."),
         ]
         for (arguments, fragment) in cases {
             let (message, code) = usageError(arguments)
@@ -36,9 +38,14 @@ struct ParsingTests {
     @Test func everyDesignCommandExists() throws {
         for command in [
             "demo", "init", "train", "register", "models", "versions", "show", "predict", "eval", "compare", "promote", "runs", "weights",
-            "alias", "rollback", "history", "export", "verify", "backup", "gc",
+            "alias", "rollback", "history", "export", "delete", "verify", "backup", "gc",
         ] {
             #expect(Fusebox.configuration.subcommands.contains { $0._commandName == command }, "\(command)")
         }
+    }
+
+    @Test func outputThatJSONCannotHoldIsAnErrorNotNull() {
+        #expect(throws: RegistryError.self) { try printJSON(["loss": Double.nan]) }
+        #expect(throws: Never.self) { try printJSON(["loss": jsonNumber(.nan)]) }
     }
 }

@@ -78,6 +78,20 @@ struct MigrationTests {
         try await check.write { db in try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('still-works', 'fused', 2)") }
     }
 
+    @Test func readersRefuseAnOlderStoreUntouchedAndWritersUpgradeIt() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("old.sqlite")
+        try Self.olderStore(at: path, migrations: SchemaMigrations.all.count - 1)
+        let before = storeSnapshot(path)
+        #expect {
+            try Registry.open(atPath: path, access: .readOnly, logger: quietLogger)
+        } throws: { error in (error as? RegistryError)?.code == .schemaTooOld && "\(error)".contains("fusebox init") }
+        #expect(storeSnapshot(path) == before)
+        let upgraded = try Registry.open(atPath: path, access: .readWrite, logger: quietLogger)
+        #expect(try await upgraded.appliedMigrations() == SchemaMigrations.all.map(\.identifier))
+        #expect(try await Registry.open(atPath: path, access: .readOnly, logger: quietLogger).models().isEmpty)
+    }
+
     @Test func aStoreFromANewerFuseboxIsRefusedUntouched() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("new.sqlite")

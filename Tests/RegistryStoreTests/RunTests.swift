@@ -178,6 +178,39 @@ struct RunTests {
         #expect(try await Registry.open(atPath: path, logger: quietLogger).run(live).status == .running)
     }
 
+    @Test func anotherHostsLiveRunIsLeftAloneUntilItsHeartbeatIsStale() async throws {
+        let queue = try DatabaseQueue()
+        let registry = try Registry(queue, logger: quietLogger)
+        let id = try await registry.startRun(kind: .training)
+        // A run owned by pid 2^22 - 1 (dead here) on another machine, with another boot id: before,
+        // the boot id alone made this host mark it failed.
+        func owner(host: String, heartbeatAgo seconds: Double) async throws {
+            try await queue.write { db in
+                try db.execute(
+                    sql: "UPDATE run SET ownerHost = ?, ownerPid = 4194303, ownerBootId = 'another-boot', heartbeatAt = ? WHERE id = ?",
+                    arguments: [host, Clock.unixSeconds() - seconds, id])
+            }
+        }
+        try await owner(host: "build-server-7", heartbeatAgo: 10)
+        try registry.markAbandonedRunsFailed()
+        #expect(try await registry.run(id).status == .running)
+        // A heartbeat keeps it alive; a silent owner is given up after the documented timeout.
+        try await owner(host: "build-server-7", heartbeatAgo: RunLiveness.staleAfter - 30)
+        try await registry.heartbeat(run: id)
+        try registry.markAbandonedRunsFailed()
+        #expect(try await registry.run(id).status == .running)
+        try await owner(host: "build-server-7", heartbeatAgo: RunLiveness.staleAfter + 1)
+        try registry.markAbandonedRunsFailed()
+        let failed = try await registry.run(id)
+        #expect(failed.status == .failed && failed.failure?.contains("no sign of life") == true && failed.failure?.contains("build-server-7") == true)
+        // On this host, a dead pid is proof at once, whatever the heartbeat says.
+        let local = try await registry.startRun(kind: .training)
+        try await queue.write { db in try db.execute(sql: "UPDATE run SET ownerPid = 4194303 WHERE id = ?", arguments: [local]) }
+        try registry.markAbandonedRunsFailed()
+        #expect(try await registry.run(local).failure?.contains("ended without finishing") == true)
+        #expect(try await registry.run(local).principal == ProcessIdentity.user)
+    }
+
     @Test func evaluationsAndComparisonsRoundTrip() async throws {
         let r = try memoryRegistry()
         try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [0, 0]))

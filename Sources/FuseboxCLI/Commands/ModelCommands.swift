@@ -171,6 +171,6 @@ extension Fusebox {
     static func eventJSON(_ e: AliasEvent) -> [String: Any] {
         ["id": e.id, "model": e.model, "alias": e.alias, "action": e.action.rawValue, "from": e.fromVersion as Any? ?? NSNull(),
          "to": e.toVersion as Any? ?? NSNull(), "reason": e.reason, "comparison": e.comparison as Any? ?? NSNull(), "forced": e.forced,
-         "time": isoDate(e.createdAt)]
+         "time": isoDate(e.createdAt), "principal": e.principal as Any? ?? NSNull()]
     }
 }

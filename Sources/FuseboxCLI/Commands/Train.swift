@@ -98,7 +98,7 @@ extension Fusebox {
                 let values = try initWeights.split(separator: ",", omittingEmptySubsequences: false).map { item in
                     let text = item.trimmingCharacters(in: .whitespaces)
                     guard let value = Float(text), value.isFinite else {
-                        throw ValidationError("--init-weights takes finite numbers separated by commas; '\(text)' is not one.")
+                        throw RegistryError(.invalidInput, "--init-weights takes finite numbers separated by commas; '\(text)' is not one.")
                     }
                     return value
                 }

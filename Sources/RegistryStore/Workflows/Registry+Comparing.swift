@@ -21,10 +21,12 @@ extension Registry {
     }
 
     /// ``evaluate(_:on:subsets:)`` with the model already loaded (and verified).
-    func evaluate(_ model: FusedClassifier, _ reference: VersionReference, on data: Dataset, subsets: Bool = false) async throws -> EvaluationRecord {
+    func evaluate(
+        _ model: FusedClassifier, _ reference: VersionReference, on data: Dataset, subsets: Bool = false, ignoringOtherModalities: Bool = false
+    ) async throws -> EvaluationRecord {
         let version = try await version(reference)
         let pinned = VersionReference(model: version.model, selector: .number(version.number))
-        let (metrics, predictions) = try Self.evaluation(of: model, on: data)
+        let (metrics, predictions) = try Self.evaluation(of: model, on: data, ignoringOtherModalities: ignoringOtherModalities)
         var all = metrics
         if subsets, model.spec.modalities.count > 1 {
             let names = model.spec.modalities.map(\.name).filter { data.modality($0) != nil }
@@ -54,7 +56,12 @@ extension Registry {
         if !allowTrainingData {
             for reference in [a, b] {
                 let version = try await version(reference)
-                if let role = version.datasets.first(where: { $0.value == data.fingerprint && $0.key != "test" })?.key {
+                // The data it was fitted and validated on, and the whole data its training run was given.
+                var seen = version.datasets.filter { $0.key != "test" }.map { (role: $0.key == "validation" ? "validation" : "training", fingerprint: $0.value) }
+                if let run = version.trainingRun, let given = try await self.run(run).params["train_fingerprint"] {
+                    seen.append((role: "training", fingerprint: given))
+                }
+                if let role = seen.first(where: { $0.fingerprint == data.fingerprint })?.role {
                     throw RegistryError(
                         .invalidInput,
                         "This data is \(version.reference)'s \(role) data (same fingerprint); a comparison on it measures memory, not generalisation. Use held-out data, or pass --allow-training-data (recorded).")
@@ -119,15 +126,21 @@ extension Registry {
         if let stored = try await findEvaluation(of: reference, datasetFingerprint: data.fingerprint, modalities: Self.modalitiesUsed(model, data)) {
             return stored
         }
-        return try await evaluate(model, reference, on: data)
+        return try await evaluate(model, reference, on: data, ignoringOtherModalities: true)
     }
 
     static func modalitiesUsed(_ model: FusedClassifier, _ data: Dataset) -> [String] {
         model.spec.modalities.map(\.name).filter { data.modality($0) != nil }
     }
 
-    /// Metrics and per-sample predictions of a model on a dataset.
-    static func evaluation(of model: FusedClassifier, on data: Dataset) throws -> (metrics: [String: Double], predictions: SamplePredictions) {
+    /// Metrics and per-sample predictions of a model on a dataset. With `ignoringOtherModalities`,
+    /// modalities the model does not have are left out (a comparison of versions with different
+    /// modalities on the same data); otherwise they are an error (a misspelt name, say).
+    static func evaluation(
+        of model: FusedClassifier, on data: Dataset, ignoringOtherModalities: Bool = false
+    ) throws -> (metrics: [String: Double], predictions: SamplePredictions) {
+        let used = modalitiesUsed(model, data)
+        let data = ignoringOtherModalities && !used.isEmpty && used.count < data.modalities.count ? try data.selecting(modalities: used) : data
         let p = try model.predictProbabilities(data)
         switch data.targets {
         case .classes(let labels):
