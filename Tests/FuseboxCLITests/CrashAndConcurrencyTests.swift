@@ -58,11 +58,18 @@ struct CrashAndConcurrencyTests {
         _ = try FuseboxBinary.run(["init"], in: dir.path)
         var rng = TestRandom(seed: 99)
         var kills = 0
+        var inside = 0
         var round = 0
+        let wal = dir.file("fusebox.sqlite-wal")
+        func size(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0 }
         // Rounds continue until ten kills have landed on a running process (a fast machine
-        // finishes some commands before their kill), within a bound.
-        while kills < 10 && round < 40 {
+        // finishes some commands before their kill), at least one of them inside a write
+        // transaction, within a bound.
+        while (kills < 10 || inside == 0) && round < 60 {
             defer { round += 1 }
+            // A command that writes checkpoints and removes what a killed one left in the log.
+            #expect(try FuseboxBinary.run(["init"], in: dir.path).status == 0)
+            let versionsBefore = try versions(dir, "big").count
             // A fresh 16 MB file each round, so nothing deduplicates and the write takes time.
             let file = dir.file("big.safetensors")
             try writeComponent(file, floats: 4_000_000, seed: UInt64(100 + round))
@@ -71,14 +78,20 @@ struct CrashAndConcurrencyTests {
                 ? ["train", "trained", "--data", "data.safetensors", "--split", "train", "--method", "concat-mlp", "--epochs", "400", "--hidden", "64"]
                 : ["register", "big", "--weights", "big.safetensors"]
             let started = try FuseboxBinary.start(arguments, in: dir.path)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 5...100, using: &rng)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 5...250, using: &rng)))
             if started.process.isRunning {
                 kill(started.process.processIdentifier, SIGKILL)
                 kills += 1
+                started.process.waitUntilExit()
+                // Proof the kill landed inside the registration's write transaction: megabytes of
+                // the file's pages are in the log (SQLite spills a large transaction there before it
+                // commits) and yet no version appeared.
+                if arguments[0] == "register", size(wal) > 1 << 20, try versions(dir, "big").count == versionsBefore { inside += 1 }
             }
             started.process.waitUntilExit()
         }
         #expect(kills >= 10, "only \(kills) processes were still running when killed")
+        #expect(inside >= 1, "no kill landed inside a write transaction (\(kills) kills)")
         // Everything that exists is whole.
         let verify = try FuseboxBinary.run(["verify"], in: dir.path)
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
