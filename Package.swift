@@ -20,41 +20,59 @@ let package = Package(
         // MARK: - Numerics core (stdlib + RealModule only)
         .target(name: "TensorCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         // MARK: - File formats
-        .target(name: "TensorIO", dependencies: [
-            "TensorCore",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-        ]),
+        .target(
+            name: "TensorIO",
+            dependencies: [
+                "TensorCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
         // MARK: - Fusion engine
-        .target(name: "FusionCore", dependencies: [
-            "TensorCore", "TensorIO",
-            .product(name: "RealModule", package: "swift-numerics"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "FusionCore",
+            dependencies: [
+                "TensorCore", "TensorIO",
+                .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // MARK: - Persistence
         .target(name: "RegistryMigrations", path: "migrations", plugins: ["EmbedMigrations"]),
-        .target(name: "RegistryStore", dependencies: [
-            "FusionCore", "TensorIO", "RegistryMigrations",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "RegistryStore",
+            dependencies: [
+                "FusionCore", "TensorIO", "RegistryMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // MARK: - Command line
-        .target(name: "FuseboxCLI", dependencies: [
-            "RegistryStore", "TensorIO", "FusionCore", "TensorCore",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "fusebox", dependencies: [
-            "FuseboxCLI",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "fusebox-bench", dependencies: [
-            "TensorCore", "TensorIO", "FusionCore", "RegistryStore",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "FuseboxCLI",
+            dependencies: [
+                "RegistryStore", "TensorIO", "FusionCore", "TensorCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "fusebox",
+            dependencies: [
+                "FuseboxCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "fusebox-bench",
+            dependencies: [
+                "TensorCore", "TensorIO", "FusionCore", "RegistryStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // MARK: - Build tooling
         .executableTarget(name: "embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
@@ -66,7 +84,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/FuseboxTestSupport"),
+            path: "Tests/FuseboxTestSupport"
+        ),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "FuseboxTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "FuseboxTestSupport"]),
         .testTarget(name: "FusionCoreTests", dependencies: ["FusionCore", "TensorIO", "FuseboxTestSupport"]),
@@ -75,7 +94,8 @@ let package = Package(
             dependencies: [
                 "RegistryStore", "RegistryMigrations", "FuseboxTestSupport", "TensorIO",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
+            ]
+        ),
         .testTarget(name: "FuseboxCLITests", dependencies: ["FuseboxCLI", "fusebox", "FuseboxTestSupport"]),
     ]
 )

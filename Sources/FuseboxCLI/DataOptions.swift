@@ -4,19 +4,28 @@ import FusionCore
 
 /// How a command is told where its data is.
 struct DataOptions: ParsableArguments {
-    @Option(help: "A .safetensors or .npz file holding one tensor per modality plus 'labels' (or SPLIT.NAME tensors, with --split).")
+    @Option(
+        help:
+            "A .safetensors or .npz file holding one tensor per modality plus 'labels' (or SPLIT.NAME tensors, with --split)."
+    )
     var data: String?
 
     @Option(help: "With --data: use the tensors named SPLIT.MODALITY and SPLIT.labels.")
     var split: String?
 
-    @Option(name: .customLong("modality"), help: "NAME=FILE[:kind] for one modality (.npy, .npz, .csv); repeat for each. kind: probs, logits or features.")
+    @Option(
+        name: .customLong("modality"),
+        help: "NAME=FILE[:kind] for one modality (.npy, .npz, .csv); repeat for each. kind: probs, logits or features."
+    )
     var modalities: [String] = []
 
     @Option(help: "With --modality: the labels file (.npy, .npz, .csv).")
     var labels: String?
 
-    @Option(name: .customLong("kind"), help: "NAME=KIND to override the detected kind of a modality (probs, logits, features).")
+    @Option(
+        name: .customLong("kind"),
+        help: "NAME=KIND to override the detected kind of a modality (probs, logits, features)."
+    )
     var kinds: [String] = []
 
     @Option(help: "Class names, comma-separated, e.g. cat,dog,car.")
@@ -24,10 +33,14 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         guard (data == nil) != modalities.isEmpty else {
-            throw ValidationError("Give the data either with --data FILE or with --modality NAME=FILE (and --labels FILE), not both or neither.")
+            throw ValidationError(
+                "Give the data either with --data FILE or with --modality NAME=FILE (and --labels FILE), not both or neither."
+            )
         }
         if split != nil && data == nil { throw ValidationError("--split goes with --data.") }
-        if labels != nil && data != nil { throw ValidationError("--labels goes with --modality; with --data the labels are the 'labels' tensor.") }
+        if labels != nil && data != nil {
+            throw ValidationError("--labels goes with --modality; with --data the labels are the 'labels' tensor.")
+        }
     }
 
     /// Loads and validates the dataset.
@@ -48,20 +61,33 @@ struct DataOptions: ParsableArguments {
                     }
                     var file = String(spec[spec.index(after: eq)...])
                     var kind: ModalityKind?
-                    if let colon = file.lastIndex(of: ":"), let k = ModalityKind(rawValue: String(file[file.index(after: colon)...])) {
+                    if let colon = file.lastIndex(of: ":"),
+                        let k = ModalityKind(rawValue: String(file[file.index(after: colon)...]))
+                    {
                         kind = k
                         file = String(file[..<colon])
                     }
                     return (String(spec[..<eq]), file, kind)
-                }, labels: labels)
+                },
+                labels: labels
+            )
         }
         let names = classes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         let classCount = names?.count ?? model.flatMap { $0.task == .classification ? $0.classCount : nil }
-        return try DatasetFiles.load(source, kinds: kindMap, classNames: names, classCount: classCount, regression: regression, requireLabels: requireLabels)
+        return try DatasetFiles.load(
+            source,
+            kinds: kindMap,
+            classNames: names,
+            classCount: classCount,
+            regression: regression,
+            requireLabels: requireLabels
+        )
     }
 
     static func kind(_ text: String) throws -> ModalityKind {
-        guard let kind = ModalityKind(rawValue: text) else { throw ValidationError("Unknown kind '\(text)': use probs, logits or features.") }
+        guard let kind = ModalityKind(rawValue: text) else {
+            throw ValidationError("Unknown kind '\(text)': use probs, logits or features.")
+        }
         return kind
     }
 }

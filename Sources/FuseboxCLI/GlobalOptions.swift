@@ -15,7 +15,9 @@ struct GlobalOptions: ParsableArguments {
     var verbose = false
 
     /// The store path: --db, else $FUSEBOX_DB, else ./fusebox.sqlite.
-    var storePath: String { db ?? ProcessInfo.processInfo.environment["FUSEBOX_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "fusebox.sqlite" }
+    var storePath: String {
+        db ?? ProcessInfo.processInfo.environment["FUSEBOX_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "fusebox.sqlite"
+    }
 
     var logger: Logger {
         var logger = Logger(label: "fusebox")
@@ -36,7 +38,11 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the store for `use`, acting as the OS user.
     func openRegistry(_ use: StoreUse) throws -> Registry {
         try Registry.open(
-            atPath: storePath, createIfMissing: use == .create, access: use == .read ? .readOnly : .readWrite, logger: logger)
+            atPath: storePath,
+            createIfMissing: use == .create,
+            access: use == .read ? .readOnly : .readWrite,
+            logger: logger
+        )
     }
 }
 

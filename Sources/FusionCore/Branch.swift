@@ -11,7 +11,12 @@ struct BranchCache {
 extension ModalitySpec {
     /// `h = layers(softmax(x̃ / T))` where `x̃` is `log p` for probabilities, the logits for
     /// logits, and `(x − μ)/σ` for standardised features; steps not in the spec are skipped.
-    func forward(_ x: Matrix, parameters: [String: Matrix], training: Bool, rng: inout SeededRandom) -> (Matrix, BranchCache) {
+    func forward(
+        _ x: Matrix,
+        parameters: [String: Matrix],
+        training: Bool,
+        rng: inout SeededRandom
+    ) -> (Matrix, BranchCache) {
         let prefix = "branch.\(name)"
         var h = x
         if standardize {
@@ -27,16 +32,35 @@ extension ModalitySpec {
             h = scaled.softmaxRows()
             cache.temperature = (scaled, h)
         }
-        let (out, layerCaches) = forwardLayers(layers, prefix: prefix, h, parameters: parameters, training: training, rng: &rng)
+        let (out, layerCaches) = forwardLayers(
+            layers,
+            prefix: prefix,
+            h,
+            parameters: parameters,
+            training: training,
+            rng: &rng
+        )
         cache.layers = layerCaches
         return (out, cache)
     }
 
     /// Adds the branch's parameter gradients. With `T = exp(τ)`, `v = x̃·e^(−τ)` and
     /// `h = softmax(v)`: `∂L/∂τ = −Σ (∂L/∂v ⊙ v)`.
-    func backward(_ cache: BranchCache, _ gradient: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix]) {
+    func backward(
+        _ cache: BranchCache,
+        _ gradient: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix]
+    ) {
         let needInput = cache.temperature != nil
-        guard let g = backwardLayers(cache.layers, gradient, parameters: parameters, gradients: &gradients, needInputGradient: needInput),
+        guard
+            let g = backwardLayers(
+                cache.layers,
+                gradient,
+                parameters: parameters,
+                gradients: &gradients,
+                needInputGradient: needInput
+            ),
             let (scaled, output) = cache.temperature
         else { return }
         let dv = softmaxBackward(output, g)

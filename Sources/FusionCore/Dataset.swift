@@ -80,28 +80,43 @@ public struct Dataset: Sendable {
     ///   - classCount: the number of classes; `nil` takes the widest of the largest label + 1,
     ///     the class names, and the width of `probs`/`logits` modalities.
     /// - Throws: ``FusionError`` (`invalidData`) naming the modality, row or label at fault.
-    public init(modalities: [ModalityInput], targets: Targets, classCount: Int? = nil, classNames: [String]? = nil) throws {
+    public init(
+        modalities: [ModalityInput],
+        targets: Targets,
+        classCount: Int? = nil,
+        classNames: [String]? = nil
+    ) throws {
         guard !modalities.isEmpty else { throw FusionError(.invalidData, "a dataset needs at least one modality") }
         var names = Set<String>()
         for m in modalities {
-            guard names.insert(m.name).inserted else { throw FusionError(.invalidData, "modality '\(m.name)' appears twice") }
+            guard names.insert(m.name).inserted else {
+                throw FusionError(.invalidData, "modality '\(m.name)' appears twice")
+            }
             guard m.values.rows == targets.count else {
                 throw FusionError(
                     .invalidData,
-                    "modality '\(m.name)' has \(m.values.rows) rows but there are \(targets.count) labels (modalities must have equal lengths)")
+                    "modality '\(m.name)' has \(m.values.rows) rows but there are \(targets.count) labels (modalities must have equal lengths)"
+                )
             }
             if let bad = m.values.values.firstIndex(where: { !$0.isFinite }) {
                 throw FusionError(
                     .invalidData,
-                    "modality '\(m.name)' has a non-finite value (\(m.values.values[bad])) at row \(bad / max(m.values.columns, 1)), column \(bad % max(m.values.columns, 1))")
+                    "modality '\(m.name)' has a non-finite value (\(m.values.values[bad])) at row \(bad / max(m.values.columns, 1)), column \(bad % max(m.values.columns, 1))"
+                )
             }
             if m.kind == .probs {
                 let sums = m.values.rowSums()
                 if let row = sums.firstIndex(where: { abs($0 - 1) > 1e-3 }) {
-                    throw FusionError(.invalidData, "modality '\(m.name)' is declared probs but row \(row) sums to \(sums[row]), not 1")
+                    throw FusionError(
+                        .invalidData,
+                        "modality '\(m.name)' is declared probs but row \(row) sums to \(sums[row]), not 1"
+                    )
                 }
                 if let bad = m.values.values.firstIndex(where: { $0 < 0 }) {
-                    throw FusionError(.invalidData, "modality '\(m.name)' is declared probs but row \(bad / m.values.columns) has a negative entry")
+                    throw FusionError(
+                        .invalidData,
+                        "modality '\(m.name)' is declared probs but row \(bad / m.values.columns) has a negative entry"
+                    )
                 }
             }
         }
@@ -115,9 +130,14 @@ public struct Dataset: Sendable {
                 throw FusionError(.invalidData, "label \(labels[bad]) at row \(bad) is out of range 0..<\(classes)")
             }
             for m in modalities where m.kind != .features && m.values.columns != classes {
-                throw FusionError(.invalidData, "modality '\(m.name)' has \(m.values.columns) columns but there are \(classes) classes")
+                throw FusionError(
+                    .invalidData,
+                    "modality '\(m.name)' has \(m.values.columns) columns but there are \(classes) classes"
+                )
             }
-            guard classes >= 2 else { throw FusionError(.invalidData, "classification needs at least 2 classes, found \(classes)") }
+            guard classes >= 2 else {
+                throw FusionError(.invalidData, "classification needs at least 2 classes, found \(classes)")
+            }
         case .values(let values):
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw FusionError(.invalidData, "target at row \(bad) is not finite")
@@ -151,7 +171,9 @@ public struct Dataset: Sendable {
     /// The same samples with only the modalities named (in the order given).
     public func selecting(modalities names: [String]) throws -> Dataset {
         let ms = try names.map { name in
-            guard let m = modality(name) else { throw FusionError(.missingModality, "the data has no modality '\(name)'") }
+            guard let m = modality(name) else {
+                throw FusionError(.missingModality, "the data has no modality '\(name)'")
+            }
             return m
         }
         return try Dataset(modalities: ms, targets: targets, classCount: classCount, classNames: classNames)

@@ -10,7 +10,9 @@ public enum DatasetSource: Sendable, Hashable {
     /// tensor) and a labels file.
     case files(modalities: [(name: String, path: String, kind: ModalityKind?)], labels: String?)
 
-    public static func == (a: DatasetSource, b: DatasetSource) -> Bool { String(describing: a) == String(describing: b) }
+    public static func == (a: DatasetSource, b: DatasetSource) -> Bool {
+        String(describing: a) == String(describing: b)
+    }
     public func hash(into hasher: inout Hasher) { hasher.combine(String(describing: self)) }
 }
 
@@ -24,8 +26,12 @@ public enum DatasetFiles {
     ///   - regression: read labels as real targets rather than class indices.
     ///   - requireLabels: when false, a missing `labels` gives placeholder class 0 labels (for prediction).
     public static func load(
-        _ source: DatasetSource, kinds: [String: ModalityKind] = [:], classNames: [String]? = nil, classCount: Int? = nil,
-        regression: Bool = false, requireLabels: Bool = true
+        _ source: DatasetSource,
+        kinds: [String: ModalityKind] = [:],
+        classNames: [String]? = nil,
+        classCount: Int? = nil,
+        regression: Bool = false,
+        requireLabels: Bool = true
     ) throws -> Dataset {
         var arrays: [(name: String, tensor: Tensor, path: String)] = []
         var labels: (tensor: Tensor, path: String)?
@@ -36,11 +42,21 @@ public enum DatasetFiles {
             let prefix = split.map { "\($0)." } ?? ""
             let selected = all.filter { $0.name.hasPrefix(prefix) && (split != nil || !$0.name.contains(".")) }
             if selected.isEmpty {
-                let splits = Set(all.compactMap { $0.name.split(separator: ".").count > 1 ? String($0.name.split(separator: ".")[0]) : nil }).sorted()
+                let splits = Set(
+                    all.compactMap {
+                        $0.name.split(separator: ".").count > 1 ? String($0.name.split(separator: ".")[0]) : nil
+                    }
+                ).sorted()
                 if split == nil, !splits.isEmpty {
-                    throw FusionError(.invalidData, "'\(path)' holds the splits \(splits.joined(separator: ", ")); pick one with --split NAME")
+                    throw FusionError(
+                        .invalidData,
+                        "'\(path)' holds the splits \(splits.joined(separator: ", ")); pick one with --split NAME"
+                    )
                 }
-                throw FusionError(.invalidData, "'\(path)' has no tensors\(split.map { " for split '\($0)'" } ?? "") (it holds: \(all.map(\.name).joined(separator: ", ")))")
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)' has no tensors\(split.map { " for split '\($0)'" } ?? "") (it holds: \(all.map(\.name).joined(separator: ", ")))"
+                )
             }
             for (name, tensor) in selected {
                 let short = String(name.dropFirst(prefix.count))
@@ -57,34 +73,56 @@ public enum DatasetFiles {
         var inputs: [ModalityInput] = []
         for (name, tensor, path) in arrays {
             guard tensor.dtype.isFloatingPoint || tensor.dtype.isInteger else {
-                throw FusionError(.invalidData, "'\(path)': modality '\(name)' has dtype \(tensor.dtype.rawValue), not a number type")
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)': modality '\(name)' has dtype \(tensor.dtype.rawValue), not a number type"
+                )
             }
             let matrix: Matrix
             do { matrix = try tensor.floatMatrix() } catch {
-                throw FusionError(.invalidData, "'\(path)': modality '\(name)' has shape \(tensor.shape); it must be samples × features")
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)': modality '\(name)' has shape \(tensor.shape); it must be samples × features"
+                )
             }
-            inputs.append(ModalityInput(name: name, kind: kinds[name] ?? ModalityInput.detectKind(matrix), values: matrix))
+            inputs.append(
+                ModalityInput(name: name, kind: kinds[name] ?? ModalityInput.detectKind(matrix), values: matrix)
+            )
         }
         let targets: Targets
         if let labels {
             guard labels.tensor.shape.rank == 1 || (labels.tensor.shape.rank == 2 && labels.tensor.shape[1] == 1) else {
-                throw FusionError(.invalidData, "'\(labels.path)': labels have shape \(labels.tensor.shape); they must be one value per sample")
+                throw FusionError(
+                    .invalidData,
+                    "'\(labels.path)': labels have shape \(labels.tensor.shape); they must be one value per sample"
+                )
             }
             let values = labels.tensor.doubles()
             if regression {
                 targets = .values(values.map { Float($0) })
             } else {
                 if let bad = values.firstIndex(where: { $0 != $0.rounded() || !$0.isFinite }) {
-                    throw FusionError(.invalidData, "'\(labels.path)': label \(values[bad]) at row \(bad) is not a class index (use --task regression for real targets)")
+                    throw FusionError(
+                        .invalidData,
+                        "'\(labels.path)': label \(values[bad]) at row \(bad) is not a class index (use --task regression for real targets)"
+                    )
                 }
                 if let bad = values.firstIndex(where: { abs($0) > 1e9 }) {
-                    throw FusionError(.invalidData, "'\(labels.path)': label \(values[bad]) at row \(bad) is out of range")
+                    throw FusionError(
+                        .invalidData,
+                        "'\(labels.path)': label \(values[bad]) at row \(bad) is out of range"
+                    )
                 }
                 targets = .classes(values.map { Int($0) })
             }
         } else {
-            guard !requireLabels else { throw FusionError(.invalidData, "no labels were given (a 'labels' tensor, or --labels FILE)") }
-            targets = regression ? .values([Float](repeating: 0, count: inputs[0].values.rows)) : .classes([Int](repeating: 0, count: inputs[0].values.rows))
+            guard !requireLabels else {
+                throw FusionError(.invalidData, "no labels were given (a 'labels' tensor, or --labels FILE)")
+            }
+            targets =
+                regression
+                ? .values([Float](repeating: 0, count: inputs[0].values.rows))
+                : .classes([Int](repeating: 0, count: inputs[0].values.rows))
         }
         // Logits are told from features by their width: a detected `features` modality with one
         // column per class (and more than one class) is read as logits.
@@ -103,7 +141,11 @@ public enum DatasetFiles {
         switch fileExtension(path) {
         case "safetensors": return try SafetensorsFile(path: path).allTensors()
         case "npz": return try NumPyArchive.read(path: path)
-        default: throw FusionError(.invalidData, "'\(path)': --data takes a .safetensors or .npz file; use --modality NAME=FILE for .npy and .csv")
+        default:
+            throw FusionError(
+                .invalidData,
+                "'\(path)': --data takes a .safetensors or .npz file; use --modality NAME=FILE for .npy and .csv"
+            )
         }
     }
 
@@ -113,11 +155,15 @@ public enum DatasetFiles {
         case "npy": return try NumPyArray.read(path: path)
         case "csv":
             let table = try CSVTable.read(path: path)
-            return table.matrix.columns == 1 ? Tensor(floats: table.matrix.values, shape: [table.matrix.rows]) : Tensor(table.matrix)
+            return table.matrix.columns == 1
+                ? Tensor(floats: table.matrix.values, shape: [table.matrix.rows]) : Tensor(table.matrix)
         case "npz", "safetensors":
             let arrays = try readNamed(path)
             guard arrays.count == 1 else {
-                throw FusionError(.invalidData, "'\(path)' holds \(arrays.count) arrays (\(arrays.map(\.name).joined(separator: ", "))); give a file with one, or use --data")
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)' holds \(arrays.count) arrays (\(arrays.map(\.name).joined(separator: ", "))); give a file with one, or use --data"
+                )
             }
             return arrays[0].tensor
         default: throw FusionError(.invalidData, "'\(path)': unknown file type; use .npy, .npz, .csv or .safetensors")

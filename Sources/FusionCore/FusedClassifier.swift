@@ -17,9 +17,14 @@ public struct FusedClassifier: Sendable {
         try spec.validate()
         let shapes = spec.parameterShapes
         for p in shapes {
-            guard let m = parameters[p.name] else { throw FusionError(.invalidSpec, "parameter '\(p.name)' is missing") }
+            guard let m = parameters[p.name] else {
+                throw FusionError(.invalidSpec, "parameter '\(p.name)' is missing")
+            }
             guard m.rows == p.rows, m.columns == p.columns else {
-                throw FusionError(.invalidSpec, "parameter '\(p.name)' is \(m.rows)×\(m.columns), the spec needs \(p.rows)×\(p.columns)")
+                throw FusionError(
+                    .invalidSpec,
+                    "parameter '\(p.name)' is \(m.rows)×\(m.columns), the spec needs \(p.rows)×\(p.columns)"
+                )
             }
             guard m.isFinite else { throw FusionError(.invalidData, "parameter '\(p.name)' holds a non-finite value") }
         }
@@ -38,23 +43,38 @@ public struct FusedClassifier: Sendable {
         let inputs: [Matrix?] = try spec.modalities.map { m in
             guard let input = data.modality(m.name) else { return nil }
             guard input.kind == m.kind else {
-                throw FusionError(.invalidData, "modality '\(m.name)' is given as \(input.kind.rawValue), the model was trained on \(m.kind.rawValue)")
+                throw FusionError(
+                    .invalidData,
+                    "modality '\(m.name)' is given as \(input.kind.rawValue), the model was trained on \(m.kind.rawValue)"
+                )
             }
             guard input.values.columns == m.width else {
-                throw FusionError(.invalidData, "modality '\(m.name)' has \(input.values.columns) columns, the model expects \(m.width)")
+                throw FusionError(
+                    .invalidData,
+                    "modality '\(m.name)' has \(input.values.columns) columns, the model expects \(m.width)"
+                )
             }
             return input.values
         }
         if let unknown = data.modalities.first(where: { m in !spec.modalities.contains { $0.name == m.name } }) {
-            throw FusionError(.invalidData, "the model has no modality '\(unknown.name)' (it has \(spec.modalities.map(\.name).joined(separator: ", ")))")
+            throw FusionError(
+                .invalidData,
+                "the model has no modality '\(unknown.name)' (it has \(spec.modalities.map(\.name).joined(separator: ", ")))"
+            )
         }
         let missing = spec.modalities.indices.filter { inputs[$0] == nil }.map { spec.modalities[$0].name }
         if !missing.isEmpty {
             guard spec.missingModalities == .renormalize else {
-                throw FusionError(.missingModality, "modality '\(missing[0])' is missing and the model's policy refuses missing modalities")
+                throw FusionError(
+                    .missingModality,
+                    "modality '\(missing[0])' is missing and the model's policy refuses missing modalities"
+                )
             }
             guard missing.count < spec.modalities.count else {
-                throw FusionError(.missingModality, "none of the model's modalities (\(spec.modalities.map(\.name).joined(separator: ", "))) is in the data")
+                throw FusionError(
+                    .missingModality,
+                    "none of the model's modalities (\(spec.modalities.map(\.name).joined(separator: ", "))) is in the data"
+                )
             }
         }
         return inputs

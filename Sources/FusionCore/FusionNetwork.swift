@@ -16,16 +16,36 @@ struct FusionNetwork {
     let spec: FusionSpec
 
     /// Runs the model on a batch. `inputs[m]` is modality `m`'s rows, or `nil` when absent.
-    func forward(_ inputs: [Matrix?], parameters: [String: Matrix], training: Bool, rng: inout SeededRandom) -> ForwardPass {
+    func forward(
+        _ inputs: [Matrix?],
+        parameters: [String: Matrix],
+        training: Bool,
+        rng: inout SeededRandom
+    ) -> ForwardPass {
         let (h, branchCaches) = branchOutputs(inputs, parameters: parameters, training: training, rng: &rng)
         let (fused, operatorCache) = spec.fusionOperator.fuse(h, parameters: parameters)
-        let (output, headCaches) = forwardLayers(spec.head, prefix: "head", fused, parameters: parameters, training: training, rng: &rng)
-        return ForwardPass(branchCaches: branchCaches, operatorCache: operatorCache, headCaches: headCaches, output: output)
+        let (output, headCaches) = forwardLayers(
+            spec.head,
+            prefix: "head",
+            fused,
+            parameters: parameters,
+            training: training,
+            rng: &rng
+        )
+        return ForwardPass(
+            branchCaches: branchCaches,
+            operatorCache: operatorCache,
+            headCaches: headCaches,
+            output: output
+        )
     }
 
     /// Each present modality through its branch: the outputs `h_m` the operator combines.
     func branchOutputs(
-        _ inputs: [Matrix?], parameters: [String: Matrix], training: Bool, rng: inout SeededRandom
+        _ inputs: [Matrix?],
+        parameters: [String: Matrix],
+        training: Bool,
+        rng: inout SeededRandom
     ) -> (outputs: [Matrix?], caches: [BranchCache?]) {
         var caches: [BranchCache?] = []
         var h: [Matrix?] = []
@@ -57,13 +77,17 @@ struct FusionNetwork {
         case (.classes(let y), _): (value, gradient) = Loss.probabilityCrossEntropy(pass.output, labels: y)
         }
         if spec.l2 > 0 {
-            for name in l2Names { value += Double(spec.l2 / 2) * Double(parameters[name]!.values.reduce(0) { $0 + $1 * $1 }) }
+            for name in l2Names {
+                value += Double(spec.l2 / 2) * Double(parameters[name]!.values.reduce(0) { $0 + $1 * $1 })
+            }
         }
         return (value, gradient)
     }
 
     /// Kernels the L2 penalty applies to.
-    var l2Names: [String] { spec.parameterShapes.map(\.name).filter { $0.hasSuffix("kernel") && !$0.hasPrefix("fusion.gate") } }
+    var l2Names: [String] {
+        spec.parameterShapes.map(\.name).filter { $0.hasSuffix("kernel") && !$0.hasPrefix("fusion.gate") }
+    }
 
     /// `∂L/∂θ` for every trainable parameter reached by the pass.
     func backward(_ pass: ForwardPass, _ gradient: Matrix, parameters: [String: Matrix]) -> [String: Matrix] {
@@ -73,11 +97,20 @@ struct FusionNetwork {
         let fusion = spec.fusionOperator
         guard
             let dFused = backwardLayers(
-                pass.headCaches, gradient, parameters: parameters, gradients: &gradients,
-                needInputGradient: branchesLearn || !fusion.parameterShapes.isEmpty)
+                pass.headCaches,
+                gradient,
+                parameters: parameters,
+                gradients: &gradients,
+                needInputGradient: branchesLearn || !fusion.parameterShapes.isEmpty
+            )
         else { return withL2(gradients, parameters) }
         let dh = fusion.fuseBackward(
-            pass.operatorCache, dFused, parameters: parameters, gradients: &gradients, needInputGradients: branchesLearn)
+            pass.operatorCache,
+            dFused,
+            parameters: parameters,
+            gradients: &gradients,
+            needInputGradients: branchesLearn
+        )
         if branchesLearn {
             for (m, cache) in pass.branchCaches.enumerated() {
                 guard let cache else { continue }

@@ -32,7 +32,14 @@ public struct ModalitySpec: Sendable, Hashable, Codable {
     /// temperature applies it.
     public var layers: [LayerSpec]
 
-    public init(name: String, kind: ModalityKind, width: Int, temperature: Bool = false, standardize: Bool? = nil, layers: [LayerSpec]) {
+    public init(
+        name: String,
+        kind: ModalityKind,
+        width: Int,
+        temperature: Bool = false,
+        standardize: Bool? = nil,
+        layers: [LayerSpec]
+    ) {
         self.name = name
         self.kind = kind
         self.width = width
@@ -46,10 +53,23 @@ public struct ModalitySpec: Sendable, Hashable, Codable {
 
     /// The default branch for a modality: identity for probabilities, softmax for logits, and
     /// standardise → `Dense(classes)` → softmax for features, so a raw feature view works as is.
-    public static func standard(name: String, kind: ModalityKind, width: Int, classes: Int, temperature: Bool = false) -> ModalitySpec {
+    public static func standard(
+        name: String,
+        kind: ModalityKind,
+        width: Int,
+        classes: Int,
+        temperature: Bool = false
+    ) -> ModalitySpec {
         switch kind {
         case .probs: ModalitySpec(name: name, kind: kind, width: width, temperature: temperature, layers: [])
-        case .logits: ModalitySpec(name: name, kind: kind, width: width, temperature: temperature, layers: temperature ? [] : [.softmax])
+        case .logits:
+            ModalitySpec(
+                name: name,
+                kind: kind,
+                width: width,
+                temperature: temperature,
+                layers: temperature ? [] : [.softmax]
+            )
         case .features: ModalitySpec(name: name, kind: kind, width: width, layers: [.dense(units: classes), .softmax])
         }
     }
@@ -86,8 +106,14 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     public var l2: Float
 
     public init(
-        task: Task = .classification, classCount: Int, classNames: [String]? = nil, modalities: [ModalitySpec],
-        method: FusionMethod, head: [LayerSpec] = [], missingModalities: MissingModalityPolicy = .renormalize, l2: Float = 0
+        task: Task = .classification,
+        classCount: Int,
+        classNames: [String]? = nil,
+        modalities: [ModalitySpec],
+        method: FusionMethod,
+        head: [LayerSpec] = [],
+        missingModalities: MissingModalityPolicy = .renormalize,
+        l2: Float = 0
     ) {
         self.formatVersion = Self.currentFormatVersion
         self.task = task
@@ -104,27 +130,54 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     /// the method's default head (for `concat-mlp`, `Dense(hidden, relu) → Dropout(dropout) → Dense(C)`)
     /// and its default L2 strength.
     public static func standard(
-        for data: Dataset, method: FusionMethod, hidden: Int = 128, dropout: Float = 0.2, temperature: Bool = false,
+        for data: Dataset,
+        method: FusionMethod,
+        hidden: Int = 128,
+        dropout: Float = 0.2,
+        temperature: Bool = false,
         l2: Float? = nil
     ) -> FusionSpec {
         let classes = data.classCount
         let modalities = data.modalities.map { m -> ModalitySpec in
             if data.isRegression {
-                return ModalitySpec(name: m.name, kind: m.kind, width: m.values.columns, layers: [.dense(units: hidden), .relu])
+                return ModalitySpec(
+                    name: m.name,
+                    kind: m.kind,
+                    width: m.values.columns,
+                    layers: [.dense(units: hidden), .relu]
+                )
             }
-            return ModalitySpec.standard(name: m.name, kind: m.kind, width: m.values.columns, classes: classes, temperature: temperature)
+            return ModalitySpec.standard(
+                name: m.name,
+                kind: m.kind,
+                width: m.values.columns,
+                classes: classes,
+                temperature: temperature
+            )
         }
         let fusion = method.operatorType
         var head = fusion.defaultHead(classes: classes, hidden: hidden, dropout: dropout, regression: data.isRegression)
         if data.isRegression { head += [.dense(units: 1)] }
         return FusionSpec(
-            task: data.isRegression ? .regression : .classification, classCount: classes, classNames: data.classNames,
-            modalities: modalities, method: method, head: head, l2: l2 ?? fusion.defaultL2)
+            task: data.isRegression ? .regression : .classification,
+            classCount: classes,
+            classNames: data.classNames,
+            modalities: modalities,
+            method: method,
+            head: head,
+            l2: l2 ?? fusion.defaultL2
+        )
     }
 
     /// The operator that implements ``method`` for this spec's modalities and classes.
     var fusionOperator: any FusionOperator {
-        method.operatorType.init(FusionContext(modalityCount: modalities.count, classCount: classCount, branchWidths: modalities.map(branchWidth)))
+        method.operatorType.init(
+            FusionContext(
+                modalityCount: modalities.count,
+                classCount: classCount,
+                branchWidths: modalities.map(branchWidth)
+            )
+        )
     }
 
     /// The width of a branch's output.
@@ -138,10 +191,15 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     /// that ends in the output width, a supported format.
     public func validate() throws {
         guard formatVersion <= Self.currentFormatVersion else {
-            throw FusionError(.invalidSpec, "spec format \(formatVersion) is newer than this fusebox understands (\(Self.currentFormatVersion)); upgrade fusebox")
+            throw FusionError(
+                .invalidSpec,
+                "spec format \(formatVersion) is newer than this fusebox understands (\(Self.currentFormatVersion)); upgrade fusebox"
+            )
         }
         guard !modalities.isEmpty else { throw FusionError(.invalidSpec, "a spec needs at least one modality") }
-        guard Set(modalities.map(\.name)).count == modalities.count else { throw FusionError(.invalidSpec, "modality names must be unique") }
+        guard Set(modalities.map(\.name)).count == modalities.count else {
+            throw FusionError(.invalidSpec, "modality names must be unique")
+        }
         guard classCount >= 1 else { throw FusionError(.invalidSpec, "classCount must be at least 1") }
         let widths = modalities.map(branchWidth)
         let inputs = method.operatorType.inputs
@@ -150,11 +208,16 @@ public struct FusionSpec: Sendable, Hashable, Codable {
         }
         if inputs == .classDistributions {
             guard widths[0] == classCount, task == .classification else {
-                throw FusionError(.invalidSpec, "'\(method.rawValue)' combines class distributions: branch outputs must have \(classCount) columns")
+                throw FusionError(
+                    .invalidSpec,
+                    "'\(method.rawValue)' combines class distributions: branch outputs must have \(classCount) columns"
+                )
             }
         }
         if inputs == .concatenated || !head.isEmpty {
-            guard case .dense(let units)? = head.last(where: { if case .dense = $0 { true } else { false } }), units == classCount else {
+            guard case .dense(let units)? = head.last(where: { if case .dense = $0 { true } else { false } }),
+                units == classCount
+            else {
                 throw FusionError(.invalidSpec, "the head must end with Dense(\(classCount))")
             }
         } else if widths[0] != classCount {

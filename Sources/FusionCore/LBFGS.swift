@@ -19,7 +19,9 @@ struct LBFGS {
     /// each accepted step (k from 1), right after `objective` was evaluated at that `x` (the last
     /// evaluation is always the accepted point); returning false stops with ``Stop/cancelled``.
     func minimize(
-        from start: [Double], objective: ([Double]) throws -> (Double, [Double]), onIteration: (Int, Double, [Double]) throws -> Bool
+        from start: [Double],
+        objective: ([Double]) throws -> (Double, [Double]),
+        onIteration: (Int, Double, [Double]) throws -> Bool
     ) rethrows -> (x: [Double], value: Double, iterations: Int, stop: Stop) {
         var x = start
         var (f, g) = try objective(x)

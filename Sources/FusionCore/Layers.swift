@@ -14,7 +14,11 @@ enum LayerCache {
 /// - Dense: `y = x·K + b`.  ReLU: `y = max(x, 0)`.  Softmax: row-wise.
 /// - Dropout (training only): `y = x ⊙ m`, `m_ij ∈ {0, 1/(1 − r)}` with `P(0) = r`.
 func forwardLayers(
-    _ layers: [LayerSpec], prefix: String, _ x: Matrix, parameters: [String: Matrix], training: Bool,
+    _ layers: [LayerSpec],
+    prefix: String,
+    _ x: Matrix,
+    parameters: [String: Matrix],
+    training: Bool,
     rng: inout SeededRandom
 ) -> (Matrix, [LayerCache]) {
     var h = x
@@ -68,7 +72,10 @@ func forwardLayers(
 /// - Softmax: `∂x_ij = y_ij (G_ij − Σ_k G_ik y_ik)`.
 @discardableResult
 func backwardLayers(
-    _ caches: [LayerCache], _ gradient: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+    _ caches: [LayerCache],
+    _ gradient: Matrix,
+    parameters: [String: Matrix],
+    gradients: inout [String: Matrix],
     needInputGradient: Bool = true
 ) -> Matrix? {
     var g = gradient

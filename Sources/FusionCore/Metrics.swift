@@ -85,15 +85,20 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         self.brier = n == 0 ? 0 : brier / Double(n)
         var ece = 0.0
         for b in 0..<eceBins where binCount[b] > 0 {
-            ece += Double(binCount[b]) / Double(n) * abs(Double(binCorrect[b]) / Double(binCount[b]) - binConfidence[b] / Double(binCount[b]))
+            ece +=
+                Double(binCount[b]) / Double(n)
+                * abs(Double(binCorrect[b]) / Double(binCount[b]) - binConfidence[b] / Double(binCount[b]))
         }
         self.ece = ece
         self.eceBins = eceBins
         reliability = (0..<eceBins).map { b in
             ReliabilityBin(
-                lower: Double(b) / Double(eceBins), upper: Double(b + 1) / Double(eceBins), count: binCount[b],
+                lower: Double(b) / Double(eceBins),
+                upper: Double(b + 1) / Double(eceBins),
+                count: binCount[b],
                 confidence: binCount[b] == 0 ? 0 : binConfidence[b] / Double(binCount[b]),
-                accuracy: binCount[b] == 0 ? 0 : Double(binCorrect[b]) / Double(binCount[b]))
+                accuracy: binCount[b] == 0 ? 0 : Double(binCorrect[b]) / Double(binCount[b])
+            )
         }
         var topK: [Int: Double] = [:]
         for k in topHits.indices { topK[k + 1] = n == 0 ? 0 : Double(topHits[k]) / Double(n) }

@@ -46,7 +46,8 @@ public struct ModelSelection: Sendable {
     public let seed: UInt64
 
     /// The classification methods whose standard spec fits `data` (for the spec the caller builds).
-    public static func applicableMethods(for data: Dataset, spec: (FusionMethod) throws -> FusionSpec) -> [FusionMethod] {
+    public static func applicableMethods(for data: Dataset, spec: (FusionMethod) throws -> FusionSpec) -> [FusionMethod]
+    {
         guard !data.isRegression else { return [] }
         return FusionMethod.allCases.filter { method in (try? spec(method).validate()) != nil }
     }
@@ -58,14 +59,24 @@ public struct ModelSelection: Sendable {
     ///   - configuration: the training settings for a spec (the seed is varied per fold).
     ///   - progress: called before each method and fold with (method, fold, folds).
     public static func crossValidate(
-        _ methods: [FusionMethod], on data: Dataset, folds k: Int = 5, seed: UInt64 = 0, spec: (FusionMethod) throws -> FusionSpec,
-        configuration: (FusionSpec) -> TrainingConfiguration, progress: (FusionMethod, Int, Int) -> Void = { _, _, _ in }
+        _ methods: [FusionMethod],
+        on data: Dataset,
+        folds k: Int = 5,
+        seed: UInt64 = 0,
+        spec: (FusionMethod) throws -> FusionSpec,
+        configuration: (FusionSpec) -> TrainingConfiguration,
+        progress: (FusionMethod, Int, Int) -> Void = { _, _, _ in }
     ) throws -> ModelSelection {
-        guard !data.isRegression else { throw FusionError(.invalidData, "automatic method selection is for classification data") }
+        guard !data.isRegression else {
+            throw FusionError(.invalidData, "automatic method selection is for classification data")
+        }
         guard !methods.isEmpty else { throw FusionError(.invalidSpec, "no fusion method applies to this data") }
         let folds = data.stratifiedFolds(k, seed: seed)
         guard folds.allSatisfy({ !$0.isEmpty }) else {
-            throw FusionError(.invalidData, "\(k)-fold cross-validation needs at least \(k) samples, there are \(data.count)")
+            throw FusionError(
+                .invalidData,
+                "\(k)-fold cross-validation needs at least \(k) samples, there are \(data.count)"
+            )
         }
         let labels = data.labels
         var scores: [CandidateScore] = []
@@ -94,11 +105,19 @@ public struct ModelSelection: Sendable {
                 foldLoss.append(loss / Double(heldOut.count))
                 foldAccuracy.append(Double(correct) / Double(heldOut.count))
             }
-            let count = methodSpec.parameterShapes.filter { $0.trainable && !$0.name.hasPrefix("branch.") }.reduce(0) { $0 + $1.rows * $1.columns }
+            let count = methodSpec.parameterShapes.filter { $0.trainable && !$0.name.hasPrefix("branch.") }.reduce(0) {
+                $0 + $1.rows * $1.columns
+            }
             scores.append(
                 CandidateScore(
-                    method: method, foldLogLoss: foldLoss, foldAccuracy: foldAccuracy, sampleLogLoss: sampleLoss, parameterCount: count,
-                    pairedAgainstWinner: nil))
+                    method: method,
+                    foldLogLoss: foldLoss,
+                    foldAccuracy: foldAccuracy,
+                    sampleLogLoss: sampleLoss,
+                    parameterCount: count,
+                    pairedAgainstWinner: nil
+                )
+            )
         }
         scores.sort { $0.meanLogLoss < $1.meanLogLoss }
         let best = scores[0]

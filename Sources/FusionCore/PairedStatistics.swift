@@ -18,9 +18,13 @@ public struct SamplePredictions: Sendable, Hashable {
 
     public var count: Int { labels.count }
 
-    func accuracy(_ idx: [Int]) -> Double { Double(idx.filter { predictedClasses[$0] == labels[$0] }.count) / Double(idx.count) }
+    func accuracy(_ idx: [Int]) -> Double {
+        Double(idx.filter { predictedClasses[$0] == labels[$0] }.count) / Double(idx.count)
+    }
 
-    func nll(_ idx: [Int]) -> Double { idx.reduce(0.0) { $0 - Double.log(Double(max(trueClassProbabilities[$1], 1e-15))) } / Double(idx.count) }
+    func nll(_ idx: [Int]) -> Double {
+        idx.reduce(0.0) { $0 - Double.log(Double(max(trueClassProbabilities[$1], 1e-15))) } / Double(idx.count)
+    }
 
     /// Per-class F1 over the samples at `indices` (all of them by default):
     /// `2·TP / (2·TP + FP + FN)`, 0 for a class that is neither predicted nor present.
@@ -29,7 +33,9 @@ public struct SamplePredictions: Sendable, Hashable {
         var fp = tp
         var fn = tp
         for i in indices ?? Array(0..<count) {
-            if predictedClasses[i] == labels[i] { tp[labels[i]] += 1 } else {
+            if predictedClasses[i] == labels[i] {
+                tp[labels[i]] += 1
+            } else {
                 fp[predictedClasses[i]] += 1
                 fn[labels[i]] += 1
             }
@@ -84,10 +90,20 @@ public struct PairedComparison: Sendable, Hashable, Codable {
         case noDifference = "no-difference"
     }
 
-    public init(a: SamplePredictions, b: SamplePredictions, alpha: Double = 0.05, resamples: Int = 1000, seed: UInt64 = 0) throws {
-        guard a.labels == b.labels else { throw FusionError(.invalidData, "a paired comparison needs the same samples and labels for A and B") }
+    public init(
+        a: SamplePredictions,
+        b: SamplePredictions,
+        alpha: Double = 0.05,
+        resamples: Int = 1000,
+        seed: UInt64 = 0
+    ) throws {
+        guard a.labels == b.labels else {
+            throw FusionError(.invalidData, "a paired comparison needs the same samples and labels for A and B")
+        }
         guard a.count > 0 else { throw FusionError(.invalidData, "a paired comparison needs at least one sample") }
-        guard alpha > 0 && alpha < 1, resamples >= 1 else { throw FusionError(.invalidSpec, "alpha must be in (0, 1) and resamples at least 1") }
+        guard alpha > 0 && alpha < 1, resamples >= 1 else {
+            throw FusionError(.invalidSpec, "alpha must be in (0, 1) and resamples at least 1")
+        }
         let n = a.count
         var onlyA = 0
         var onlyB = 0
@@ -113,17 +129,28 @@ public struct PairedComparison: Sendable, Hashable, Codable {
             dNLL.append(b.nll(idx) - a.nll(idx))
         }
         func interval(_ xs: [Double], _ estimate: Double) -> BootstrapInterval {
-            BootstrapInterval(estimate: estimate, lower: Self.percentile(xs, alpha / 2), upper: Self.percentile(xs, 1 - alpha / 2))
+            BootstrapInterval(
+                estimate: estimate,
+                lower: Self.percentile(xs, alpha / 2),
+                upper: Self.percentile(xs, 1 - alpha / 2)
+            )
         }
         deltaAccuracy = interval(dAcc, b.accuracy(all) - a.accuracy(all))
         deltaMacroF1 = interval(dF1, b.macroF1(all) - a.macroF1(all))
         deltaNLL = interval(dNLL, b.nll(all) - a.nll(all))
         oneSided = OneSidedBounds(
-            accuracyLower: Self.percentile(dAcc, alpha), macroF1Lower: Self.percentile(dF1, alpha), nllUpper: Self.percentile(dNLL, 1 - alpha))
+            accuracyLower: Self.percentile(dAcc, alpha),
+            macroF1Lower: Self.percentile(dF1, alpha),
+            nllUpper: Self.percentile(dNLL, 1 - alpha)
+        )
         self.alpha = alpha
         self.resamples = resamples
         self.seed = seed
-        if mcnemarP < alpha, onlyA != onlyB { verdict = onlyB > onlyA ? .bBetter : .aBetter } else { verdict = .noDifference }
+        if mcnemarP < alpha, onlyA != onlyB {
+            verdict = onlyB > onlyA ? .bBetter : .aBetter
+        } else {
+            verdict = .noDifference
+        }
     }
 
     /// McNemar's p-value for discordant counts `b` and `c`.
@@ -136,7 +163,10 @@ public struct PairedComparison: Sendable, Hashable, Codable {
             let logHalfN = Double(n) * Double.log(0.5)
             var terms: [Double] = []
             for i in 0...k {
-                terms.append(Double.logGamma(Double(n + 1)) - Double.logGamma(Double(i + 1)) - Double.logGamma(Double(n - i + 1)) + logHalfN)
+                terms.append(
+                    Double.logGamma(Double(n + 1)) - Double.logGamma(Double(i + 1)) - Double.logGamma(Double(n - i + 1))
+                        + logHalfN
+                )
             }
             let mx = terms.max()!
             let tail = Double.exp(mx) * terms.reduce(0) { $0 + Double.exp($1 - mx) }

@@ -22,7 +22,9 @@ extension FusionSpec {
         var out: [ParameterShape] = []
         for m in modalities {
             let prefix = "branch.\(m.name)"
-            if m.temperature { out.append(.init(name: "\(prefix).log_temperature", rows: 1, columns: 1, trainable: true)) }
+            if m.temperature {
+                out.append(.init(name: "\(prefix).log_temperature", rows: 1, columns: 1, trainable: true))
+            }
             if m.standardize {
                 out.append(.init(name: "\(prefix).mean", rows: 1, columns: m.width, trainable: false))
                 out.append(.init(name: "\(prefix).std", rows: 1, columns: m.width, trainable: false))
@@ -79,5 +81,9 @@ extension FusionSpec {
 /// A Glorot-uniform matrix: entries uniform in `±√(6 / (rows + columns))`.
 func glorotUniform(rows: Int, columns: Int, rng: inout SeededRandom) -> Matrix {
     let limit = (6 / Float(rows + columns)).squareRoot()
-    return Matrix(rows: rows, columns: columns, values: (0..<rows * columns).map { _ in (rng.unitFloat() * 2 - 1) * limit })
+    return Matrix(
+        rows: rows,
+        columns: columns,
+        values: (0..<rows * columns).map { _ in (rng.unitFloat() * 2 - 1) * limit }
+    )
 }

@@ -13,7 +13,11 @@ public enum SyntheticData {
     public static let classNames = ["cat", "dog", "car", "ship", "plane", "bird", "horse", "truck", "frog", "deer"]
 
     /// `samples` rows split into train (the first 80 %) and test.
-    public static func imageText(samples: Int = 20_000, classes: Int = 10, seed: UInt64 = 0) throws -> (train: Dataset, test: Dataset) {
+    public static func imageText(
+        samples: Int = 20_000,
+        classes: Int = 10,
+        seed: UInt64 = 0
+    ) throws -> (train: Dataset, test: Dataset) {
         precondition(classes >= 2 && classes <= classNames.count)
         var rng = SeededRandom(seed: seed)
         let labels = (0..<samples).map { _ in rng.index(below: classes) }
@@ -37,10 +41,21 @@ public enum SyntheticData {
             return Matrix(rows: samples, columns: classes, values: values)
         }
         let image = modality(signal: { _ in 2.0 }, confusion: 1.0, shift: 1, scale: 1)
-        let text = modality(signal: { 2.4 - 2.0 * Double($0) / Double(classes - 1) }, confusion: 0.8, shift: classes - 1, scale: 3)
+        let text = modality(
+            signal: { 2.4 - 2.0 * Double($0) / Double(classes - 1) },
+            confusion: 0.8,
+            shift: classes - 1,
+            scale: 3
+        )
         let all = try Dataset(
-            modalities: [ModalityInput(name: "image", kind: .probs, values: image), ModalityInput(name: "text", kind: .probs, values: text)],
-            targets: .classes(labels), classCount: classes, classNames: Array(classNames.prefix(classes)))
+            modalities: [
+                ModalityInput(name: "image", kind: .probs, values: image),
+                ModalityInput(name: "text", kind: .probs, values: text),
+            ],
+            targets: .classes(labels),
+            classCount: classes,
+            classNames: Array(classNames.prefix(classes))
+        )
         let cut = samples * 4 / 5
         return (all.subset(Array(0..<cut)), all.subset(Array(cut..<samples)))
     }

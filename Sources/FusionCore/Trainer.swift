@@ -54,7 +54,9 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
 extension FusionSpec {
     /// True when a Dense layer feeds another layer with parameters (the objective is then far from convex).
     var hasHiddenLayer: Bool {
-        func denseCount(_ layers: [LayerSpec]) -> Int { layers.filter { if case .dense = $0 { true } else { false } }.count }
+        func denseCount(_ layers: [LayerSpec]) -> Int {
+            layers.filter { if case .dense = $0 { true } else { false } }.count
+        }
         return head.contains(.relu) || modalities.contains { $0.layers.contains(.relu) || denseCount($0.layers) > 1 }
             || (denseCount(head) > 0 && modalities.contains { denseCount($0.layers) > 0 })
     }
@@ -100,14 +102,21 @@ public enum Trainer {
     ///   - onEpoch: called after each epoch; return false to cancel (the trainer then throws
     ///     ``FusionError`` `cancelled`).
     public static func train(
-        spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
-        initialParameters: [String: Matrix] = [:], onEpoch: (EpochReport) throws -> Bool = { _ in true }
+        spec: FusionSpec,
+        data: Dataset,
+        validation: Dataset? = nil,
+        configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix] = [:],
+        onEpoch: (EpochReport) throws -> Bool = { _ in true }
     ) throws -> TrainingResult {
         try spec.validate()
         var train = data
         var validation = validation
         if validation == nil, configuration.validationSplit > 0 {
-            (train, validation) = data.stratifiedSplit(validationFraction: configuration.validationSplit, seed: configuration.seed)
+            (train, validation) = data.stratifiedSplit(
+                validationFraction: configuration.validationSplit,
+                seed: configuration.seed
+            )
         }
         guard train.count > 0 else { throw FusionError(.invalidData, "there are no training samples") }
         guard configuration.epochs >= 1, configuration.batchSize >= 1, configuration.learningRate > 0 else {
@@ -116,9 +125,14 @@ public enum Trainer {
         var parameters = spec.initialParameters(seed: configuration.seed)
         fitStandardization(spec: spec, data: train, parameters: &parameters)
         for (name, value) in initialParameters {
-            guard let current = parameters[name] else { throw FusionError(.invalidSpec, "initial value for unknown parameter '\(name)'") }
+            guard let current = parameters[name] else {
+                throw FusionError(.invalidSpec, "initial value for unknown parameter '\(name)'")
+            }
             guard current.rows == value.rows, current.columns == value.columns else {
-                throw FusionError(.invalidSpec, "initial '\(name)' is \(value.rows)×\(value.columns), the spec needs \(current.rows)×\(current.columns)")
+                throw FusionError(
+                    .invalidSpec,
+                    "initial '\(name)' is \(value.rows)×\(value.columns), the spec needs \(current.rows)×\(current.columns)"
+                )
             }
             parameters[name] = value
         }
@@ -128,7 +142,11 @@ public enum Trainer {
         let network = model.network
         let fusion = spec.fusionOperator
         let trainable = Set(spec.parameterShapes.filter(\.trainable).map(\.name))
-        var optimizer = Optimizer(kind: configuration.optimizer, learningRate: configuration.learningRate, momentum: configuration.momentum)
+        var optimizer = Optimizer(
+            kind: configuration.optimizer,
+            learningRate: configuration.learningRate,
+            momentum: configuration.momentum
+        )
         var rng = SeededRandom(seed: configuration.seed ^ 0x5EED)
         var order = Array(0..<train.count)
         var reports: [EpochReport] = []
@@ -140,8 +158,14 @@ public enum Trainer {
             var validationLoss: Double?
             var metrics: [String: Double] = [:]
             if let validation, let validationInputs {
-                let output = network.forward(validationInputs, parameters: parameters, training: false, rng: &rng).output
-                let pass = ForwardPass(branchCaches: [], operatorCache: OperatorCache(inputs: [], state: ()), headCaches: [], output: output)
+                let output = network.forward(validationInputs, parameters: parameters, training: false, rng: &rng)
+                    .output
+                let pass = ForwardPass(
+                    branchCaches: [],
+                    operatorCache: OperatorCache(inputs: [], state: ()),
+                    headCaches: [],
+                    output: output
+                )
                 validationLoss = network.loss(pass, targets: validation.targets, parameters: parameters).0
                 let p = network.probabilities(output)
                 switch validation.targets {
@@ -149,14 +173,20 @@ public enum Trainer {
                     let predicted = p.argmaxRows()
                     metrics["accuracy"] = Double(zip(predicted, y).filter { $0 == $1 }.count) / Double(y.count)
                 case .values(let t):
-                    metrics["rmse"] = (zip(p.values, t).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(t.count)).squareRoot()
+                    metrics["rmse"] =
+                        (zip(p.values, t).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(t.count))
+                        .squareRoot()
                 }
             }
             let elapsed = ContinuousClock.now - started
             return EpochReport(
-                epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss, validationMetrics: metrics,
+                epoch: epoch,
+                trainLoss: trainLoss,
+                validationLoss: validationLoss,
+                validationMetrics: metrics,
                 weights: model.fusionWeights(on: validation ?? train),
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            )
         }
 
         // A directly fitted operator trains by gradient only what lies around it (its branches), if anything.
@@ -175,7 +205,13 @@ public enum Trainer {
                 let pass = network.forward(inputs, parameters: parameters, training: false, rng: &rng)
                 let (loss, dOutput) = network.loss(pass, targets: targets, parameters: parameters)
                 let gradients = network.backward(pass, dOutput, parameters: parameters)
-                return (loss, names.flatMap { name in gradients[name].map { $0.values.map(Double.init) } ?? Array(repeating: 0, count: parameters[name]!.values.count) })
+                return (
+                    loss,
+                    names.flatMap { name in
+                        gradients[name].map { $0.values.map(Double.init) }
+                            ?? Array(repeating: 0, count: parameters[name]!.values.count)
+                    }
+                )
             }
             let solver = LBFGS(maxIterations: gradientEpochs, gradientTolerance: configuration.gradientTolerance)
             var clock = ContinuousClock.now
@@ -187,8 +223,12 @@ public enum Trainer {
                 clock = ContinuousClock.now
                 return try onEpoch(iterationReport)
             }
-            guard solution.stop != .cancelled else { throw FusionError(.cancelled, "training was cancelled at iteration \(solution.iterations)") }
-            guard solution.value.isFinite else { throw FusionError(.invalidData, "the loss became \(solution.value); check the inputs") }
+            guard solution.stop != .cancelled else {
+                throw FusionError(.cancelled, "training was cancelled at iteration \(solution.iterations)")
+            }
+            guard solution.value.isFinite else {
+                throw FusionError(.invalidData, "the loss became \(solution.value); check the inputs")
+            }
             _ = try objective(solution.x)
             model.parameters = parameters
         }
@@ -209,10 +249,15 @@ public enum Trainer {
                 let pass = network.forward(batch, parameters: parameters, training: true, rng: &rng)
                 let (loss, dOutput) = network.loss(pass, targets: targets, parameters: parameters)
                 guard loss.isFinite else {
-                    throw FusionError(.invalidData, "the loss became \(loss) at epoch \(epoch); lower the learning rate")
+                    throw FusionError(
+                        .invalidData,
+                        "the loss became \(loss) at epoch \(epoch); lower the learning rate"
+                    )
                 }
                 lossSum += loss * Double(end - start)
-                let gradients = network.backward(pass, dOutput, parameters: parameters).filter { trainable.contains($0.key) }
+                let gradients = network.backward(pass, dOutput, parameters: parameters).filter {
+                    trainable.contains($0.key)
+                }
                 optimizer.update(&parameters, gradients: gradients)
                 start = end
             }
@@ -222,10 +267,13 @@ public enum Trainer {
             if configuration.patience != nil {
                 // Validation loss when there is one (any decrease counts), else the training loss (a relative decrease above the tolerance).
                 let watched = epochReport.validationLoss ?? epochReport.trainLoss
-                let margin = epochReport.validationLoss == nil ? configuration.convergenceTolerance * abs(best?.loss ?? 0) : 0
+                let margin =
+                    epochReport.validationLoss == nil ? configuration.convergenceTolerance * abs(best?.loss ?? 0) : 0
                 if best == nil || watched < best!.loss - margin { best = (watched, epoch, parameters) }
             }
-            guard try onEpoch(epochReport) else { throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)") }
+            guard try onEpoch(epochReport) else {
+                throw FusionError(.cancelled, "training was cancelled at epoch \(epoch)")
+            }
             if let patience = configuration.patience, let b = best, epoch - b.epoch >= patience {
                 stoppedEarly = epoch < configuration.epochs
                 break
@@ -236,19 +284,29 @@ public enum Trainer {
             // Fitted on held-out outputs when there are any (what it selects by must not be what the branches saw).
             let clock = ContinuousClock.now
             parameters = model.parameters
-            let (heldOut, heldOutInputs) = validation.flatMap { v in validationInputs.map { (v, $0) } } ?? (train, inputs.map { $0 })
-            let h = network.branchOutputs(heldOutInputs, parameters: parameters, training: false, rng: &rng).outputs.map { $0! }
+            let (heldOut, heldOutInputs) =
+                validation.flatMap { v in validationInputs.map { (v, $0) } } ?? (train, inputs.map { $0 })
+            let h = network.branchOutputs(heldOutInputs, parameters: parameters, training: false, rng: &rng).outputs.map
+            { $0! }
             fusion.fit(branchOutputs: h, labels: heldOut.labels, parameters: &parameters)
             model.parameters = parameters
             let all = network.forward(inputs, parameters: parameters, training: false, rng: &rng)
             let fitReport = report(
-                epoch: reports.count + 1, trainLoss: network.loss(all, targets: train.targets, parameters: parameters).0, started: clock)
+                epoch: reports.count + 1,
+                trainLoss: network.loss(all, targets: train.targets, parameters: parameters).0,
+                started: clock
+            )
             reports.append(fitReport)
             guard try onEpoch(fitReport) else { throw FusionError(.cancelled, "training was cancelled after the fit") }
         }
         return TrainingResult(
-            model: model, epochs: reports, bestEpoch: best?.epoch ?? reports.count, stoppedEarly: stoppedEarly, validation: validation,
-            train: train)
+            model: model,
+            epochs: reports,
+            bestEpoch: best?.epoch ?? reports.count,
+            stoppedEarly: stoppedEarly,
+            validation: validation,
+            train: train
+        )
     }
 
     /// Sets each standardised branch's mean and standard deviation from the training data
@@ -269,7 +327,11 @@ public enum Trainer {
             let mu = mean.map { $0 / n }
             let sd = zip(square, mu).map { (($0 / n) - $1 * $1).squareRoot() }
             parameters["branch.\(m.name).mean"] = Matrix(rows: 1, columns: x.columns, values: mu.map { Float($0) })
-            parameters["branch.\(m.name).std"] = Matrix(rows: 1, columns: x.columns, values: sd.map { $0 < 1e-6 ? 1 : Float($0) })
+            parameters["branch.\(m.name).std"] = Matrix(
+                rows: 1,
+                columns: x.columns,
+                values: sd.map { $0 < 1e-6 ? 1 : Float($0) }
+            )
         }
     }
 }

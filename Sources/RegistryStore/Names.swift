@@ -5,13 +5,16 @@ public enum Names {
     public static func validate(_ name: String, as what: String) throws {
         let scalars = Array(name.unicodeScalars)
         let allowed = { (s: Unicode.Scalar) in
-            ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || s == "." || s == "_" || s == "-"
+            ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || s == "." || s == "_"
+                || s == "-"
         }
-        guard (1...128).contains(scalars.count), scalars.allSatisfy(allowed), let first = scalars.first, first != ".", first != "_", first != "-"
+        guard (1...128).contains(scalars.count), scalars.allSatisfy(allowed), let first = scalars.first, first != ".",
+            first != "_", first != "-"
         else {
             throw RegistryError(
                 .invalidInput,
-                "\(what) '\(printable(name))' is not valid: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+                "\(what) '\(printable(name))' is not valid: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit."
+            )
         }
     }
 
@@ -19,15 +22,22 @@ public enum Names {
     public static func validateAlias(_ name: String) throws {
         try validate(name, as: "Alias")
         guard name != "latest", Int(name) == nil else {
-            throw RegistryError(.invalidInput, "Alias '\(name)' is reserved: 'latest' and numbers already mean versions.")
+            throw RegistryError(
+                .invalidInput,
+                "Alias '\(name)' is reserved: 'latest' and numbers already mean versions."
+            )
         }
     }
 
     /// Keys of tags, params and metrics: 1–250 characters, no NUL and no control characters.
     /// Values may hold any text except NUL.
     public static func validateKey(_ key: String, as what: String) throws {
-        guard (1...250).contains(key.unicodeScalars.count), !key.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-            throw RegistryError(.invalidInput, "\(what) key '\(printable(key))' is not valid: use 1 to 250 printable characters.")
+        guard (1...250).contains(key.unicodeScalars.count), !key.unicodeScalars.contains(where: { $0.value < 0x20 })
+        else {
+            throw RegistryError(
+                .invalidInput,
+                "\(what) key '\(printable(key))' is not valid: use 1 to 250 printable characters."
+            )
         }
     }
 
@@ -39,7 +49,13 @@ public enum Names {
 
     /// The name with control characters escaped, for error messages.
     static func printable(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.prefix(160).flatMap { $0.value < 0x20 ? Array("\\u{\(String($0.value, radix: 16))}".unicodeScalars) : [$0] }))
+        String(
+            String.UnicodeScalarView(
+                s.unicodeScalars.prefix(160).flatMap {
+                    $0.value < 0x20 ? Array("\\u{\(String($0.value, radix: 16))}".unicodeScalars) : [$0]
+                }
+            )
+        )
     }
 }
 
@@ -72,7 +88,9 @@ public struct VersionReference: Sendable, Hashable, CustomStringConvertible {
         if tail == "latest" {
             selector = .latest
         } else if let n = Int(tail) {
-            guard n >= 1 else { throw RegistryError(.invalidInput, "Version numbers start at 1; '\(text)' is not a version.") }
+            guard n >= 1 else {
+                throw RegistryError(.invalidInput, "Version numbers start at 1; '\(text)' is not a version.")
+            }
             selector = .number(n)
         } else {
             try Names.validate(tail, as: "Alias")

@@ -9,13 +9,28 @@ extension Registry {
     /// - Returns: the recorded event.
     @discardableResult
     public func setAlias(
-        _ alias: String, model: String, version: Int, reason: String = "", comparison: Int64? = nil, forced: Bool = false
+        _ alias: String,
+        model: String,
+        version: Int,
+        reason: String = "",
+        comparison: Int64? = nil,
+        forced: Bool = false
     ) async throws -> AliasEvent {
         try Names.validateAlias(alias)
         try Names.validateValue(reason, as: "Reason")
         return try await write { db in
             let target = try Self.resolve(VersionReference(model: model, selector: .number(version)), in: db)
-            return try Self.moveAlias(alias, model: model, to: target, action: nil, reason: reason, comparison: comparison, forced: forced, principal: principal, in: db)
+            return try Self.moveAlias(
+                alias,
+                model: model,
+                to: target,
+                action: nil,
+                reason: reason,
+                comparison: comparison,
+                forced: forced,
+                principal: principal,
+                in: db
+            )
         }
     }
 
@@ -25,12 +40,27 @@ extension Registry {
         try Names.validateAlias(alias)
         return try await write { db in
             let modelId = try Self.requireModel(model, in: db).id
-            guard let current = try Int64.fetchOne(db, sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
+            guard
+                let current = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?",
+                    arguments: [modelId, alias]
+                )
             else { throw RegistryError(.notFound, "Alias '\(alias)' does not exist for model '\(model)'.") }
             try db.execute(sql: "DELETE FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
             return try Self.appendEvent(
-                model: model, modelId: modelId, alias: alias, action: .delete, from: current, to: nil, reason: reason, comparison: nil, forced: false,
-                principal: principal, in: db)
+                model: model,
+                modelId: modelId,
+                alias: alias,
+                action: .delete,
+                from: current,
+                to: nil,
+                reason: reason,
+                comparison: nil,
+                forced: false,
+                principal: principal,
+                in: db
+            )
         }
     }
 
@@ -40,7 +70,8 @@ extension Registry {
             let modelId = try Self.requireModel(model, in: db).id
             return try Row.fetchAll(
                 db,
-                sql: "SELECT a.name, v.number, a.updatedAt FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? ORDER BY a.name",
+                sql:
+                    "SELECT a.name, v.number, a.updatedAt FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? ORDER BY a.name",
                 arguments: [modelId]
             ).map { ($0["name"], $0["number"], $0["updatedAt"]) }
         }
@@ -73,16 +104,32 @@ extension Registry {
                 }
             }
             guard let target = stack.last else {
-                throw RegistryError(.notFound, "Alias '\(alias)' of model '\(model)' has no earlier target to roll back to.")
+                throw RegistryError(
+                    .notFound,
+                    "Alias '\(alias)' of model '\(model)' has no earlier target to roll back to."
+                )
             }
             let label = try Self.version(id: target, in: db).reference
             do {
                 _ = try Self.loadTensors(versionId: target, label: label, verify: true, in: db)
             } catch let error as RegistryError where error.code == .corruptData {
-                throw RegistryError(.corruptData, "Refusing to roll '\(alias)' back to \(label): \(error.message)", cause: error)
+                throw RegistryError(
+                    .corruptData,
+                    "Refusing to roll '\(alias)' back to \(label): \(error.message)",
+                    cause: error
+                )
             }
-            return try Self.moveAlias(alias, model: model, to: target, action: .rollback, reason: reason, comparison: nil, forced: false,
-                principal: principal, in: db)
+            return try Self.moveAlias(
+                alias,
+                model: model,
+                to: target,
+                action: .rollback,
+                reason: reason,
+                comparison: nil,
+                forced: false,
+                principal: principal,
+                in: db
+            )
         }
     }
 
@@ -92,12 +139,21 @@ extension Registry {
     // anew took two thirds of its time (fusebox-bench: 1,389 moves/s before, 3,800-4,400 after).
 
     static func moveAlias(
-        _ alias: String, model: String, to target: Int64, action: AliasEvent.Action?, reason: String, comparison: Int64?, forced: Bool,
-        principal: String, in db: Database
+        _ alias: String,
+        model: String,
+        to target: Int64,
+        action: AliasEvent.Action?,
+        reason: String,
+        comparison: Int64?,
+        forced: Bool,
+        principal: String,
+        in db: Database
     ) throws -> AliasEvent {
         let modelId = try requireModel(model, in: db).id
         let current = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?"), arguments: [modelId, alias])
+            db.cachedStatement(sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?"),
+            arguments: [modelId, alias]
+        )
         try db.cachedStatement(
             sql: """
                 INSERT INTO alias (modelId, name, versionId, updatedAt) VALUES (?, ?, ?, ?)
@@ -105,54 +161,108 @@ extension Registry {
                 """
         ).execute(arguments: [modelId, alias, target, Clock.unixSeconds()])
         return try appendEvent(
-            model: model, modelId: modelId, alias: alias, action: action ?? (current == nil ? .set : .move), from: current, to: target, reason: reason,
-            comparison: comparison, forced: forced, principal: principal, in: db)
+            model: model,
+            modelId: modelId,
+            alias: alias,
+            action: action ?? (current == nil ? .set : .move),
+            from: current,
+            to: target,
+            reason: reason,
+            comparison: comparison,
+            forced: forced,
+            principal: principal,
+            in: db
+        )
     }
 
     /// Moves `alias` to version `number` only if it still points at version `expected` (nil: only if
     /// it does not exist yet): the compare-and-swap that keeps two promotions from both passing
     /// against the same, stale baseline.
     static func moveAliasIfUnchanged(
-        _ alias: String, model: String, expecting expected: Int?, to number: Int, reason: String, comparison: Int64?, forced: Bool, principal: String,
+        _ alias: String,
+        model: String,
+        expecting expected: Int?,
+        to number: Int,
+        reason: String,
+        comparison: Int64?,
+        forced: Bool,
+        principal: String,
         in db: Database
     ) throws -> AliasEvent {
         let modelId = try requireModel(model, in: db).id
         let now = try Int.fetchOne(
-            db, sql: "SELECT v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? AND a.name = ?",
-            arguments: [modelId, alias])
+            db,
+            sql:
+                "SELECT v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? AND a.name = ?",
+            arguments: [modelId, alias]
+        )
         guard now == expected else {
             let was = expected.map { "\(model)@\($0)" } ?? "nothing"
             let isNow = now.map { "\(model)@\($0)" } ?? "nothing"
             throw RegistryError(
                 .conflict,
-                "'\(alias)' moved from \(was) to \(isNow) while this promotion was being judged; nothing was moved. The comparison is kept; promote again to judge against \(isNow).")
+                "'\(alias)' moved from \(was) to \(isNow) while this promotion was being judged; nothing was moved. The comparison is kept; promote again to judge against \(isNow)."
+            )
         }
         let target = try resolve(VersionReference(model: model, selector: .number(number)), in: db)
-        return try moveAlias(alias, model: model, to: target, action: nil, reason: reason, comparison: comparison, forced: forced, principal: principal, in: db)
+        return try moveAlias(
+            alias,
+            model: model,
+            to: target,
+            action: nil,
+            reason: reason,
+            comparison: comparison,
+            forced: forced,
+            principal: principal,
+            in: db
+        )
     }
 
     static func appendEvent(
-        model: String, modelId: Int64, alias: String, action: AliasEvent.Action, from: Int64?, to: Int64?, reason: String, comparison: Int64?, forced: Bool,
-        principal: String, in db: Database
+        model: String,
+        modelId: Int64,
+        alias: String,
+        action: AliasEvent.Action,
+        from: Int64?,
+        to: Int64?,
+        reason: String,
+        comparison: Int64?,
+        forced: Bool,
+        principal: String,
+        in db: Database
     ) throws -> AliasEvent {
         try db.cachedStatement(
             sql: """
                 INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt, principal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal])
+        ).execute(arguments: [
+            modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal,
+        ])
         return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: db.lastInsertedRowID)[0]
     }
 
-    static func eventRows(modelId: Int64, alias: String, in db: Database) throws -> [(action: AliasEvent.Action, from: Int64?, to: Int64?)] {
+    static func eventRows(
+        modelId: Int64,
+        alias: String,
+        in db: Database
+    ) throws -> [(action: AliasEvent.Action, from: Int64?, to: Int64?)] {
         try Row.fetchAll(
-            db, sql: "SELECT action, fromVersionId, toVersionId FROM aliasEvent WHERE modelId = ? AND alias = ? ORDER BY id",
+            db,
+            sql:
+                "SELECT action, fromVersionId, toVersionId FROM aliasEvent WHERE modelId = ? AND alias = ? ORDER BY id",
             arguments: [modelId, alias]
         ).map { (AliasEvent.Action(rawValue: $0["action"]) ?? .set, $0["fromVersionId"], $0["toVersionId"]) }
     }
 
     /// Events oldest first.
-    static func events(modelId: Int64, model: String, alias: String?, in db: Database, onlyId: Int64? = nil) throws -> [AliasEvent] {
+    static func events(
+        modelId: Int64,
+        model: String,
+        alias: String?,
+        in db: Database,
+        onlyId: Int64? = nil
+    ) throws -> [AliasEvent] {
         var sql = """
             SELECT e.id, e.alias, e.action, f.number AS fromNumber, t.number AS toNumber, e.reason, e.comparisonId, e.forced, e.createdAt,
                 e.principal
@@ -170,9 +280,18 @@ extension Registry {
         }
         return try Row.fetchAll(db.cachedStatement(sql: sql + " ORDER BY e.id"), arguments: arguments).map { row in
             AliasEvent(
-                id: row["id"], model: model, alias: row["alias"], action: AliasEvent.Action(rawValue: row["action"]) ?? .set,
-                fromVersion: row["fromNumber"], toVersion: row["toNumber"], reason: row["reason"], comparison: row["comparisonId"],
-                forced: row["forced"], createdAt: row["createdAt"], principal: row["principal"])
+                id: row["id"],
+                model: model,
+                alias: row["alias"],
+                action: AliasEvent.Action(rawValue: row["action"]) ?? .set,
+                fromVersion: row["fromNumber"],
+                toVersion: row["toNumber"],
+                reason: row["reason"],
+                comparison: row["comparisonId"],
+                forced: row["forced"],
+                createdAt: row["createdAt"],
+                principal: row["principal"]
+            )
         }
     }
 }

@@ -14,33 +14,60 @@ extension Registry {
     /// Refused while an alias points at it unless `force`, which removes those aliases first (each
     /// removal recorded in the alias history), all in one transaction.
     @discardableResult
-    public func deleteVersion(_ reference: VersionReference, force: Bool = false, reason: String = "") async throws -> VersionDeletion {
+    public func deleteVersion(
+        _ reference: VersionReference,
+        force: Bool = false,
+        reason: String = ""
+    ) async throws -> VersionDeletion {
         try Names.validateValue(reason, as: "Reason")
         return try await write { db in
             let id = try Self.resolve(reference, in: db)
             let row = try Row.fetchOne(
-                db, sql: "SELECT m.id AS modelId, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?",
-                arguments: [id])!
+                db,
+                sql:
+                    "SELECT m.id AS modelId, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?",
+                arguments: [id]
+            )!
             let label = "\(row["name"] as String)@\(row["number"] as Int)"
-            let aliases = try String.fetchAll(db, sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name", arguments: [id])
+            let aliases = try String.fetchAll(
+                db,
+                sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name",
+                arguments: [id]
+            )
             if !aliases.isEmpty && !force {
                 let names = aliases.map { "'\($0)'" }.joined(separator: ", ")
                 throw RegistryError(
-                    .conflict, "\(label) is the target of alias \(names); move the alias first, or pass --force to remove it with the version.")
+                    .conflict,
+                    "\(label) is the target of alias \(names); move the alias first, or pass --force to remove it with the version."
+                )
             }
             var removed: [AliasEvent] = []
             for alias in aliases {
-                try db.execute(sql: "DELETE FROM alias WHERE modelId = ? AND name = ?", arguments: [row["modelId"], alias])
+                try db.execute(
+                    sql: "DELETE FROM alias WHERE modelId = ? AND name = ?",
+                    arguments: [row["modelId"], alias]
+                )
                 removed.append(
                     try Self.appendEvent(
-                        model: row["name"], modelId: row["modelId"], alias: alias, action: .delete, from: id, to: nil,
-                        reason: "\(label) deleted" + (reason.isEmpty ? "" : ": \(reason)"), comparison: nil, forced: true, principal: principal,
-                        in: db))
+                        model: row["name"],
+                        modelId: row["modelId"],
+                        alias: alias,
+                        action: .delete,
+                        from: id,
+                        to: nil,
+                        reason: "\(label) deleted" + (reason.isEmpty ? "" : ": \(reason)"),
+                        comparison: nil,
+                        forced: true,
+                        principal: principal,
+                        in: db
+                    )
+                )
             }
             try db.execute(sql: "DELETE FROM versionTensor WHERE versionId = ?", arguments: [id])
             try db.execute(
                 sql: "UPDATE modelVersion SET deletedAt = ?, deletedBy = ?, deleteReason = ? WHERE id = ?",
-                arguments: [Clock.unixSeconds(), principal, reason, id])
+                arguments: [Clock.unixSeconds(), principal, reason, id]
+            )
             return VersionDeletion(reference: label, removedAliases: removed)
         }
     }
@@ -52,7 +79,9 @@ extension Registry {
     public func deleteRun(_ id: Int64) async throws {
         try await write { db in
             _ = try Self.liveRun(id, in: db)
-            if let reason = try Self.reasonRunIsKept(id, in: db) { throw RegistryError(.conflict, "Run \(id) cannot be deleted: \(reason).") }
+            if let reason = try Self.reasonRunIsKept(id, in: db) {
+                throw RegistryError(.conflict, "Run \(id) cannot be deleted: \(reason).")
+            }
             try db.execute(sql: "UPDATE run SET deletedAt = ? WHERE id = ?", arguments: [Clock.unixSeconds(), id])
         }
     }
@@ -60,9 +89,15 @@ extension Registry {
     /// Brings back a deleted run that `gc` has not purged yet.
     public func restoreRun(_ id: Int64) async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE run SET deletedAt = NULL WHERE id = ? AND deletedAt IS NOT NULL", arguments: [id])
+            try db.execute(
+                sql: "UPDATE run SET deletedAt = NULL WHERE id = ? AND deletedAt IS NOT NULL",
+                arguments: [id]
+            )
             guard db.changesCount == 1 else {
-                throw RegistryError(.notFound, "There is no deleted run \(id) to restore (it may have been purged by 'fusebox gc').")
+                throw RegistryError(
+                    .notFound,
+                    "There is no deleted run \(id) to restore (it may have been purged by 'fusebox gc')."
+                )
             }
         }
     }
@@ -76,7 +111,11 @@ extension Registry {
             let orphan = """
                 SELECT id FROM tensorBlob b WHERE NOT EXISTS (SELECT 1 FROM versionTensor t WHERE t.blobId = b.id)
                 """
-            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(byteCount), 0) AS bytes FROM tensorBlob WHERE id IN (\(orphan))")!
+            let row = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT count(*) AS n, coalesce(sum(byteCount), 0) AS bytes FROM tensorBlob WHERE id IN (\(orphan))"
+            )!
             if !dryRun {
                 for run in runs { try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run]) }
                 try db.execute(sql: "DELETE FROM tensorBlob WHERE id IN (\(orphan))")
@@ -89,10 +128,13 @@ extension Registry {
 
     /// The run's status, refusing a run that does not exist or is deleted.
     static func liveRun(_ id: Int64, in db: Database) throws -> RunStatus {
-        guard let row = try Row.fetchOne(db, sql: "SELECT status, deletedAt FROM run WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT status, deletedAt FROM run WHERE id = ?", arguments: [id])
+        else {
             throw RegistryError(.notFound, "There is no run \(id). Run 'fusebox runs' to list them.")
         }
-        guard (row["deletedAt"] as Double?) == nil else { throw RegistryError(.notFound, "Run \(id) is already deleted.") }
+        guard (row["deletedAt"] as Double?) == nil else {
+            throw RegistryError(.notFound, "Run \(id) is already deleted.")
+        }
         return RunStatus(rawValue: row["status"]) ?? .failed
     }
 
@@ -102,9 +144,11 @@ extension Registry {
             return "it is still running"
         }
         if let version = try Row.fetchOne(
-            db, sql: "SELECT m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.trainingRunId = ? AND v.deletedAt IS NULL",
-            arguments: [id])
-        {
+            db,
+            sql:
+                "SELECT m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.trainingRunId = ? AND v.deletedAt IS NULL",
+            arguments: [id]
+        ) {
             return "it trained \(version["name"] as String)@\(version["number"] as Int); delete that version first"
         }
         if let comparison = try Int64.fetchOne(
@@ -112,13 +156,16 @@ extension Registry {
             sql: """
                 SELECT c.id FROM comparison c JOIN evaluation e ON e.id IN (c.evaluationA, c.evaluationB)
                 WHERE e.runId = ? AND c.runId != ? LIMIT 1
-                """, arguments: [id, id])
-        {
+                """,
+            arguments: [id, id]
+        ) {
             return "comparison \(comparison) uses its evaluation"
         }
         if let event = try Int64.fetchOne(
-            db, sql: "SELECT a.id FROM aliasEvent a JOIN comparison c ON c.id = a.comparisonId WHERE c.runId = ? LIMIT 1", arguments: [id])
-        {
+            db,
+            sql: "SELECT a.id FROM aliasEvent a JOIN comparison c ON c.id = a.comparisonId WHERE c.runId = ? LIMIT 1",
+            arguments: [id]
+        ) {
             return "alias event \(event) cites it as the evidence for a promotion (history is append-only)"
         }
         return nil

@@ -15,14 +15,18 @@ extension Registry {
             sql: """
                 UPDATE modelVersion SET (specDigest, headerDigest, layoutDigest) =
                 (SELECT spec, header, layout FROM versionDigest WHERE id = ?) WHERE id = ?
-                """, arguments: [id, id])
+                """,
+            arguments: [id, id]
+        )
     }
 
     /// Throws `corruptData` naming the version and what changed when a digest no longer matches.
     static func checkVersion(_ id: Int64, label: @autoclosure () -> String, in db: Database) throws {
         if let damaged = try damagedParts(ofVersion: id, in: db).first {
             throw RegistryError(
-                .corruptData, "\(label())'s stored \(damaged) fails its checksum: it changed after it was registered. Run 'fusebox verify'.")
+                .corruptData,
+                "\(label())'s stored \(damaged) fails its checksum: it changed after it was registered. Run 'fusebox verify'."
+            )
         }
     }
 
@@ -34,23 +38,35 @@ extension Registry {
                 sql: """
                     SELECT v.specDigest IS d.spec, v.headerDigest IS d.header, v.layoutDigest IS d.layout OR v.deletedAt IS NOT NULL
                     FROM modelVersion v JOIN versionDigest d ON d.id = v.id WHERE v.id = ?
-                    """), arguments: [id])
+                    """
+            ),
+            arguments: [id]
+        )
         guard let row else { return [] }
         return versionDigests.indices.filter { !(row[$0] as Bool) }.map { versionDigests[$0].what }
     }
 
     static func sealEvaluation(_ id: Int64, in db: Database) throws {
-        try db.execute(sql: "UPDATE evaluation SET digest = (SELECT digest FROM evaluationDigest WHERE id = ?) WHERE id = ?", arguments: [id, id])
+        try db.execute(
+            sql: "UPDATE evaluation SET digest = (SELECT digest FROM evaluationDigest WHERE id = ?) WHERE id = ?",
+            arguments: [id, id]
+        )
     }
 
     static func sealComparison(_ id: Int64, in db: Database) throws {
-        try db.execute(sql: "UPDATE comparison SET digest = (SELECT digest FROM comparisonDigest WHERE id = ?) WHERE id = ?", arguments: [id, id])
+        try db.execute(
+            sql: "UPDATE comparison SET digest = (SELECT digest FROM comparisonDigest WHERE id = ?) WHERE id = ?",
+            arguments: [id, id]
+        )
     }
 
     /// True when the evaluation's (or comparison's) stored digest still matches its columns.
     static func isIntact(_ table: String, _ id: Int64, in db: Database) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT r.digest IS d.digest FROM \(table) r JOIN \(table)Digest d ON d.id = r.id WHERE r.id = ?"),
-            arguments: [id]) ?? false
+            db.cachedStatement(
+                sql: "SELECT r.digest IS d.digest FROM \(table) r JOIN \(table)Digest d ON d.id = r.id WHERE r.id = ?"
+            ),
+            arguments: [id]
+        ) ?? false
     }
 }

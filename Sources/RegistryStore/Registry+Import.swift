@@ -11,8 +11,13 @@ public struct ImportedRun: Sendable {
     public var metrics: [MetricPoint]
 
     public init(
-        model: String? = nil, kind: RunKind = .training, startedAt: Double, endedAt: Double, params: [String: ParamValue] = [:],
-        tags: [String: String] = [:], metrics: [MetricPoint] = []
+        model: String? = nil,
+        kind: RunKind = .training,
+        startedAt: Double,
+        endedAt: Double,
+        params: [String: ParamValue] = [:],
+        tags: [String: String] = [:],
+        metrics: [MetricPoint] = []
     ) {
         self.model = model
         self.kind = kind
@@ -38,20 +43,31 @@ extension Registry {
             }
             try Self.validateTags(run.tags)
             if let bad = run.metrics.first(where: { !$0.value.isFinite || $0.step < 0 }) {
-                throw RegistryError(.invalidInput, "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0.")
+                throw RegistryError(
+                    .invalidInput,
+                    "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0."
+                )
             }
         }
         return try await write { db in
-            let insertRun = try db.makeStatement(sql: "INSERT INTO run (modelId, kind, status, startedAt, endedAt) VALUES (?, ?, 'finished', ?, ?)")
-            let insertParam = try db.makeStatement(sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)")
+            let insertRun = try db.makeStatement(
+                sql: "INSERT INTO run (modelId, kind, status, startedAt, endedAt) VALUES (?, ?, 'finished', ?, ?)"
+            )
+            let insertParam = try db.makeStatement(
+                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)"
+            )
             let insertTag = try db.makeStatement(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)")
             var models: [String: Int64] = [:]
             var ids: [Int64] = []
             ids.reserveCapacity(runs.count)
             for run in runs {
-                let modelId = try run.model.map { name in try models[name] ?? Self.ensureModel(name, kind: .fused, in: db) }
+                let modelId = try run.model.map { name in
+                    try models[name] ?? Self.ensureModel(name, kind: .fused, in: db)
+                }
                 if let name = run.model { models[name] = modelId }
-                insertRun.setUncheckedArguments([modelId, run.kind.rawValue, run.startedAt, max(run.endedAt, run.startedAt)])
+                insertRun.setUncheckedArguments([
+                    modelId, run.kind.rawValue, run.startedAt, max(run.endedAt, run.startedAt),
+                ])
                 try insertRun.execute()
                 let id = db.lastInsertedRowID
                 for (key, value) in run.params {

@@ -24,28 +24,45 @@ extension Registry {
                         sql: """
                             SELECT m.name, v.number, t.name AS tensor FROM versionTensor t JOIN modelVersion v ON v.id = t.versionId
                             JOIN model m ON m.id = v.modelId WHERE t.blobId = ? ORDER BY m.name, v.number
-                            """, arguments: [id])
-                    damaged += users.map { "\($0["name"] as String)@\($0["number"] as Int) tensor '\($0["tensor"] as String)'" }
+                            """,
+                        arguments: [id]
+                    )
+                    damaged += users.map {
+                        "\($0["name"] as String)@\($0["number"] as Int) tensor '\($0["tensor"] as String)'"
+                    }
                     if users.isEmpty { damaged.append("unreferenced blob \(id)") }
                 }
             }
             let versions = try Row.fetchAll(
-                db, sql: "SELECT v.id, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId ORDER BY m.name, v.number")
+                db,
+                sql:
+                    "SELECT v.id, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId ORDER BY m.name, v.number"
+            )
             for v in versions {
-                damaged += try Self.damagedParts(ofVersion: v["id"], in: db).map { "\(v["name"] as String)@\(v["number"] as Int) \($0)" }
+                damaged += try Self.damagedParts(ofVersion: v["id"], in: db).map {
+                    "\(v["name"] as String)@\(v["number"] as Int) \($0)"
+                }
             }
             for table in ["evaluation", "comparison"] {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
                         SELECT r.id, r.runId FROM \(table) r JOIN \(table)Digest d ON d.id = r.id WHERE r.digest IS NOT d.digest ORDER BY r.id
-                        """)
+                        """
+                )
                 damaged += rows.map { "\(table) \($0["id"] as Int64) (run \($0["runId"] as Int64))" }
             }
             return VerificationReport(
-                integrity: integrity, blobsChecked: checked, bytesChecked: bytes,
-                recordsChecked: versions.count + (try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM evaluation) + (SELECT count(*) FROM comparison)")!),
-                damaged: damaged)
+                integrity: integrity,
+                blobsChecked: checked,
+                bytesChecked: bytes,
+                recordsChecked: versions.count
+                    + (try Int.fetchOne(
+                        db,
+                        sql: "SELECT (SELECT count(*) FROM evaluation) + (SELECT count(*) FROM comparison)"
+                    )!),
+                damaged: damaged
+            )
         }
     }
 
@@ -62,7 +79,10 @@ extension Registry {
             try writer.backup(to: destination)
             try destination.close()
             guard rename(temporary, path) == 0 else {
-                throw RegistryError(.io, "Cannot move the backup into place at '\(path)': \(String(cString: strerror(errno))).")
+                throw RegistryError(
+                    .io,
+                    "Cannot move the backup into place at '\(path)': \(String(cString: strerror(errno)))."
+                )
             }
         } catch {
             try? manager.removeItem(atPath: temporary)

@@ -1,5 +1,5 @@
-import FusionCore
 import Foundation
+import FusionCore
 import GRDB
 import TensorCore
 
@@ -24,16 +24,25 @@ extension Registry {
                 sql: """
                     SELECT m.id, m.name, m.kind, m.description, m.createdAt, count(v.id) AS versionCount, max(v.number) AS latest
                     FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id AND v.deletedAt IS NULL GROUP BY m.id ORDER BY m.name
-                    """)
+                    """
+            )
             return try rows.map { row in
                 let id: Int64 = row["id"]
                 let aliases = try Row.fetchAll(
-                    db, sql: "SELECT a.name, v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ?",
-                    arguments: [id])
+                    db,
+                    sql:
+                        "SELECT a.name, v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ?",
+                    arguments: [id]
+                )
                 return ModelSummary(
-                    name: row["name"], kind: ModelKind(rawValue: row["kind"]) ?? .fused, description: row["description"],
-                    createdAt: row["createdAt"], versionCount: row["versionCount"], latestVersion: row["latest"],
-                    aliases: Dictionary(uniqueKeysWithValues: aliases.map { ($0["name"], $0["number"]) }))
+                    name: row["name"],
+                    kind: ModelKind(rawValue: row["kind"]) ?? .fused,
+                    description: row["description"],
+                    createdAt: row["createdAt"],
+                    versionCount: row["versionCount"],
+                    latestVersion: row["latest"],
+                    aliases: Dictionary(uniqueKeysWithValues: aliases.map { ($0["name"], $0["number"]) })
+                )
             }
         }
     }
@@ -44,8 +53,11 @@ extension Registry {
         return try await read { db in
             let modelId = try Self.requireModel(model, in: db).id
             let ids = try Int64.fetchAll(
-                db, sql: "SELECT id FROM modelVersion WHERE modelId = ? \(includingDeleted ? "" : "AND deletedAt IS NULL ")ORDER BY number DESC",
-                arguments: [modelId])
+                db,
+                sql:
+                    "SELECT id FROM modelVersion WHERE modelId = ? \(includingDeleted ? "" : "AND deletedAt IS NULL ")ORDER BY number DESC",
+                arguments: [modelId]
+            )
             return try ids.map { try Self.version(id: $0, in: db) }
         }
     }
@@ -58,13 +70,21 @@ extension Registry {
     // MARK: - Synchronous helpers (compose inside one transaction)
 
     static func modelRow(_ name: String, in db: Database) throws -> (id: Int64, kind: ModelKind)? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, kind FROM model WHERE name = ?"), arguments: [name]) else { return nil }
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, kind FROM model WHERE name = ?"),
+                arguments: [name]
+            )
+        else { return nil }
         return (row["id"], ModelKind(rawValue: row["kind"]) ?? .fused)
     }
 
     static func requireModel(_ name: String, in db: Database) throws -> (id: Int64, kind: ModelKind) {
         guard let model = try modelRow(name, in: db) else {
-            throw RegistryError(.notFound, "There is no model '\(name)'. Run 'fusebox models' to see the registered models.")
+            throw RegistryError(
+                .notFound,
+                "There is no model '\(name)'. Run 'fusebox models' to see the registered models."
+            )
         }
         return model
     }
@@ -72,7 +92,8 @@ extension Registry {
     static func insertModel(_ name: String, kind: ModelKind, description: String, in db: Database) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO model (name, kind, description, createdAt) VALUES (?, ?, ?, ?)",
-            arguments: [name, kind.rawValue, description, Clock.unixSeconds()])
+            arguments: [name, kind.rawValue, description, Clock.unixSeconds()]
+        )
         return db.lastInsertedRowID
     }
 
@@ -80,7 +101,10 @@ extension Registry {
     static func ensureModel(_ name: String, kind: ModelKind, in db: Database) throws -> Int64 {
         if let existing = try modelRow(name, in: db) {
             guard existing.kind == kind else {
-                throw RegistryError(.conflict, "Model '\(name)' is a \(existing.kind.rawValue) model; it cannot take a \(kind.rawValue) version.")
+                throw RegistryError(
+                    .conflict,
+                    "Model '\(name)' is a \(existing.kind.rawValue) model; it cannot take a \(kind.rawValue) version."
+                )
             }
             return existing.id
         }
@@ -94,29 +118,48 @@ extension Registry {
         case .number(let n):
             guard
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, deletedAt, deletedBy, deleteReason FROM modelVersion WHERE modelId = ? AND number = ?"),
-                    arguments: [modelId, n])
+                    db.cachedStatement(
+                        sql:
+                            "SELECT id, deletedAt, deletedBy, deleteReason FROM modelVersion WHERE modelId = ? AND number = ?"
+                    ),
+                    arguments: [modelId, n]
+                )
             else {
-                throw RegistryError(.notFound, "Model '\(reference.model)' has no version \(n). Run 'fusebox versions \(reference.model)'.")
+                throw RegistryError(
+                    .notFound,
+                    "Model '\(reference.model)' has no version \(n). Run 'fusebox versions \(reference.model)'."
+                )
             }
             if let deletedAt: Double = row["deletedAt"] {
                 let reason: String = row["deleteReason"] ?? ""
                 throw RegistryError(
                     .notFound,
-                    "\(reference.model)@\(n) was deleted by \(row["deletedBy"] ?? "?") at \(isoTime(deletedAt))\(reason.isEmpty ? "" : " (\(reason))"); see 'fusebox history \(reference.model)'.")
+                    "\(reference.model)@\(n) was deleted by \(row["deletedBy"] ?? "?") at \(isoTime(deletedAt))\(reason.isEmpty ? "" : " (\(reason))"); see 'fusebox history \(reference.model)'."
+                )
             }
             return row["id"]
         case .latest:
             guard
                 let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM modelVersion WHERE modelId = ? AND deletedAt IS NULL ORDER BY number DESC LIMIT 1", arguments: [modelId])
+                    db,
+                    sql:
+                        "SELECT id FROM modelVersion WHERE modelId = ? AND deletedAt IS NULL ORDER BY number DESC LIMIT 1",
+                    arguments: [modelId]
+                )
             else { throw RegistryError(.notFound, "Model '\(reference.model)' has no versions yet.") }
             return id
         case .alias(let alias):
-            guard let id = try Int64.fetchOne(db, sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?", arguments: [modelId, alias])
+            guard
+                let id = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?",
+                    arguments: [modelId, alias]
+                )
             else {
                 throw RegistryError(
-                    .notFound, "Alias '\(alias)' does not exist for model '\(reference.model)'. Run 'fusebox alias list \(reference.model)'.")
+                    .notFound,
+                    "Alias '\(alias)' does not exist for model '\(reference.model)'. Run 'fusebox alias list \(reference.model)'."
+                )
             }
             return id
         }
@@ -129,12 +172,17 @@ extension Registry {
             sql: """
                 SELECT v.number, v.spec, v.createdAt, v.trainingRunId, v.principal, v.deletedAt, v.deletedBy, v.deleteReason, m.name, m.kind
                 FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?
-                """, arguments: [id])!
+                """,
+            arguments: [id]
+        )!
         try checkVersion(id, label: "\(row["name"] as String)@\(row["number"] as Int)", in: db)
         var spec: FusionSpec?
         if let json: String = row["spec"] {
             do { spec = try JSONDecoder().decode(FusionSpec.self, from: Data(json.utf8)) } catch {
-                throw RegistryError(.corruptData, "The spec of \(row["name"] as String)@\(row["number"] as Int) cannot be read: \(error).")
+                throw RegistryError(
+                    .corruptData,
+                    "The spec of \(row["name"] as String)@\(row["number"] as Int) cannot be read: \(error)."
+                )
             }
         }
         let tensors = try Row.fetchAll(
@@ -142,35 +190,75 @@ extension Registry {
             sql: """
                 SELECT t.name, t.dtype, t.shape, b.sha256, b.byteCount FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId
                 WHERE t.versionId = ? ORDER BY t.position
-                """, arguments: [id]
+                """,
+            arguments: [id]
         ).map { r in
             StoredTensor(
-                name: r["name"], dtype: .init(rawValue: r["dtype"]) ?? .uint8, shape: Self.decodeShape(r["shape"]), sha256: r["sha256"],
-                byteCount: r["byteCount"])
+                name: r["name"],
+                dtype: .init(rawValue: r["dtype"]) ?? .uint8,
+                shape: Self.decodeShape(r["shape"]),
+                sha256: r["sha256"],
+                byteCount: r["byteCount"]
+            )
         }
-        let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM modelVersionTag WHERE versionId = ?", arguments: [id])
-        let datasets = try Row.fetchAll(db, sql: "SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?", arguments: [id])
+        let tags = try Row.fetchAll(
+            db,
+            sql: "SELECT key, value FROM modelVersionTag WHERE versionId = ?",
+            arguments: [id]
+        )
+        let datasets = try Row.fetchAll(
+            db,
+            sql: "SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?",
+            arguments: [id]
+        )
         let components = try Row.fetchAll(
             db,
             sql: """
                 SELECT c.modality, m.name, v.number FROM modelVersionComponent c JOIN modelVersion v ON v.id = c.componentVersionId
                 JOIN model m ON m.id = v.modelId WHERE c.versionId = ?
-                """, arguments: [id])
-        let aliases = try String.fetchAll(db, sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name", arguments: [id])
+                """,
+            arguments: [id]
+        )
+        let aliases = try String.fetchAll(
+            db,
+            sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name",
+            arguments: [id]
+        )
         let run: Int64? = row["trainingRunId"]
         let metrics = try run.map { try latestMetrics(run: $0, in: db) } ?? [:]
         return ModelVersion(
-            model: row["name"], kind: ModelKind(rawValue: row["kind"]) ?? .fused, number: row["number"], createdAt: row["createdAt"],
-            spec: spec, tensors: tensors, tags: Dictionary(uniqueKeysWithValues: tags.map { ($0["key"], $0["value"]) }),
-            trainingRun: run, datasets: Dictionary(uniqueKeysWithValues: datasets.map { ($0["role"], $0["fingerprint"]) }),
-            components: Dictionary(uniqueKeysWithValues: components.map { ($0["modality"], "\($0["name"] as String)@\($0["number"] as Int)") }),
-            aliases: aliases, metrics: metrics, principal: row["principal"],
-            deletion: (row["deletedAt"] as Double?).map { ModelVersion.Deletion(at: $0, by: row["deletedBy"] ?? "", reason: row["deleteReason"] ?? "") })
+            model: row["name"],
+            kind: ModelKind(rawValue: row["kind"]) ?? .fused,
+            number: row["number"],
+            createdAt: row["createdAt"],
+            spec: spec,
+            tensors: tensors,
+            tags: Dictionary(uniqueKeysWithValues: tags.map { ($0["key"], $0["value"]) }),
+            trainingRun: run,
+            datasets: Dictionary(uniqueKeysWithValues: datasets.map { ($0["role"], $0["fingerprint"]) }),
+            components: Dictionary(
+                uniqueKeysWithValues: components.map {
+                    ($0["modality"], "\($0["name"] as String)@\($0["number"] as Int)")
+                }
+            ),
+            aliases: aliases,
+            metrics: metrics,
+            principal: row["principal"],
+            deletion: (row["deletedAt"] as Double?).map {
+                ModelVersion.Deletion(at: $0, by: row["deletedBy"] ?? "", reason: row["deleteReason"] ?? "")
+            }
+        )
     }
 
     static func decodeShape(_ text: String) -> Shape {
-        Shape(text.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        Shape(
+            text.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).split(separator: ",").compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+        )
     }
 
-    static func encodeShape(_ shape: Shape) -> String { "[" + shape.dimensions.map(String.init).joined(separator: ",") + "]" }
+    static func encodeShape(_ shape: Shape) -> String {
+        "[" + shape.dimensions.map(String.init).joined(separator: ",") + "]"
+    }
 }

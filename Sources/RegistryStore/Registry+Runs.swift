@@ -7,7 +7,11 @@ extension Registry {
     /// died is later marked failed).
     /// - Returns: the run id.
     public func startRun(
-        kind: RunKind, model: String? = nil, version: VersionReference? = nil, params: [String: ParamValue] = [:], tags: [String: String] = [:]
+        kind: RunKind,
+        model: String? = nil,
+        version: VersionReference? = nil,
+        params: [String: ParamValue] = [:],
+        tags: [String: String] = [:]
     ) async throws -> Int64 {
         for (key, value) in params {
             try Names.validateKey(key, as: "Param")
@@ -15,14 +19,27 @@ extension Registry {
         }
         try Self.validateTags(tags)
         if let model { try Names.validate(model, as: "Model name") }
-        return try await write { db in try Self.insertRun(kind: kind, model: model, version: version, params: params, tags: tags, principal: principal, in: db) }
+        return try await write { db in
+            try Self.insertRun(
+                kind: kind,
+                model: model,
+                version: version,
+                params: params,
+                tags: tags,
+                principal: principal,
+                in: db
+            )
+        }
     }
 
     /// Appends metric values in one transaction. Re-logging a (key, step) replaces its value.
     public func logMetrics(run: Int64, _ points: [MetricPoint]) async throws {
         for key in Set(points.map(\.key)) { try Names.validateKey(key, as: "Metric") }
         if let bad = points.first(where: { !$0.value.isFinite || $0.step < 0 }) {
-            throw RegistryError(.invalidInput, "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0.")
+            throw RegistryError(
+                .invalidInput,
+                "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0."
+            )
         }
         try await write { db in
             try Self.insertMetrics(run: run, points, in: db)
@@ -37,7 +54,9 @@ extension Registry {
 
     /// Records one epoch: its metrics and fusion weights, in one transaction.
     public func logEpoch(run: Int64, epoch: Int, metrics: [String: Double], weights: FusionWeights) async throws {
-        let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map { MetricPoint(key: $0.key, step: epoch, value: $0.value) }
+        let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map {
+            MetricPoint(key: $0.key, step: epoch, value: $0.value)
+        }
         try await write { db in
             try Self.insertMetrics(run: run, points, in: db)
             try Self.insertWeights(run: run, epoch: epoch, weights, in: db)
@@ -55,16 +74,32 @@ extension Registry {
         try await write { db in
             try db.execute(
                 sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ? AND status = 'running'",
-                arguments: [Clock.unixSeconds(), reason, run])
+                arguments: [Clock.unixSeconds(), reason, run]
+            )
         }
     }
 
     /// One run.
     public func run(_ id: Int64) async throws -> RunSummary {
         try await read { db in
-            guard let run = try Self.runSummaries(whereSQL: "r.id = ?", arguments: [id], orderSQL: "r.id", limit: 1, in: db).first else {
-                if try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ? AND deletedAt IS NOT NULL", arguments: [id]) != nil {
-                    throw RegistryError(.notFound, "Run \(id) was deleted; 'fusebox runs restore \(id)' brings it back until 'fusebox gc' purges it.")
+            guard
+                let run = try Self.runSummaries(
+                    whereSQL: "r.id = ?",
+                    arguments: [id],
+                    orderSQL: "r.id",
+                    limit: 1,
+                    in: db
+                ).first
+            else {
+                if try Int.fetchOne(
+                    db,
+                    sql: "SELECT 1 FROM run WHERE id = ? AND deletedAt IS NOT NULL",
+                    arguments: [id]
+                ) != nil {
+                    throw RegistryError(
+                        .notFound,
+                        "Run \(id) was deleted; 'fusebox runs restore \(id)' brings it back until 'fusebox gc' purges it."
+                    )
                 }
                 throw RegistryError(.notFound, "There is no run \(id). Run 'fusebox runs' to list them.")
             }
@@ -80,9 +115,11 @@ extension Registry {
             try Array(
                 Row.fetchCursor(
                     db,
-                    sql: "SELECT m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = ? AND k.name = ? ORDER BY m.step",
+                    sql:
+                        "SELECT m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = ? AND k.name = ? ORDER BY m.step",
                     arguments: [run, key]
-                ).map { MetricPoint(key: key, step: $0[0], value: $0[1], time: $0[2]) })
+                ).map { MetricPoint(key: key, step: $0[0], value: $0[1], time: $0[2]) }
+            )
         }
     }
 
@@ -91,9 +128,11 @@ extension Registry {
         try await read { db in
             var out: [String: [MetricPoint]] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT k.name, m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = ? ORDER BY k.name, m.step",
-                arguments: [run])
-            {
+                db,
+                sql:
+                    "SELECT k.name, m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = ? ORDER BY k.name, m.step",
+                arguments: [run]
+            ) {
                 let key: String = row[0]
                 out[key, default: []].append(MetricPoint(key: key, step: row[1], value: row[2], time: row[3]))
             }
@@ -105,8 +144,18 @@ extension Registry {
     public func fusionWeightHistory(run: Int64) async throws -> [WeightPoint] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ? ORDER BY epoch, rowid", arguments: [run]
-            ).map { WeightPoint(epoch: $0["epoch"], modality: $0["modality"], classIndex: $0["classIndex"], weight: $0["weight"]) }
+                db,
+                sql:
+                    "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ? ORDER BY epoch, rowid",
+                arguments: [run]
+            ).map {
+                WeightPoint(
+                    epoch: $0["epoch"],
+                    modality: $0["modality"],
+                    classIndex: $0["classIndex"],
+                    weight: $0["weight"]
+                )
+            }
         }
     }
 
@@ -114,12 +163,17 @@ extension Registry {
     /// store is opened for writing; takes the write lock only when there is a run to mark.
     public func markAbandonedRunsFailed() throws {
         do {
-            let select = "SELECT id, ownerPid, ownerBootId, ownerHost, coalesce(heartbeatAt, startedAt) AS heartbeat FROM run WHERE status = 'running'"
+            let select =
+                "SELECT id, ownerPid, ownerBootId, ownerHost, coalesce(heartbeatAt, startedAt) AS heartbeat FROM run WHERE status = 'running'"
             func abandoned(_ db: Database) throws -> [(id: Int64, reason: String)] {
                 let now = Clock.unixSeconds()
                 return try Row.fetchAll(db, sql: select).compactMap { row in
                     RunLiveness.reasonAbandoned(
-                        pid: row["ownerPid"], bootID: row["ownerBootId"], host: row["ownerHost"], heartbeat: row["heartbeat"], now: now
+                        pid: row["ownerPid"],
+                        bootID: row["ownerBootId"],
+                        host: row["ownerHost"],
+                        heartbeat: row["heartbeat"],
+                        now: now
                     ).map { (row["id"], $0) }
                 }
             }
@@ -127,7 +181,9 @@ extension Registry {
             try writer.write { db in
                 for (id, reason) in try abandoned(db) {
                     try db.execute(
-                        sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?", arguments: [Clock.unixSeconds(), reason, id])
+                        sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?",
+                        arguments: [Clock.unixSeconds(), reason, id]
+                    )
                 }
             }
         } catch {
@@ -143,10 +199,16 @@ extension Registry {
     // MARK: - Synchronous helpers
 
     static func insertRun(
-        kind: RunKind, model: String?, version: VersionReference?, params: [String: ParamValue], tags: [String: String], principal: String,
+        kind: RunKind,
+        model: String?,
+        version: VersionReference?,
+        params: [String: ParamValue],
+        tags: [String: String],
+        principal: String,
         in db: Database
     ) throws -> Int64 {
-        let modelId = try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
+        let modelId =
+            try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
         let versionId = try version.map { try resolve($0, in: db) }
         let now = Clock.unixSeconds()
         try db.execute(
@@ -155,12 +217,16 @@ extension Registry {
                 VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                modelId, versionId, kind.rawValue, now, ProcessIdentity.pid, ProcessIdentity.bootID, ProcessIdentity.host, now, principal,
-            ])
+                modelId, versionId, kind.rawValue, now, ProcessIdentity.pid, ProcessIdentity.bootID,
+                ProcessIdentity.host, now, principal,
+            ]
+        )
         let id = db.lastInsertedRowID
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
             try db.execute(
-                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)", arguments: [id, key, value.description, value.number])
+                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",
+                arguments: [id, key, value.description, value.number]
+            )
         }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
@@ -175,15 +241,22 @@ extension Registry {
 
     static func finish(run: Int64, versionId: Int64?, in db: Database) throws {
         try db.execute(
-            sql: "UPDATE run SET status = 'finished', endedAt = ?, versionId = coalesce(?, versionId) WHERE id = ? AND status = 'running'",
-            arguments: [Clock.unixSeconds(), versionId, run])
+            sql:
+                "UPDATE run SET status = 'finished', endedAt = ?, versionId = coalesce(?, versionId) WHERE id = ? AND status = 'running'",
+            arguments: [Clock.unixSeconds(), versionId, run]
+        )
         guard db.changesCount == 1 else {
-            throw RegistryError(.conflict, "Run \(run) is not running (it may have been marked failed); it cannot be finished.")
+            throw RegistryError(
+                .conflict,
+                "Run \(run) is not running (it may have been marked failed); it cannot be finished."
+            )
         }
     }
 
     static func keyId(_ name: String, in db: Database) throws -> Int64 {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [name]) { return id }
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [name]) {
+            return id
+        }
         try db.execute(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
         return db.lastInsertedRowID
     }
@@ -196,7 +269,9 @@ extension Registry {
         }
         var keys: [String: Int64] = [:]
         var latest: [Int64: MetricPoint] = [:]
-        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO metric (runId, keyId, step, value, time) VALUES (?, ?, ?, ?, ?)")
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO metric (runId, keyId, step, value, time) VALUES (?, ?, ?, ?, ?)"
+        )
         // The hot loop binds straight onto GRDB's prepared statement with SQLite's C API: building
         // a StatementArguments array per value cost more than SQLite's own insert.
         let raw = insert.sqliteStatement
@@ -211,7 +286,10 @@ extension Registry {
             let code = sqlite3_step(raw)
             sqlite3_reset(raw)
             guard code == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code),
+                    message: String(cString: sqlite3_errmsg(db.sqliteConnection))
+                )
             }
             if let current = latest[key], current.step > p.step { continue }
             latest[key] = p
@@ -220,7 +298,8 @@ extension Registry {
             sql: """
                 INSERT INTO latestMetric (runId, keyId, step, value) VALUES (?, ?, ?, ?)
                 ON CONFLICT (runId, keyId) DO UPDATE SET step = excluded.step, value = excluded.value WHERE excluded.step >= latestMetric.step
-                """)
+                """
+        )
         for (key, p) in latest {
             upsert.setUncheckedArguments([run, key, p.step, p.value])
             try upsert.execute()
@@ -228,7 +307,9 @@ extension Registry {
     }
 
     static func insertWeights(run: Int64, epoch: Int, _ weights: FusionWeights, in db: Database) throws {
-        let insert = try db.cachedStatement(sql: "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight) VALUES (?, ?, ?, ?, ?)")
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight) VALUES (?, ?, ?, ?, ?)"
+        )
         for e in weights.entries {
             insert.setUncheckedArguments([run, epoch, e.modality, e.classIndex, Double(e.weight)])
             try insert.execute()
@@ -238,14 +319,22 @@ extension Registry {
     static func latestMetrics(run: Int64, in db: Database) throws -> [String: Double] {
         Dictionary(
             uniqueKeysWithValues: try Row.fetchAll(
-                db, sql: "SELECT k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId = ?", arguments: [run]
-            ).map { ($0["name"], $0["value"]) })
+                db,
+                sql: "SELECT k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId = ?",
+                arguments: [run]
+            ).map { ($0["name"], $0["value"]) }
+        )
     }
 
     /// Runs of `source` (which names the run `r`) matching a compiled filter, with their params,
     /// tags and latest metrics.
     static func runSummaries(
-        from source: String = "run r", whereSQL: String, arguments: StatementArguments, orderSQL: String, limit: Int, in db: Database
+        from source: String = "run r",
+        whereSQL: String,
+        arguments: StatementArguments,
+        orderSQL: String,
+        limit: Int,
+        in db: Database
     ) throws -> [RunSummary] {
         let rows = try Row.fetchAll(
             db,
@@ -253,14 +342,20 @@ extension Registry {
                 SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, r.principal, m.name AS model, v.number AS version
                 FROM \(source) LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
                 WHERE (\(whereSQL)) AND r.deletedAt IS NULL ORDER BY \(orderSQL) LIMIT \(limit)
-                """, arguments: arguments)
+                """,
+            arguments: arguments
+        )
         // Params, tags and latest metrics of the whole page in one query each, not three per run.
         let ids = rows.map { $0["id"] as Int64 }
         func grouped(_ sql: String) throws -> [Int64: [String: DatabaseValue]] {
             var out: [Int64: [String: DatabaseValue]] = [:]
             for chunk in stride(from: 0, to: ids.count, by: 5000) {
                 let part = Array(ids[chunk..<min(chunk + 5000, ids.count)])
-                for row in try Row.fetchAll(db, sql: sql + " IN (\(databaseQuestionMarks(count: part.count)))", arguments: StatementArguments(part)) {
+                for row in try Row.fetchAll(
+                    db,
+                    sql: sql + " IN (\(databaseQuestionMarks(count: part.count)))",
+                    arguments: StatementArguments(part)
+                ) {
                     out[row[0], default: [:]][row[1]] = row[2] as DatabaseValue
                 }
             }
@@ -268,16 +363,25 @@ extension Registry {
         }
         let params = try grouped("SELECT runId, key, value FROM runParam WHERE runId")
         let tags = try grouped("SELECT runId, key, value FROM runTag WHERE runId")
-        let metrics = try grouped("SELECT l.runId, k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId")
+        let metrics = try grouped(
+            "SELECT l.runId, k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId"
+        )
         return rows.map { row in
             let id: Int64 = row["id"]
             return RunSummary(
-                id: id, model: row["model"], version: row["version"], kind: RunKind(rawValue: row["kind"]) ?? .training,
-                status: RunStatus(rawValue: row["status"]) ?? .failed, startedAt: row["startedAt"], endedAt: row["endedAt"], failure: row["failure"],
+                id: id,
+                model: row["model"],
+                version: row["version"],
+                kind: RunKind(rawValue: row["kind"]) ?? .training,
+                status: RunStatus(rawValue: row["status"]) ?? .failed,
+                startedAt: row["startedAt"],
+                endedAt: row["endedAt"],
+                failure: row["failure"],
                 principal: row["principal"],
                 params: (params[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
                 tags: (tags[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
-                metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromDatabaseValue($0) })
+                metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromDatabaseValue($0) }
+            )
         }
     }
 }

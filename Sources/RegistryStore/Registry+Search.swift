@@ -12,8 +12,15 @@ extension Registry {
     /// and stops when the page is full (``orderedWalk``); otherwise, or when the walk does not fill
     /// the page, the filter's matching sets are intersected and sorted. Both give the same page.
     /// - Throws: ``RegistryError`` `invalidInput` naming the column where a query breaks.
-    public func searchRuns(model: String? = nil, where query: String? = nil, orderBy: String? = nil, limit: Int = 100) async throws -> [RunSummary] {
-        guard (1...1_000_000).contains(limit) else { throw RegistryError(.invalidInput, "--limit must be between 1 and 1000000.") }
+    public func searchRuns(
+        model: String? = nil,
+        where query: String? = nil,
+        orderBy: String? = nil,
+        limit: Int = 100
+    ) async throws -> [RunSummary] {
+        guard (1...1_000_000).contains(limit) else {
+            throw RegistryError(.invalidInput, "--limit must be between 1 and 1000000.")
+        }
         var parsed = try query.map(RunQuery.parse)
         if let model {
             try Names.validate(model, as: "Model name")
@@ -30,7 +37,13 @@ extension Registry {
             {
                 return page
             }
-            return try Self.runSummaries(whereSQL: whereSQL, arguments: arguments + orderArguments, orderSQL: orderSQL, limit: limit, in: db)
+            return try Self.runSummaries(
+                whereSQL: whereSQL,
+                arguments: arguments + orderArguments,
+                orderSQL: orderSQL,
+                limit: limit,
+                in: db
+            )
         }
     }
 
@@ -43,15 +56,25 @@ extension Registry {
     /// the matching sets answer those (a sparse filter on a large store thus pays up to
     /// `16 × limit` probes first). A full page is exact — every run it skipped ranks lower, and
     /// runs without the metric rank last.
-    static func orderedWalk(by key: String, descending: Bool, filter: RunQuery.Filter?, limit: Int, in db: Database) throws -> [RunSummary]? {
-        guard let keyId = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key]) else { return nil }
+    static func orderedWalk(
+        by key: String,
+        descending: Bool,
+        filter: RunQuery.Filter?,
+        limit: Int,
+        in db: Database
+    ) throws -> [RunSummary]? {
+        guard let keyId = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key])
+        else { return nil }
         let direction = descending ? "DESC" : "ASC"
         // Fewer runs than the reach: the matching sets are small too, and cheaper than probing.
         // (The largest run id bounds the count without counting.)
         let reach = 16 * limit
         guard try Int.fetchOne(db, sql: "SELECT max(id) FROM run") ?? 0 >= reach,
             let bound = try Double.fetchOne(
-                db, sql: "SELECT value FROM latestMetric WHERE keyId = ? ORDER BY value \(direction) LIMIT 1 OFFSET ?", arguments: [keyId, reach - 1])
+                db,
+                sql: "SELECT value FROM latestMetric WHERE keyId = ? ORDER BY value \(direction) LIMIT 1 OFFSET ?",
+                arguments: [keyId, reach - 1]
+            )
         else { return nil }
         var whereSQL = "o.keyId = ? AND o.value \(descending ? ">=" : "<=") ?"
         var arguments: StatementArguments = [keyId, bound]
@@ -61,8 +84,13 @@ extension Registry {
             arguments += filterArguments
         }
         let page = try runSummaries(
-            from: "latestMetric o JOIN run r ON r.id = o.runId", whereSQL: whereSQL, arguments: arguments,
-            orderSQL: "o.value \(direction), o.runId DESC", limit: limit, in: db)
+            from: "latestMetric o JOIN run r ON r.id = o.runId",
+            whereSQL: whereSQL,
+            arguments: arguments,
+            orderSQL: "o.value \(direction), o.runId DESC",
+            limit: limit,
+            in: db
+        )
         return page.count == limit ? page : nil
     }
 

@@ -14,7 +14,10 @@ extension Registry {
     /// - Returns: the new version number.
     @discardableResult
     public func registerVersion(
-        model: String, classifier: FusedClassifier, lineage: Lineage = Lineage(), tags: [String: String] = [:],
+        model: String,
+        classifier: FusedClassifier,
+        lineage: Lineage = Lineage(),
+        tags: [String: String] = [:],
         finishingRun: Int64? = nil
     ) async throws -> Int {
         try Names.validate(model, as: "Model name")
@@ -24,7 +27,15 @@ extension Registry {
         let hashed = tensors.map { (name: $0.0, tensor: $0.1, sha: SHA256Hex.of($0.1.bytes)) }
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .fused, in: db)
-            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: specJSON, header: nil, lineage: lineage, tags: tags, principal: principal, in: db)
+            let (versionId, number) = try Self.insertVersion(
+                modelId: modelId,
+                spec: specJSON,
+                header: nil,
+                lineage: lineage,
+                tags: tags,
+                principal: principal,
+                in: db
+            )
             for (position, t) in hashed.enumerated() {
                 let blob = try TensorBlobs.store(t.tensor, sha256: t.sha, in: db)
                 try Self.insertVersionTensor(versionId, position, t.name, t.tensor.dtype, t.tensor.shape, blob, in: db)
@@ -41,7 +52,11 @@ extension Registry {
     /// that changed in between is refused with nothing stored. Its header bytes are kept so
     /// ``exportSafetensors(_:toPath:overwrite:)`` reproduces the file bit for bit.
     @discardableResult
-    public func registerComponent(model: String, safetensorsPath path: String, tags: [String: String] = [:]) async throws -> Int {
+    public func registerComponent(
+        model: String,
+        safetensorsPath path: String,
+        tags: [String: String] = [:]
+    ) async throws -> Int {
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
         let file = try SafetensorsFile(path: path)
@@ -54,10 +69,21 @@ extension Registry {
         let entries = file.header.entries
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .component, in: db)
-            let (versionId, number) = try Self.insertVersion(modelId: modelId, spec: nil, header: header, lineage: Lineage(), tags: tags, principal: principal, in: db)
+            let (versionId, number) = try Self.insertVersion(
+                modelId: modelId,
+                spec: nil,
+                header: header,
+                lineage: Lineage(),
+                tags: tags,
+                principal: principal,
+                in: db
+            )
             for (position, entry) in entries.enumerated() {
                 let blob = try TensorBlobs.store(
-                    sha256: digests[position], byteCount: entry.dataRange.count, source: "'\(path)'", in: db
+                    sha256: digests[position],
+                    byteCount: entry.dataRange.count,
+                    source: "'\(path)'",
+                    in: db
                 ) { emit in
                     try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
                 }
@@ -75,7 +101,10 @@ extension Registry {
             let versionId = try Self.resolve(reference, in: db)
             let version = try Self.version(id: versionId, in: db)
             guard let spec = version.spec else {
-                throw RegistryError(.invalidInput, "\(version.reference) is a component model; only fused models predict. Use 'fusebox export'.")
+                throw RegistryError(
+                    .invalidInput,
+                    "\(version.reference) is a component model; only fused models predict. Use 'fusebox export'."
+                )
             }
             let tensors = try Self.loadTensors(versionId: versionId, label: version.reference, verify: verify, in: db)
             var parameters: [String: Matrix] = [:]
@@ -87,7 +116,10 @@ extension Registry {
     }
 
     /// The tensors of any version (verified by default), in stored order.
-    public func tensors(_ reference: VersionReference, verify: Bool = true) async throws -> [(name: String, tensor: Tensor)] {
+    public func tensors(
+        _ reference: VersionReference,
+        verify: Bool = true
+    ) async throws -> [(name: String, tensor: Tensor)] {
         try await read { db in
             let versionId = try Self.resolve(reference, in: db)
             let label = try Self.version(id: versionId, in: db).reference
@@ -98,7 +130,11 @@ extension Registry {
     /// Writes a version as a safetensors file. A registered component file comes out with the
     /// same bytes (same SHA-256); a fused version gets a canonical header with its spec in the
     /// metadata (`fusebox.spec`). Every tensor is verified while streaming: a mismatch leaves no file.
-    public func exportSafetensors(_ reference: VersionReference, toPath path: String, overwrite: Bool = false) async throws {
+    public func exportSafetensors(
+        _ reference: VersionReference,
+        toPath path: String,
+        overwrite: Bool = false
+    ) async throws {
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             throw RegistryError(.alreadyExists, "'\(path)' already exists; pass --force to overwrite it.")
         }
@@ -106,8 +142,15 @@ extension Registry {
             let versionId = try Self.resolve(reference, in: db)
             let version = try Self.version(id: versionId, in: db)
             let rows = try Row.fetchAll(
-                db, sql: "SELECT name, dtype, shape, blobId FROM versionTensor WHERE versionId = ? ORDER BY position", arguments: [versionId])
-            let registered = try Data.fetchOne(db, sql: "SELECT safetensorsHeader FROM modelVersion WHERE id = ?", arguments: [versionId])
+                db,
+                sql: "SELECT name, dtype, shape, blobId FROM versionTensor WHERE versionId = ? ORDER BY position",
+                arguments: [versionId]
+            )
+            let registered = try Data.fetchOne(
+                db,
+                sql: "SELECT safetensorsHeader FROM modelVersion WHERE id = ?",
+                arguments: [versionId]
+            )
             var order = rows.map { ($0["name"] as String, $0["blobId"] as Int64) }
             let header: [UInt8]
             if let registered {
@@ -116,26 +159,42 @@ extension Registry {
                 header = [UInt8](registered)
                 let parsed: SafetensorsHeader
                 do { parsed = try SafetensorsHeader(rawHeader: header, dataSize: nil, path: version.reference) } catch {
-                    throw RegistryError(.corruptData, "\(version.reference)'s stored safetensors header cannot be read (\(error)); run 'fusebox verify'.")
+                    throw RegistryError(
+                        .corruptData,
+                        "\(version.reference)'s stored safetensors header cannot be read (\(error)); run 'fusebox verify'."
+                    )
                 }
                 let blobByName = Dictionary(uniqueKeysWithValues: order)
                 order = try parsed.entries.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map { entry in
                     guard let blob = blobByName[entry.name] else {
-                        throw RegistryError(.corruptData, "\(version.reference)'s stored header names tensor '\(entry.name)', which it does not hold; run 'fusebox verify'.")
+                        throw RegistryError(
+                            .corruptData,
+                            "\(version.reference)'s stored header names tensor '\(entry.name)', which it does not hold; run 'fusebox verify'."
+                        )
                     }
                     return (entry.name, blob)
                 }
             } else {
                 let layout = rows.map { row in
-                    (name: row["name"] as String, dtype: DType(rawValue: row["dtype"]) ?? .uint8, shape: Self.decodeShape(row["shape"]))
+                    (
+                        name: row["name"] as String, dtype: DType(rawValue: row["dtype"]) ?? .uint8,
+                        shape: Self.decodeShape(row["shape"])
+                    )
                 }
                 var metadata = [SafetensorsMetadataItem(key: "fusebox.model", value: version.reference)]
-                if let spec = version.spec { metadata.append(.init(key: "fusebox.spec", value: try Self.encodeSpec(spec))) }
+                if let spec = version.spec {
+                    metadata.append(.init(key: "fusebox.spec", value: try Self.encodeSpec(spec)))
+                }
                 header = SafetensorsHeader.canonicalBytes(for: layout, metadata: metadata)
             }
             try SafetensorsWriter.write(rawHeader: header, toPath: path, overwrite: overwrite) { emit in
                 for (name, blob) in order {
-                    try TensorBlobs.stream(blobId: blob, in: db, verify: true, what: "Tensor '\(name)' of \(version.reference)") { try emit($0) }
+                    try TensorBlobs.stream(
+                        blobId: blob,
+                        in: db,
+                        verify: true,
+                        what: "Tensor '\(name)' of \(version.reference)"
+                    ) { try emit($0) }
                 }
             }
         }
@@ -143,18 +202,32 @@ extension Registry {
 
     // MARK: - Synchronous helpers
 
-    static func loadTensors(versionId: Int64, label: String, verify: Bool, in db: Database) throws -> [(name: String, tensor: Tensor)] {
+    static func loadTensors(
+        versionId: Int64,
+        label: String,
+        verify: Bool,
+        in db: Database
+    ) throws -> [(name: String, tensor: Tensor)] {
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT t.name, t.dtype, t.shape, t.blobId, b.byteCount FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId
                 WHERE t.versionId = ? ORDER BY t.position
-                """, arguments: [versionId])
+                """,
+            arguments: [versionId]
+        )
         return try rows.map { row in
             let name: String = row["name"]
             let bytes = try TensorBlobs.read(
-                blobId: row["blobId"], byteCount: row["byteCount"], in: db, verify: verify, what: "Tensor '\(name)' of \(label)")
-            guard let dtype = DType(rawValue: row["dtype"]) else { throw RegistryError(.corruptData, "Tensor '\(name)' of \(label) has an unknown dtype.") }
+                blobId: row["blobId"],
+                byteCount: row["byteCount"],
+                in: db,
+                verify: verify,
+                what: "Tensor '\(name)' of \(label)"
+            )
+            guard let dtype = DType(rawValue: row["dtype"]) else {
+                throw RegistryError(.corruptData, "Tensor '\(name)' of \(label) has an unknown dtype.")
+            }
             do { return (name, try Tensor(dtype: dtype, shape: decodeShape(row["shape"]), bytes: bytes)) } catch {
                 throw RegistryError(.corruptData, "Tensor '\(name)' of \(label): \(error)")
             }
@@ -163,30 +236,51 @@ extension Registry {
 
     /// Inserts a version row with the next number, its tags and lineage.
     static func insertVersion(
-        modelId: Int64, spec: String?, header: [UInt8]?, lineage: Lineage, tags: [String: String], principal: String, in db: Database
+        modelId: Int64,
+        spec: String?,
+        header: [UInt8]?,
+        lineage: Lineage,
+        tags: [String: String],
+        principal: String,
+        in db: Database
     ) throws -> (id: Int64, number: Int) {
         // The per-model counter, not max(number): a deleted version's number is never given again.
         let number = try Int.fetchOne(
-            db, sql: "UPDATE model SET lastVersionNumber = lastVersionNumber + 1 WHERE id = ? RETURNING lastVersionNumber", arguments: [modelId])!
-        if let run = lineage.trainingRun, try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil {
+            db,
+            sql: "UPDATE model SET lastVersionNumber = lastVersionNumber + 1 WHERE id = ? RETURNING lastVersionNumber",
+            arguments: [modelId]
+        )!
+        if let run = lineage.trainingRun,
+            try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil
+        {
             throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
         }
         try db.execute(
-            sql: "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt, principal) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [modelId, number, spec, header.map { Data($0) }, lineage.trainingRun, Clock.unixSeconds(), principal])
+            sql:
+                "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt, principal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                modelId, number, spec, header.map { Data($0) }, lineage.trainingRun, Clock.unixSeconds(), principal,
+            ]
+        )
         let id = db.lastInsertedRowID
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            try db.execute(sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
+            try db.execute(
+                sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)",
+                arguments: [id, key, value]
+            )
         }
         for (role, fingerprint) in lineage.datasets.sorted(by: { $0.key < $1.key }) {
             try db.execute(
-                sql: "INSERT INTO modelVersionDataset (versionId, role, fingerprint) VALUES (?, ?, ?)", arguments: [id, role, fingerprint])
+                sql: "INSERT INTO modelVersionDataset (versionId, role, fingerprint) VALUES (?, ?, ?)",
+                arguments: [id, role, fingerprint]
+            )
         }
         for (modality, reference) in lineage.components.sorted(by: { $0.key < $1.key }) {
             let component = try resolve(reference, in: db)
             try db.execute(
                 sql: "INSERT INTO modelVersionComponent (versionId, modality, componentVersionId) VALUES (?, ?, ?)",
-                arguments: [id, modality, component])
+                arguments: [id, modality, component]
+            )
         }
         if let run = lineage.trainingRun {
             try db.execute(sql: "UPDATE run SET versionId = ? WHERE id = ?", arguments: [id, run])
@@ -195,11 +289,19 @@ extension Registry {
     }
 
     static func insertVersionTensor(
-        _ versionId: Int64, _ position: Int, _ name: String, _ dtype: DType, _ shape: Shape, _ blobId: Int64, in db: Database
+        _ versionId: Int64,
+        _ position: Int,
+        _ name: String,
+        _ dtype: DType,
+        _ shape: Shape,
+        _ blobId: Int64,
+        in db: Database
     ) throws {
         try db.execute(
-            sql: "INSERT INTO versionTensor (versionId, position, name, dtype, shape, blobId) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [versionId, position, name, dtype.rawValue, encodeShape(shape), blobId])
+            sql:
+                "INSERT INTO versionTensor (versionId, position, name, dtype, shape, blobId) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [versionId, position, name, dtype.rawValue, encodeShape(shape), blobId]
+        )
     }
 
     static func encodeSpec(_ spec: FusionSpec) throws -> String {
@@ -215,4 +317,3 @@ extension Registry {
         }
     }
 }
-

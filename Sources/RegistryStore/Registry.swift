@@ -42,7 +42,10 @@ public struct Registry: Sendable {
     /// - Throws: ``RegistryError``: `notFound` (no file and `createIfMissing` false),
     ///   `corruptData` (not a Fusebox store, damaged), `schemaTooNew`, `schemaTooOld` (read-only).
     public static func open(
-        atPath path: String, createIfMissing: Bool = true, access: Access = .readWrite, principal: String = ProcessIdentity.user,
+        atPath path: String,
+        createIfMissing: Bool = true,
+        access: Access = .readWrite,
+        principal: String = ProcessIdentity.user,
         logger: Logger
     ) throws -> Registry {
         let manager = FileManager.default
@@ -65,13 +68,15 @@ public struct Registry: Sendable {
         configuration.busyMode = .timeout(30)
         configuration.label = "fusebox"
         configuration.readonly = access == .readOnly
-        if access == .readWrite { configuration.prepareDatabase { db in
-            if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
+        if access == .readWrite {
+            configuration.prepareDatabase { db in
+                if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                }
+                // With WAL, NORMAL never corrupts and a killed process loses nothing it committed.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            // With WAL, NORMAL never corrupts and a killed process loses nothing it committed.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        } }
+        }
         let queue: DatabaseQueue
         do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
             throw mapped(error, path: path)
@@ -83,7 +88,10 @@ public struct Registry: Sendable {
     /// applied (in one transaction, announced on the logger) and abandoned runs marked failed; the
     /// write lock is taken only when there is something to write.
     public init(
-        _ writer: any DatabaseWriter, path: String = ":memory:", access: Access = .readWrite, principal: String = ProcessIdentity.user,
+        _ writer: any DatabaseWriter,
+        path: String = ":memory:",
+        access: Access = .readWrite,
+        principal: String = ProcessIdentity.user,
         logger: Logger
     ) throws {
         self.writer = writer
@@ -93,18 +101,22 @@ public struct Registry: Sendable {
         do {
             writer.writeWithoutTransaction { db in db.add(function: RecordDigest.function) }
             let applied = try writer.read { db in
-                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                try db.tableExists("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
             }
             try Schema.checkNotNewer(applied: applied, path: path)
             if Set(Schema.identifiers).subtracting(applied).isEmpty == false {
                 guard access == .readWrite else {
                     throw RegistryError(
                         .schemaTooOld,
-                        "The store '\(path)' was written by an older fusebox; run 'fusebox init' to upgrade it (commands that only read never change a store).")
+                        "The store '\(path)' was written by an older fusebox; run 'fusebox init' to upgrade it (commands that only read never change a store)."
+                    )
                 }
                 let upgraded = try writer.write { db in try Schema.migrate(db, path: path) }
                 if !upgraded.isEmpty && !applied.isEmpty {
-                    logger.notice("Upgraded the store '\(path)' with schema migrations \(upgraded.joined(separator: ", ")).")
+                    logger.notice(
+                        "Upgraded the store '\(path)' with schema migrations \(upgraded.joined(separator: ", "))."
+                    )
                 }
             }
         } catch {
@@ -121,7 +133,10 @@ public struct Registry: Sendable {
         let head = [UInt8](handle.readData(ofLength: 16))
         try? handle.close()
         guard head == sqliteMagic else {
-            throw RegistryError(.corruptData, "'\(path)' is not a Fusebox store (it is not an SQLite database); nothing was changed.")
+            throw RegistryError(
+                .corruptData,
+                "'\(path)' is not a Fusebox store (it is not an SQLite database); nothing was changed."
+            )
         }
         var configuration = Configuration()
         configuration.readonly = true
@@ -129,14 +144,21 @@ public struct Registry: Sendable {
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             let (tables, applied) = try queue.read { db in
-                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-                let applied = tables.contains("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                let tables = try String.fetchAll(
+                    db,
+                    sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+                let applied =
+                    tables.contains("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
                 return (tables, applied)
             }
             try queue.close()
             if !tables.isEmpty && !tables.contains("grdb_migrations") {
                 throw RegistryError(
-                    .corruptData, "'\(path)' is an SQLite database of another application, not a Fusebox store; nothing was changed.")
+                    .corruptData,
+                    "'\(path)' is an SQLite database of another application, not a Fusebox store; nothing was changed."
+                )
             }
             // Refuse a newer store here, read-only: opening it for writing would already switch it to WAL.
             try Schema.checkNotNewer(applied: applied, path: path)
@@ -153,14 +175,24 @@ public struct Registry: Sendable {
         switch db.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             return RegistryError(
-                .corruptData, "The store '\(path)' is damaged or not an SQLite database (\(db.message ?? "corrupt")); restore it from a backup.",
-                cause: error)
+                .corruptData,
+                "The store '\(path)' is damaged or not an SQLite database (\(db.message ?? "corrupt")); restore it from a backup.",
+                cause: error
+            )
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return RegistryError(.conflict, "The store '\(path)' stayed locked by another process for 30 s; try again.", cause: error)
+            return RegistryError(
+                .conflict,
+                "The store '\(path)' stayed locked by another process for 30 s; try again.",
+                cause: error
+            )
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_PERM:
             return RegistryError(.io, "Cannot write the store '\(path)' (\(db.message ?? "I/O error")).", cause: error)
         default:
-            return RegistryError(.io, "The store '\(path)' reported an error: \(db.message ?? "\(db.resultCode)").", cause: error)
+            return RegistryError(
+                .io,
+                "The store '\(path)' reported an error: \(db.message ?? "\(db.resultCode)").",
+                cause: error
+            )
         }
     }
 

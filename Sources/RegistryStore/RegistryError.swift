@@ -5,7 +5,9 @@
 public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable {
     /// What kind of problem this is; new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Wrapped: String { case notFound, alreadyExists, invalidInput, corruptData, schemaTooNew, schemaTooOld, conflict, io }
+        private enum Wrapped: String {
+            case notFound, alreadyExists, invalidInput, corruptData, schemaTooNew, schemaTooOld, conflict, io
+        }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
         public static var notFound: Self { Self(.notFound) }

@@ -30,7 +30,11 @@ public struct Lineage: Sendable, Hashable {
     /// Component versions by modality, e.g. `image` → `cnn@3`.
     public var components: [String: VersionReference]
 
-    public init(trainingRun: Int64? = nil, datasets: [String: String] = [:], components: [String: VersionReference] = [:]) {
+    public init(
+        trainingRun: Int64? = nil,
+        datasets: [String: String] = [:],
+        components: [String: VersionReference] = [:]
+    ) {
         self.trainingRun = trainingRun
         self.datasets = datasets
         self.components = components
@@ -102,7 +106,8 @@ public enum RunKind: String, Sendable, Hashable, Codable { case training, evalua
 public enum RunStatus: String, Sendable, Hashable, Codable { case running, finished, failed }
 
 /// A param value: text, kept as a number too when it is one, so queries compare numbers numerically.
-public enum ParamValue: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral, ExpressibleByFloatLiteral,
+public enum ParamValue: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral,
+    ExpressibleByFloatLiteral,
     ExpressibleByIntegerLiteral
 {
     case text(String)

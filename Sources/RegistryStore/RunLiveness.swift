@@ -15,10 +15,13 @@ public enum RunLiveness {
 
     /// Why the run is abandoned, or nil while its owner may be alive. Runs recorded before hosts were
     /// (no host) are judged as this host's.
-    static func reasonAbandoned(pid: Int64?, bootID: String?, host: String?, heartbeat: Double, now: Double) -> String? {
+    static func reasonAbandoned(pid: Int64?, bootID: String?, host: String?, heartbeat: Double, now: Double) -> String?
+    {
         if host == nil || host == ProcessIdentity.host {
             if bootID != ProcessIdentity.bootID { return "the machine restarted during the run" }
-            if let pid, !ProcessIdentity.isAlive(pid) { return "its process (pid \(pid)) ended without finishing the run" }
+            if let pid, !ProcessIdentity.isAlive(pid) {
+                return "its process (pid \(pid)) ended without finishing the run"
+            }
         }
         if now - heartbeat > staleAfter {
             return "no sign of life from its process (pid \(pid ?? 0) on \(host ?? "?")) for \(Int(now - heartbeat)) s"

@@ -15,7 +15,10 @@ extension RunQuery {
 
     /// Compiles a filter to a WHERE clause over `run r` and its bound arguments. Both reaches give
     /// the same truth value for every run, including under `not` and for runs lacking a key.
-    static func compile(_ filter: Filter, reach: Reach = .matchingSet) throws -> (sql: String, arguments: StatementArguments) {
+    static func compile(
+        _ filter: Filter,
+        reach: Reach = .matchingSet
+    ) throws -> (sql: String, arguments: StatementArguments) {
         switch filter {
         case .and(let a, let b), .or(let a, let b):
             let (sa, aa) = try compile(a, reach: reach)
@@ -29,7 +32,9 @@ extension RunQuery {
         case .comparison(let field, let op, let value, let column):
             let sqlOp = op == "like" ? "LIKE" : op
             func number() throws -> Double {
-                guard case .number(let d) = value else { throw error(column, "\(describe(field)) compares to numbers, not text") }
+                guard case .number(let d) = value else {
+                    throw error(column, "\(describe(field)) compares to numbers, not text")
+                }
                 return d
             }
             func notLike() throws {
@@ -53,7 +58,9 @@ extension RunQuery {
             case .metricMax(let key), .metricMin(let key):
                 try notLike()
                 let aggregate = if case .metricMax = field { "max" } else { "min" }
-                return (rows(in: "metric", where: keyId, having: "\(aggregate)(value) \(sqlOp) ?"), [key, try number()])
+                return (
+                    rows(in: "metric", where: keyId, having: "\(aggregate)(value) \(sqlOp) ?"), [key, try number()]
+                )
             case .param(let key):
                 if case .number(let d) = value, op != "like" {
                     return (rows(in: "runParam", where: "key = ? AND number \(sqlOp) ?"), [key, d])
@@ -122,7 +129,9 @@ extension RunQuery {
 
         init(_ text: String) throws {
             let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard (1...2).contains(parts.count) else { throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': use FIELD [asc|desc].") }
+            guard (1...2).contains(parts.count) else {
+                throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': use FIELD [asc|desc].")
+            }
             let direction = parts.count == 2 ? parts[1].uppercased() : nil
             guard direction == nil || direction == "ASC" || direction == "DESC" else {
                 throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': the direction is 'asc' or 'desc'.")
@@ -132,12 +141,20 @@ extension RunQuery {
                 self = .metric(String(field.dropFirst(8)), descending: direction != "ASC")
             } else if field.hasPrefix("params.") {
                 self = .other(
-                    sql: "(SELECT coalesce(number, value) FROM runParam WHERE runId = r.id AND key = ?) \(direction ?? "ASC") NULLS LAST, r.id DESC",
-                    arguments: [String(field.dropFirst(7))])
+                    sql:
+                        "(SELECT coalesce(number, value) FROM runParam WHERE runId = r.id AND key = ?) \(direction ?? "ASC") NULLS LAST, r.id DESC",
+                    arguments: [String(field.dropFirst(7))]
+                )
             } else {
-                let columns = ["created": "r.startedAt", "id": "r.id", "status": "r.status", "kind": "r.kind", "model": "m.name", "version": "v.number"]
+                let columns = [
+                    "created": "r.startedAt", "id": "r.id", "status": "r.status", "kind": "r.kind", "model": "m.name",
+                    "version": "v.number",
+                ]
                 guard let column = columns[field] else {
-                    throw RegistryError(.invalidInput, "Invalid --order-by field '\(field)': use metrics.*, params.*, created, id, status, kind, model or version.")
+                    throw RegistryError(
+                        .invalidInput,
+                        "Invalid --order-by field '\(field)': use metrics.*, params.*, created, id, status, kind, model or version."
+                    )
                 }
                 self = .other(sql: "\(column) \(direction ?? "ASC"), r.id DESC", arguments: [])
             }
@@ -147,7 +164,10 @@ extension RunQuery {
         var sql: (String, StatementArguments) {
             switch self {
             case .metric(let key, let descending):
-                ("(SELECT value FROM latestMetric WHERE runId = r.id AND keyId = (SELECT id FROM metricKey WHERE name = ?)) \(descending ? "DESC" : "ASC") NULLS LAST, r.id DESC", [key])
+                (
+                    "(SELECT value FROM latestMetric WHERE runId = r.id AND keyId = (SELECT id FROM metricKey WHERE name = ?)) \(descending ? "DESC" : "ASC") NULLS LAST, r.id DESC",
+                    [key]
+                )
             case .other(let sql, let arguments):
                 (sql, arguments)
             }

@@ -60,7 +60,9 @@ struct RunQuery {
         let chars = Array(text)
         var tokens: [Token] = []
         var i = 0
-        func isWordChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "." || c == "-" || c == "/" || c == ":" }
+        func isWordChar(_ c: Character) -> Bool {
+            c.isLetter || c.isNumber || c == "_" || c == "." || c == "-" || c == "/" || c == ":"
+        }
         while i < chars.count {
             let c = chars[i]
             let column = i + 1
@@ -73,7 +75,9 @@ struct RunQuery {
                 var value = ""
                 i += 1
                 while true {
-                    guard i < chars.count else { throw error(column, "unterminated \(c == "`" ? "backquoted key" : "string")") }
+                    guard i < chars.count else {
+                        throw error(column, "unterminated \(c == "`" ? "backquoted key" : "string")")
+                    }
                     if chars[i] == c {
                         if i + 1 < chars.count, chars[i + 1] == c {
                             value.append(c)
@@ -92,13 +96,18 @@ struct RunQuery {
                 if i + 1 < chars.count, "=>".contains(chars[i + 1]), c != "=" || chars[i + 1] != ">" {
                     op.append(chars[i + 1])
                 }
-                guard ["=", "!=", "<>", "<", "<=", ">", ">="].contains(op) else { throw error(column, "unknown operator '\(op)'") }
+                guard ["=", "!=", "<>", "<", "<=", ">", ">="].contains(op) else {
+                    throw error(column, "unknown operator '\(op)'")
+                }
                 tokens.append(Token(kind: .op, text: op, column: column))
                 i += op.count
-            } else if c.isNumber || (c == "-" && i + 1 < chars.count && (chars[i + 1].isNumber || chars[i + 1] == ".")) || (c == "." && i + 1 < chars.count && chars[i + 1].isNumber) {
+            } else if c.isNumber || (c == "-" && i + 1 < chars.count && (chars[i + 1].isNumber || chars[i + 1] == "."))
+                || (c == "." && i + 1 < chars.count && chars[i + 1].isNumber)
+            {
                 var j = i + 1
-                while j < chars.count, chars[j].isNumber || chars[j] == "." || chars[j] == "e" || chars[j] == "E"
-                    || ((chars[j] == "-" || chars[j] == "+") && (chars[j - 1] == "e" || chars[j - 1] == "E"))
+                while j < chars.count,
+                    chars[j].isNumber || chars[j] == "." || chars[j] == "e" || chars[j] == "E"
+                        || ((chars[j] == "-" || chars[j] == "+") && (chars[j - 1] == "e" || chars[j - 1] == "E"))
                 {
                     j += 1
                 }
@@ -111,13 +120,21 @@ struct RunQuery {
                 while j < chars.count, isWordChar(chars[j]) || (chars[j] == "`") {
                     if chars[j] == "`" {
                         // metrics.`key with spaces`
-                        guard let close = chars[(j + 1)...].firstIndex(of: "`") else { throw error(j + 1, "unterminated backquoted key") }
+                        guard let close = chars[(j + 1)...].firstIndex(of: "`") else {
+                            throw error(j + 1, "unterminated backquoted key")
+                        }
                         j = close + 1
                     } else {
                         j += 1
                     }
                 }
-                tokens.append(Token(kind: .word, text: String(chars[i..<j]).replacingOccurrences(of: "`", with: ""), column: column))
+                tokens.append(
+                    Token(
+                        kind: .word,
+                        text: String(chars[i..<j]).replacingOccurrences(of: "`", with: ""),
+                        column: column
+                    )
+                )
                 i = j
             } else {
                 throw error(column, "unexpected character '\(c)'")
@@ -141,7 +158,9 @@ struct RunQuery {
         var parser = RunQuery(tokens: try tokenize(text), length: text.count)
         guard !parser.tokens.isEmpty else { throw error(1, "the query is empty") }
         let filter = try parser.parseOr()
-        if let extra = parser.peek { throw error(extra.column, "unexpected '\(extra.text)'; expected 'and', 'or' or the end") }
+        if let extra = parser.peek {
+            throw error(extra.column, "unexpected '\(extra.text)'; expected 'and', 'or' or the end")
+        }
         return filter
     }
 
@@ -173,7 +192,9 @@ struct RunQuery {
         if let t = peek, t.kind == .open {
             index += 1
             let inner = try parseOr()
-            guard let close = peek, close.kind == .close else { throw Self.error(peek?.column ?? endColumn, "expected ')' to close the '(' at column \(t.column)") }
+            guard let close = peek, close.kind == .close else {
+                throw Self.error(peek?.column ?? endColumn, "expected ')' to close the '(' at column \(t.column)")
+            }
             _ = close
             index += 1
             return inner
@@ -183,21 +204,30 @@ struct RunQuery {
 
     private mutating func parseComparison() throws -> Filter {
         guard let t = peek else { throw Self.error(endColumn, "expected a field such as metrics.accuracy") }
-        guard t.kind == .word else { throw Self.error(t.column, "expected a field such as metrics.accuracy, found '\(t.text)'") }
+        guard t.kind == .word else {
+            throw Self.error(t.column, "expected a field such as metrics.accuracy, found '\(t.text)'")
+        }
         index += 1
         let field: Field
         let lower = t.text.lowercased()
         if lower == "max" || lower == "min", let open = peek, open.kind == .open {
             index += 1
             guard let inner = peek, inner.kind == .word, inner.text.hasPrefix("metrics."), inner.text.count > 8 else {
-                throw Self.error(peek?.column ?? endColumn, "\(lower)(…) takes a metric, e.g. \(lower)(metrics.val_accuracy)")
+                throw Self.error(
+                    peek?.column ?? endColumn,
+                    "\(lower)(…) takes a metric, e.g. \(lower)(metrics.val_accuracy)"
+                )
             }
             index += 1
-            guard let close = peek, close.kind == .close else { throw Self.error(peek?.column ?? endColumn, "expected ')'") }
+            guard let close = peek, close.kind == .close else {
+                throw Self.error(peek?.column ?? endColumn, "expected ')'")
+            }
             index += 1
             let key = String(inner.text.dropFirst(8))
             field = lower == "max" ? .metricMax(key) : .metricMin(key)
-        } else if let dot = t.text.firstIndex(of: "."), ["metrics", "params", "tags"].contains(t.text[..<dot].lowercased()) {
+        } else if let dot = t.text.firstIndex(of: "."),
+            ["metrics", "params", "tags"].contains(t.text[..<dot].lowercased())
+        {
             let key = String(t.text[t.text.index(after: dot)...])
             guard !key.isEmpty else { throw Self.error(t.column, "'\(t.text)' names no key") }
             switch t.text[..<dot].lowercased() {
@@ -208,7 +238,10 @@ struct RunQuery {
         } else if Self.attributes.contains(lower) {
             field = .attribute(lower)
         } else {
-            throw Self.error(t.column, "unknown field '\(t.text)'; use metrics.*, params.*, tags.*, max(metrics.*), min(metrics.*) or \(Self.attributes.joined(separator: ", "))")
+            throw Self.error(
+                t.column,
+                "unknown field '\(t.text)'; use metrics.*, params.*, tags.*, max(metrics.*), min(metrics.*) or \(Self.attributes.joined(separator: ", "))"
+            )
         }
         guard let opToken = peek else { throw Self.error(endColumn, "expected an operator after '\(t.text)'") }
         let op: String

@@ -26,7 +26,8 @@ enum Schema {
         if let unknown = Set(applied).subtracting(identifiers).sorted().last {
             throw RegistryError(
                 .schemaTooNew,
-                "The store '\(path)' was written by a newer fusebox (it has schema migration '\(unknown)'); upgrade fusebox to open it.")
+                "The store '\(path)' was written by a newer fusebox (it has schema migration '\(unknown)'); upgrade fusebox to open it."
+            )
         }
     }
 
@@ -40,7 +41,10 @@ enum Schema {
         let pending = SchemaMigrations.all.filter { !applied.contains($0.identifier) }
         for migration in pending {
             try db.execute(sql: migration.sql)
-            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
+            try db.execute(
+                sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)",
+                arguments: [migration.identifier]
+            )
         }
         if !pending.isEmpty {
             try db.checkForeignKeys()

@@ -16,7 +16,10 @@ enum TensorBlobs {
     /// `source`), and the caller's transaction stores nothing.
     /// - Returns: the blob's id and whether it was new.
     static func store(
-        sha256: String, byteCount: Int, source: @autoclosure () -> String = "a tensor", in db: Database,
+        sha256: String,
+        byteCount: Int,
+        source: @autoclosure () -> String = "a tensor",
+        in db: Database,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> (id: Int64, isNew: Bool) {
         if let id = try Int64.fetchOne(db, sql: "SELECT id FROM tensorBlob WHERE sha256 = ?", arguments: [sha256]) {
@@ -24,7 +27,9 @@ enum TensorBlobs {
         }
         let chunkCount = (byteCount + chunkSize - 1) / chunkSize
         try db.execute(
-            sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount) VALUES (?, ?, ?)", arguments: [sha256, byteCount, chunkCount])
+            sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount) VALUES (?, ?, ?)",
+            arguments: [sha256, byteCount, chunkCount]
+        )
         let id = db.lastInsertedRowID
         let insert = try db.cachedStatement(sql: "INSERT INTO tensorChunk (blobId, position, bytes) VALUES (?, ?, ?)")
         var pending = Data()
@@ -51,25 +56,42 @@ enum TensorBlobs {
         }
         if !pending.isEmpty { try flush() }
         guard written == byteCount, position == chunkCount else {
-            throw RegistryError(.invalidInput, "A tensor's data in \(source()) was \(written) bytes, its header said \(byteCount).")
+            throw RegistryError(
+                .invalidInput,
+                "A tensor's data in \(source()) was \(written) bytes, its header said \(byteCount)."
+            )
         }
         guard SHA256Hex.hex(hasher.finalize()) == sha256 else {
-            throw RegistryError(.conflict, "\(source()) changed while it was being registered; nothing was stored. Try again once it is complete.")
+            throw RegistryError(
+                .conflict,
+                "\(source()) changed while it was being registered; nothing was stored. Try again once it is complete."
+            )
         }
         return (id, true)
     }
 
     /// Stores an in-memory tensor's bytes.
     static func store(_ tensor: Tensor, sha256: String, in db: Database) throws -> Int64 {
-        try store(sha256: sha256, byteCount: tensor.bytes.count, in: db) { emit in try tensor.withUnsafeBytes { try emit($0) } }.id
+        try store(sha256: sha256, byteCount: tensor.bytes.count, in: db) { emit in
+            try tensor.withUnsafeBytes { try emit($0) }
+        }.id
     }
 
     /// Streams a blob's chunks in order; when `verify` is set, re-hashes them and throws
     /// `corruptData` (naming `what`) if the digest or length differs from the record.
     static func stream(
-        blobId: Int64, in db: Database, verify: Bool, what: @autoclosure () -> String, _ body: (UnsafeRawBufferPointer) throws -> Void
+        blobId: Int64,
+        in db: Database,
+        verify: Bool,
+        what: @autoclosure () -> String,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT sha256, byteCount, chunkCount FROM tensorBlob WHERE id = ?", arguments: [blobId])
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT sha256, byteCount, chunkCount FROM tensorBlob WHERE id = ?",
+                arguments: [blobId]
+            )
         else { throw RegistryError(.corruptData, "\(what()) points at a missing blob; run 'fusebox verify'.") }
         let expected: String = row["sha256"]
         let byteCount: Int = row["byteCount"]
@@ -77,7 +99,10 @@ enum TensorBlobs {
         var total = 0
         var position = 0
         let chunks = try Row.fetchCursor(
-            db, sql: "SELECT position, bytes FROM tensorChunk WHERE blobId = ? ORDER BY position", arguments: [blobId])
+            db,
+            sql: "SELECT position, bytes FROM tensorChunk WHERE blobId = ? ORDER BY position",
+            arguments: [blobId]
+        )
         while let chunk = try chunks.next() {
             guard chunk["position"] as Int == position else { break }
             position += 1
@@ -103,7 +128,13 @@ enum TensorBlobs {
     }
 
     /// Reads a whole blob into memory (verified by default).
-    static func read(blobId: Int64, byteCount: Int, in db: Database, verify: Bool, what: @autoclosure () -> String) throws -> [UInt8] {
+    static func read(
+        blobId: Int64,
+        byteCount: Int,
+        in db: Database,
+        verify: Bool,
+        what: @autoclosure () -> String
+    ) throws -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(byteCount)
         try stream(blobId: blobId, in: db, verify: verify, what: what()) { out.append(contentsOf: $0) }

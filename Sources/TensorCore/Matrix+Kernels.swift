@@ -10,7 +10,12 @@ extension Matrix {
     /// tile overlaps the previous one (recomputing identical values), so narrow outputs such as
     /// 10 classes stay vectorised. A transposed `b` is transposed explicitly first (in fusion `b`
     /// is a parameter, so the copy is small).
-    public static func multiply(_ a: Matrix, transposingA: Bool = false, _ b: Matrix, transposingB: Bool = false) -> Matrix {
+    public static func multiply(
+        _ a: Matrix,
+        transposingA: Bool = false,
+        _ b: Matrix,
+        transposingB: Bool = false
+    ) -> Matrix {
         let m = transposingA ? a.columns : a.rows
         let k = transposingA ? a.rows : a.columns
         let right = transposingB ? b.transposed() : b
@@ -22,7 +27,9 @@ extension Matrix {
         a.values.withUnsafeBufferPointer { pa in
             right.values.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, let baseC = pc.baseAddress else { return }
+                    guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, let baseC = pc.baseAddress else {
+                        return
+                    }
                     if n < 8 {
                         for i in 0..<m {
                             for j in 0..<n {

@@ -8,7 +8,10 @@ public struct Matrix: Sendable, Hashable {
 
     /// Creates a matrix from row-major values; `values.count` must be `rows × columns`.
     public init(rows: Int, columns: Int, values: [Float]) {
-        precondition(rows >= 0 && columns >= 0 && values.count == rows * columns, "\(values.count) values for \(rows) × \(columns)")
+        precondition(
+            rows >= 0 && columns >= 0 && values.count == rows * columns,
+            "\(values.count) values for \(rows) × \(columns)"
+        )
         self.rows = rows
         self.columns = columns
         self.values = values

@@ -78,7 +78,9 @@ public struct Tensor: Sendable, Hashable {
     public func floats() -> [Float] {
         if dtype == .float32 {
             return bytes.withUnsafeBytes { raw in
-                (0..<elementCount).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                (0..<elementCount).map {
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                }
             }
         }
         var out = [Float](repeating: 0, count: elementCount)
@@ -103,10 +105,23 @@ public struct Tensor: Sendable, Hashable {
     @inline(__always)
     static func element(_ raw: UnsafeRawBufferPointer, _ dtype: DType, _ i: Int) -> Double {
         switch dtype {
-        case .float16: Double(HalfFloat.float(fromBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-        case .bfloat16: Double(Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16))
-        case .float32: Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))))
-        case .float64: Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+        case .float16:
+            Double(
+                HalfFloat.float(
+                    fromBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                )
+            )
+        case .bfloat16:
+            Double(
+                Float(
+                    bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        << 16
+                )
+            )
+        case .float32:
+            Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))))
+        case .float64:
+            Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
         case .int8: Double(raw.loadUnaligned(fromByteOffset: i, as: Int8.self))
         case .int16: Double(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
         case .int32: Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))

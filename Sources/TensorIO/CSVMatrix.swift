@@ -23,9 +23,16 @@ public struct CSVTable: Sendable {
     }
 
     /// Parses CSV text; see ``read(path:labelColumn:hasHeader:)``.
-    public static func parse(_ text: String, path: String, labelColumn: String? = nil, hasHeader: Bool? = nil) throws -> CSVTable {
+    public static func parse(
+        _ text: String,
+        path: String,
+        labelColumn: String? = nil,
+        hasHeader: Bool? = nil
+    ) throws -> CSVTable {
         var rows: [(line: Int, cells: [Substring])] = []
-        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
+        {
             var line = rawLine
             if line.last == "\r" { line.removeLast() }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
@@ -38,10 +45,16 @@ public struct CSVTable: Sendable {
         let width = names.count
         var labelIndex: Int?
         if let labelColumn {
-            if let i = names.firstIndex(of: labelColumn) { labelIndex = i } else if let i = Int(labelColumn), (0..<width).contains(i) {
+            if let i = names.firstIndex(of: labelColumn) {
+                labelIndex = i
+            } else if let i = Int(labelColumn), (0..<width).contains(i) {
                 labelIndex = i
             } else {
-                throw TensorIOError(.invalidCSV, path: path, "has no column '\(labelColumn)' (columns: \(names.joined(separator: ", ")))")
+                throw TensorIOError(
+                    .invalidCSV,
+                    path: path,
+                    "has no column '\(labelColumn)' (columns: \(names.joined(separator: ", ")))"
+                )
             }
         }
         var values: [Float] = []
@@ -49,11 +62,19 @@ public struct CSVTable: Sendable {
         var labels: [Double] = []
         for (line, cells) in rows {
             guard cells.count == width else {
-                throw TensorIOError(.invalidCSV, path: path, "line \(line) has \(cells.count) cells, expected \(width) (ragged rows)")
+                throw TensorIOError(
+                    .invalidCSV,
+                    path: path,
+                    "line \(line) has \(cells.count) cells, expected \(width) (ragged rows)"
+                )
             }
             for (j, cell) in cells.enumerated() {
                 guard let v = Double(cell) else {
-                    throw TensorIOError(.invalidCSV, path: path, "line \(line), column \(j + 1): '\(cell)' is not a number")
+                    throw TensorIOError(
+                        .invalidCSV,
+                        path: path,
+                        "line \(line), column \(j + 1): '\(cell)' is not a number"
+                    )
                 }
                 if j == labelIndex { labels.append(v) } else { values.append(Float(v)) }
             }

@@ -34,17 +34,29 @@ public enum NumPyArray {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw TensorIOError(.truncated, path: path, "file ends inside the .npy preamble") }
+            guard bytes.count >= 12 else {
+                throw TensorIOError(.truncated, path: path, "file ends inside the .npy preamble")
+            }
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
             headerStart = 12
         default:
-            throw TensorIOError(.unsupported, path: path, ".npy format version \(major).\(bytes[7]) is not supported (1.0, 2.0, 3.0 are)")
+            throw TensorIOError(
+                .unsupported,
+                path: path,
+                ".npy format version \(major).\(bytes[7]) is not supported (1.0, 2.0, 3.0 are)"
+            )
         }
         guard headerStart + headerLength <= bytes.count else {
-            throw TensorIOError(.truncated, path: path, ".npy header of \(headerLength) bytes runs past the end of the file")
+            throw TensorIOError(
+                .truncated,
+                path: path,
+                ".npy header of \(headerLength) bytes runs past the end of the file"
+            )
         }
         let headerBytes = Array(bytes[headerStart..<headerStart + headerLength])
-        let headerText = major == 3 ? String(validating: headerBytes, as: UTF8.self) : String(headerBytes.map { Character(Unicode.Scalar($0)) })
+        let headerText =
+            major == 3
+            ? String(validating: headerBytes, as: UTF8.self) : String(headerBytes.map { Character(Unicode.Scalar($0)) })
         guard let headerText else { throw TensorIOError(.invalidHeader, path: path, ".npy header is not valid UTF-8") }
         let header: NumPyHeader
         do { header = try NumPyHeader.parse(headerText) } catch let error as NumPyHeader.ParseError {
@@ -52,29 +64,41 @@ public enum NumPyArray {
         }
         let (dtype, bigEndian) = try dtype(fromDescr: header.descr, path: path)
         let shape: Shape
-        do { shape = try Shape.validated(header.shape) } catch { throw TensorIOError(.invalidHeader, path: path, error.message) }
+        do { shape = try Shape.validated(header.shape) } catch {
+            throw TensorIOError(.invalidHeader, path: path, error.message)
+        }
         let dataStart = headerStart + headerLength
         let (expected, overflow) = shape.elementCount.multipliedReportingOverflow(by: dtype.byteSize)
         let available = bytes.count - dataStart
         guard !overflow, expected == available else {
             throw TensorIOError(
-                available < expected ? .truncated : .invalidHeader, path: path,
-                "shape \(shape) of \(header.descr) needs \(overflow ? "too many" : String(expected)) data bytes but the file holds \(available)")
+                available < expected ? .truncated : .invalidHeader,
+                path: path,
+                "shape \(shape) of \(header.descr) needs \(overflow ? "too many" : String(expected)) data bytes but the file holds \(available)"
+            )
         }
         var data = Array(bytes[dataStart...])
         if bigEndian { Tensor.swapBytes(&data, elementSize: dtype.byteSize) }
-        if header.fortranOrder, shape.rank > 1 { data = cOrder(fromFortran: data, shape: shape, elementSize: dtype.byteSize) }
+        if header.fortranOrder, shape.rank > 1 {
+            data = cOrder(fromFortran: data, shape: shape, elementSize: dtype.byteSize)
+        }
         if dtype == .bool, let bad = data.first(where: { $0 > 1 }) {
             throw TensorIOError(.invalidHeader, path: path, "bool array holds byte \(bad), not 0 or 1")
         }
-        do { return try Tensor(dtype: dtype, shape: shape, bytes: data) } catch { throw TensorIOError(.invalidHeader, path: path, error.message) }
+        do { return try Tensor(dtype: dtype, shape: shape, bytes: data) } catch {
+            throw TensorIOError(.invalidHeader, path: path, error.message)
+        }
     }
 
     /// Maps a NumPy type string such as `<f4`, `>i8`, `|b1` to a dtype and its byte order.
     static func dtype(fromDescr descr: String, path: String) throws -> (DType, bigEndian: Bool) {
         let chars = Array(descr)
         guard chars.count >= 3, "<>|=".contains(chars[0]), let size = Int(String(chars[2...])) else {
-            throw TensorIOError(.unsupported, path: path, "dtype '\(descr)' is not supported (object, string and structured dtypes are refused)")
+            throw TensorIOError(
+                .unsupported,
+                path: path,
+                "dtype '\(descr)' is not supported (object, string and structured dtypes are refused)"
+            )
         }
         let bigEndian = chars[0] == ">"
         let table: [String: DType] = [
@@ -82,7 +106,11 @@ public enum NumPyArray {
             "u1": .uint8, "u2": .uint16, "u4": .uint32, "u8": .uint64, "b1": .bool,
         ]
         guard let dtype = table["\(chars[1])\(size)"] else {
-            throw TensorIOError(.unsupported, path: path, "dtype '\(descr)' is not supported (object, string and structured dtypes are refused)")
+            throw TensorIOError(
+                .unsupported,
+                path: path,
+                "dtype '\(descr)' is not supported (object, string and structured dtypes are refused)"
+            )
         }
         return (dtype, bigEndian)
     }
@@ -133,21 +161,29 @@ public enum NumPyArray {
     /// (header padded with spaces and a newline so the data starts at a multiple of 64).
     public static func encode(_ tensor: Tensor, path: String = "<memory>") throws -> [UInt8] {
         guard let descr = descr(for: tensor.dtype) else {
-            throw TensorIOError(.unsupported, path: path, "NumPy has no dtype for \(tensor.dtype.rawValue); use safetensors")
+            throw TensorIOError(
+                .unsupported,
+                path: path,
+                "NumPy has no dtype for \(tensor.dtype.rawValue); use safetensors"
+            )
         }
         let dims = tensor.shape.dimensions
         let shapeText = dims.count == 1 ? "(\(dims[0]),)" : "(" + dims.map(String.init).joined(separator: ", ") + ")"
         var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }".utf8)
         let unpadded = 10 + header.count + 1
         header += [UInt8](repeating: 0x20, count: (64 - unpadded % 64) % 64) + [0x0A]
-        guard header.count <= Int(UInt16.max) else { throw TensorIOError(.unsupported, path: path, "shape too long for a .npy 1.0 header") }
+        guard header.count <= Int(UInt16.max) else {
+            throw TensorIOError(.unsupported, path: path, "shape too long for a .npy 1.0 header")
+        }
         return magic + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + tensor.bytes
     }
 
     /// Writes a tensor to a `.npy` file atomically.
     public static func write(_ tensor: Tensor, toPath path: String, overwrite: Bool = true) throws {
         let bytes = try encode(tensor, path: path)
-        try AtomicFile.write(toPath: path, overwrite: overwrite) { file in try bytes.withUnsafeBytes { try file.write($0) } }
+        try AtomicFile.write(toPath: path, overwrite: overwrite) { file in
+            try bytes.withUnsafeBytes { try file.write($0) }
+        }
     }
 }
 
@@ -193,7 +229,13 @@ struct NumPyHeader {
             switch key {
             case "descr": descr = try quoted()
             case "fortran_order":
-                if s.hasPrefix("True") { fortran = true; s.removeFirst(4) } else if s.hasPrefix("False") { fortran = false; s.removeFirst(5) } else {
+                if s.hasPrefix("True") {
+                    fortran = true
+                    s.removeFirst(4)
+                } else if s.hasPrefix("False") {
+                    fortran = false
+                    s.removeFirst(5)
+                } else {
                     throw ParseError(reason: "fortran_order is not True or False")
                 }
             case "shape":
@@ -201,7 +243,10 @@ struct NumPyHeader {
                 var dims: [Int] = []
                 while true {
                     skipSpace()
-                    if s.first == ")" { s.removeFirst(); break }
+                    if s.first == ")" {
+                        s.removeFirst()
+                        break
+                    }
                     let digits = s.prefix { $0.isNumber || $0 == "-" }
                     guard let d = Int(digits) else { throw ParseError(reason: "shape holds a non-integer") }
                     dims.append(d)
@@ -215,7 +260,9 @@ struct NumPyHeader {
             skipSpace()
             if s.first == "," { s.removeFirst() }
         }
-        guard let descr, let fortran, let shape else { throw ParseError(reason: "descr, fortran_order or shape is missing") }
+        guard let descr, let fortran, let shape else {
+            throw ParseError(reason: "descr, fortran_order or shape is missing")
+        }
         return NumPyHeader(descr: descr, fortranOrder: fortran, shape: shape)
     }
 }

@@ -25,22 +25,34 @@ public enum NumPyArchive {
             let limit = overflow || expanded > UInt64.max - 1024 ? UInt64.max : expanded + 1024
             guard claimed <= limit else {
                 throw TensorIOError(
-                    .invalidHeader, path: path,
-                    "member '\(entry.path)' claims \(claimed) bytes, more than its \(entry.compressedSize) compressed bytes can hold")
+                    .invalidHeader,
+                    path: path,
+                    "member '\(entry.path)' claims \(claimed) bytes, more than its \(entry.compressedSize) compressed bytes can hold"
+                )
             }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(Int(min(claimed, 64 << 20)))
             do {
                 _ = try archive.extract(entry, skipCRC32: false) { chunk in bytes.append(contentsOf: chunk) }
             } catch {
-                throw TensorIOError(.truncated, path: path, "member '\(entry.path)' cannot be extracted (damaged or truncated archive)")
+                throw TensorIOError(
+                    .truncated,
+                    path: path,
+                    "member '\(entry.path)' cannot be extracted (damaged or truncated archive)"
+                )
             }
             guard UInt64(bytes.count) == claimed else {
-                throw TensorIOError(.invalidHeader, path: path, "member '\(entry.path)' holds \(bytes.count) bytes but its header says \(claimed)")
+                throw TensorIOError(
+                    .invalidHeader,
+                    path: path,
+                    "member '\(entry.path)' holds \(bytes.count) bytes but its header says \(claimed)"
+                )
             }
             var name = entry.path
             if name.hasSuffix(".npy") { name.removeLast(4) }
-            guard seen.insert(name).inserted else { throw TensorIOError(.duplicateName, path: path, "array '\(name)' appears twice") }
+            guard seen.insert(name).inserted else {
+                throw TensorIOError(.duplicateName, path: path, "array '\(name)' appears twice")
+            }
             out.append((name, try NumPyArray.decode(bytes, path: "\(path)[\(entry.path)]")))
         }
         return out

@@ -20,7 +20,11 @@ final class PosixFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
-            throw TensorIOError(e == ENOENT ? .fileNotFound : .io, path: path, e == ENOENT ? "no such file" : "cannot open: \(PosixFile.message(e))")
+            throw TensorIOError(
+                e == ENOENT ? .fileNotFound : .io,
+                path: path,
+                e == ENOENT ? "no such file" : "cannot open: \(PosixFile.message(e))"
+            )
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -58,7 +62,11 @@ final class PosixFile {
                 throw TensorIOError(.io, path: path, "read failed: \(PosixFile.message(errno))")
             }
             if n == 0 {
-                throw TensorIOError(.truncated, path: path, "file ends at byte \(offset + done), \(buffer.count - done) bytes short")
+                throw TensorIOError(
+                    .truncated,
+                    path: path,
+                    "file ends at byte \(offset + done), \(buffer.count - done) bytes short"
+                )
             }
             done += n
         }
@@ -91,7 +99,9 @@ final class PosixFile {
 
     /// Flushes the file's data to the disk.
     func synchronize() throws {
-        guard fsync(descriptor) == 0 else { throw TensorIOError(.io, path: path, "fsync failed: \(PosixFile.message(errno))") }
+        guard fsync(descriptor) == 0 else {
+            throw TensorIOError(.io, path: path, "fsync failed: \(PosixFile.message(errno))")
+        }
     }
 }
 

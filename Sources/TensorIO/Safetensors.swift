@@ -52,7 +52,11 @@ public struct SafetensorsHeader: Sendable, Hashable {
             if String(validating: rawHeader, as: UTF8.self) == nil {
                 throw TensorIOError(.invalidHeader, path: path, "safetensors header is not valid UTF-8")
             }
-            throw TensorIOError(.invalidHeader, path: path, "safetensors header is not valid JSON (\(error.reason) at byte \(error.offset))")
+            throw TensorIOError(
+                .invalidHeader,
+                path: path,
+                "safetensors header is not valid JSON (\(error.reason) at byte \(error.offset))"
+            )
         }
         guard case .object(let members) = json else {
             throw TensorIOError(.invalidHeader, path: path, "safetensors header is not a JSON object")
@@ -90,9 +94,11 @@ public struct SafetensorsHeader: Sendable, Hashable {
         for (key, field) in fields {
             switch (key, field) {
             case ("dtype", .string(let s)): dtypeName = s
-            case ("shape", .array(let a)): dims = a.compactMap { if case .integer(let i) = $0 { i } else { nil } }
+            case ("shape", .array(let a)):
+                dims = a.compactMap { if case .integer(let i) = $0 { i } else { nil } }
                 if dims?.count != a.count { dims = nil }
-            case ("data_offsets", .array(let a)): offsets = a.compactMap { if case .integer(let i) = $0 { i } else { nil } }
+            case ("data_offsets", .array(let a)):
+                offsets = a.compactMap { if case .integer(let i) = $0 { i } else { nil } }
                 if offsets?.count != a.count { offsets = nil }
             default:
                 throw TensorIOError(.invalidHeader, path: path, "tensor '\(name)' has an invalid field '\(key)'")
@@ -112,36 +118,55 @@ public struct SafetensorsHeader: Sendable, Hashable {
         }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin >= 0, end >= begin else {
-            throw TensorIOError(.invalidOffsets, path: path, "tensor '\(name)' has data_offsets [\(begin), \(end)] out of order")
+            throw TensorIOError(
+                .invalidOffsets,
+                path: path,
+                "tensor '\(name)' has data_offsets [\(begin), \(end)] out of order"
+            )
         }
         let (expected, overflow) = shape.elementCount.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, end - begin == expected else {
             throw TensorIOError(
-                .invalidOffsets, path: path,
-                "tensor '\(name)' spans \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(expected)")
+                .invalidOffsets,
+                path: path,
+                "tensor '\(name)' spans \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(expected)"
+            )
         }
         return SafetensorsEntry(name: name, dtype: dtype, shape: shape, dataRange: begin..<end)
     }
 
     private static func checkTiling(_ entries: [SafetensorsEntry], dataSize: Int?, path: String) throws {
         var cursor = 0
-        for e in entries.sorted(by: { ($0.dataRange.lowerBound, $0.dataRange.upperBound) < ($1.dataRange.lowerBound, $1.dataRange.upperBound) }) {
+        for e in entries.sorted(by: {
+            ($0.dataRange.lowerBound, $0.dataRange.upperBound) < ($1.dataRange.lowerBound, $1.dataRange.upperBound)
+        }) {
             guard e.dataRange.lowerBound == cursor else {
                 let what = e.dataRange.lowerBound < cursor ? "overlaps the tensor before it" : "leaves a gap before it"
                 throw TensorIOError(
-                    .invalidOffsets, path: path, "tensor '\(e.name)' at data_offsets [\(e.dataRange.lowerBound), \(e.dataRange.upperBound)] \(what)")
+                    .invalidOffsets,
+                    path: path,
+                    "tensor '\(e.name)' at data_offsets [\(e.dataRange.lowerBound), \(e.dataRange.upperBound)] \(what)"
+                )
             }
             cursor = e.dataRange.upperBound
         }
         if let dataSize, cursor != dataSize {
-            let what = cursor > dataSize ? "past the end of the file (\(dataSize) data bytes)" : "short of the \(dataSize) data bytes in the file"
-            throw TensorIOError(cursor > dataSize ? .truncated : .invalidOffsets, path: path, "tensors end at data byte \(cursor), \(what)")
+            let what =
+                cursor > dataSize
+                ? "past the end of the file (\(dataSize) data bytes)"
+                : "short of the \(dataSize) data bytes in the file"
+            throw TensorIOError(
+                cursor > dataSize ? .truncated : .invalidOffsets,
+                path: path,
+                "tensors end at data byte \(cursor), \(what)"
+            )
         }
     }
 
     /// The canonical header for tensors laid out one after the other in the order given.
     public static func canonicalBytes(
-        for tensors: [(name: String, dtype: DType, shape: Shape)], metadata: [SafetensorsMetadataItem]
+        for tensors: [(name: String, dtype: DType, shape: Shape)],
+        metadata: [SafetensorsMetadataItem]
     ) -> [UInt8] {
         var offset = 0
         let entries = tensors.map { t in
@@ -181,7 +206,10 @@ public struct SafetensorsHeader: Sendable, Hashable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+            case _ where u.value < 0x20:
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                    + String(u.value, radix: 16)
             default: out.unicodeScalars.append(u)
             }
         }

@@ -22,15 +22,27 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.path = path
         file = try PosixFile(readingAtPath: path)
         guard file.size >= 8 else {
-            throw TensorIOError(.truncated, path: path, "\(file.size) bytes is too short for a safetensors file (8-byte header length missing)")
+            throw TensorIOError(
+                .truncated,
+                path: path,
+                "\(file.size) bytes is too short for a safetensors file (8-byte header length missing)"
+            )
         }
         let prefix = try file.read(count: 8, at: 0)
         let declared = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard declared <= UInt64(SafetensorsHeader.maximumHeaderSize) else {
-            throw TensorIOError(.invalidHeader, path: path, "header length \(declared) is absurdly large (limit \(SafetensorsHeader.maximumHeaderSize) bytes)")
+            throw TensorIOError(
+                .invalidHeader,
+                path: path,
+                "header length \(declared) is absurdly large (limit \(SafetensorsHeader.maximumHeaderSize) bytes)"
+            )
         }
         guard Int(declared) <= file.size - 8 else {
-            throw TensorIOError(.truncated, path: path, "header length \(declared) runs past the end of the \(file.size)-byte file")
+            throw TensorIOError(
+                .truncated,
+                path: path,
+                "header length \(declared) runs past the end of the \(file.size)-byte file"
+            )
         }
         let raw = try file.read(count: Int(declared), at: 8)
         header = try SafetensorsHeader(rawHeader: raw, dataSize: file.size - 8 - Int(declared), path: path)
@@ -42,7 +54,11 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Reads the tensor called `name`.
     public func tensor(named name: String) throws -> Tensor {
         guard let entry = header.entry(named: name) else {
-            throw TensorIOError(.missingTensor, path: path, "has no tensor '\(name)' (it holds: \(names.joined(separator: ", ")))")
+            throw TensorIOError(
+                .missingTensor,
+                path: path,
+                "has no tensor '\(name)' (it holds: \(names.joined(separator: ", ")))"
+            )
         }
         return try tensor(entry)
     }
@@ -65,7 +81,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Streams an entry's bytes in chunks of at most `chunkSize`, reusing one buffer: memory stays
     /// at `chunkSize` whatever the tensor's size.
     public func forEachChunk(
-        of entry: SafetensorsEntry, chunkSize: Int = 4 << 20,
+        of entry: SafetensorsEntry,
+        chunkSize: Int = 4 << 20,
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         var buffer = [UInt8](repeating: 0, count: Swift.min(chunkSize, Swift.max(entry.dataRange.count, 1)))
@@ -88,16 +105,29 @@ public enum SafetensorsWriter {
     /// ``SafetensorsHeader``). The file appears atomically.
     /// - Parameter overwrite: when false, an existing file is an error.
     public static func write(
-        _ tensors: [(name: String, tensor: Tensor)], metadata: [SafetensorsMetadataItem] = [],
-        toPath path: String, overwrite: Bool = true
+        _ tensors: [(name: String, tensor: Tensor)],
+        metadata: [SafetensorsMetadataItem] = [],
+        toPath path: String,
+        overwrite: Bool = true
     ) throws {
         var seen = Set<String>()
         var entries: [SafetensorsEntry] = []
         var offset = 0
         for (name, tensor) in tensors {
-            guard seen.insert(name).inserted else { throw TensorIOError(.duplicateName, path: path, "tensor name '\(name)' appears twice") }
-            guard name != "__metadata__" else { throw TensorIOError(.invalidHeader, path: path, "'__metadata__' cannot name a tensor") }
-            entries.append(SafetensorsEntry(name: name, dtype: tensor.dtype, shape: tensor.shape, dataRange: offset..<offset + tensor.bytes.count))
+            guard seen.insert(name).inserted else {
+                throw TensorIOError(.duplicateName, path: path, "tensor name '\(name)' appears twice")
+            }
+            guard name != "__metadata__" else {
+                throw TensorIOError(.invalidHeader, path: path, "'__metadata__' cannot name a tensor")
+            }
+            entries.append(
+                SafetensorsEntry(
+                    name: name,
+                    dtype: tensor.dtype,
+                    shape: tensor.shape,
+                    dataRange: offset..<offset + tensor.bytes.count
+                )
+            )
             offset += tensor.bytes.count
         }
         let header = SafetensorsHeader.canonicalBytes(entries: entries, metadata: metadata)
@@ -109,7 +139,9 @@ public enum SafetensorsWriter {
     /// Writes a file from header bytes kept from a read (or built) and a data source that emits
     /// the data section in order. This is how a registered file is exported bit for bit.
     public static func write(
-        rawHeader: [UInt8], toPath path: String, overwrite: Bool,
+        rawHeader: [UInt8],
+        toPath path: String,
+        overwrite: Bool,
         data: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         try AtomicFile.write(toPath: path, overwrite: overwrite) { file in

@@ -65,9 +65,15 @@ struct StrictJSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default: return try number()
         }
     }
@@ -91,14 +97,19 @@ struct StrictJSONParser {
             }
             while true {
                 p.skipWhitespace()
-                guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: "\"") else { throw p.error("expected a member name") }
+                guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: "\"") else {
+                    throw p.error("expected a member name")
+                }
                 let key = try p.string()
                 guard seen.insert(key).inserted else { throw p.error("duplicate key '\(key)'") }
                 try p.expect(UInt8(ascii: ":"))
                 members.append((key, try p.value()))
                 p.skipWhitespace()
                 guard p.index < p.bytes.count else { throw p.error("unexpected end of JSON") }
-                if p.bytes[p.index] == UInt8(ascii: ",") { p.index += 1; continue }
+                if p.bytes[p.index] == UInt8(ascii: ",") {
+                    p.index += 1
+                    continue
+                }
                 try p.expect(UInt8(ascii: "}"))
                 return .object(members)
             }
@@ -118,7 +129,10 @@ struct StrictJSONParser {
                 items.append(try p.value())
                 p.skipWhitespace()
                 guard p.index < p.bytes.count else { throw p.error("unexpected end of JSON") }
-                if p.bytes[p.index] == UInt8(ascii: ",") { p.index += 1; continue }
+                if p.bytes[p.index] == UInt8(ascii: ",") {
+                    p.index += 1
+                    continue
+                }
                 try p.expect(UInt8(ascii: "]"))
                 return .array(items)
             }
@@ -127,7 +141,9 @@ struct StrictJSONParser {
 
     private mutating func literal(_ word: String) throws {
         let w = Array(word.utf8)
-        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else { throw error("invalid literal") }
+        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
+            throw error("invalid literal")
+        }
         index += w.count
     }
 
@@ -174,7 +190,9 @@ struct StrictJSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
-                        guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                        guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else {
                             throw error("unpaired surrogate")
                         }
                         index += 2
@@ -201,7 +219,8 @@ struct StrictJSONParser {
             let c = bytes[index]
             if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
                 index += 1
-            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+")
+            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                || c == UInt8(ascii: "+")
                 || c == UInt8(ascii: "-")
             {
                 isInteger = false

@@ -8,7 +8,12 @@ enum BenchMain {
     static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
         guard let suite = arguments.first else {
-            FileHandle.standardError.write(Data("usage: fusebox-bench io|fusion|registry [--json] [--size-mib N] [--repeats N] [--only metrics,versions,aliases,search,files]\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "usage: fusebox-bench io|fusion|registry [--json] [--size-mib N] [--repeats N] [--only metrics,versions,aliases,search,files]\n"
+                        .utf8
+                )
+            )
             exit(64)
         }
         arguments.removeFirst()

@@ -26,21 +26,36 @@ struct FusionBenchmark {
         let file = try SafetensorsFile(path: "\(dataDir)/\(set)/fusion_k10_\(set).safetensors")
         func split(_ s: String) throws -> Dataset {
             try Dataset(
-                modalities: names.map { ModalityInput(name: $0, kind: .probs, values: try file.tensor(named: "\(s).\($0)").floatMatrix()) },
-                targets: .classes(try file.tensor(named: "\(s).labels").doubles().map { Int($0) }), classCount: 10)
+                modalities: names.map {
+                    ModalityInput(name: $0, kind: .probs, values: try file.tensor(named: "\(s).\($0)").floatMatrix())
+                },
+                targets: .classes(try file.tensor(named: "\(s).labels").doubles().map { Int($0) }),
+                classCount: 10
+            )
         }
         let train = try split("train")
         let test = try split("test")
         let all = try Dataset(
             modalities: names.map { n in
                 ModalityInput(
-                    name: n, kind: .probs,
-                    values: Matrix(rows: 50_000, columns: 10, values: train.modality(n)!.values.values + test.modality(n)!.values.values))
-            }, targets: .classes(train.labels + test.labels), classCount: 10)
+                    name: n,
+                    kind: .probs,
+                    values: Matrix(
+                        rows: 50_000,
+                        columns: 10,
+                        values: train.modality(n)!.values.values + test.modality(n)!.values.values
+                    )
+                )
+            },
+            targets: .classes(train.labels + test.labels),
+            classCount: 10
+        )
 
         let wanted = Set(options.string("heads", "mlp,wavg,perclass").split(separator: ",").map(String.init))
-        let heads: [(String, FusionMethod)] = [("mlp", .concatMLP), ("wavg", .weightedAverage), ("perclass", .classWeightedAverage)]
-            .filter { wanted.contains($0.0) }
+        let heads: [(String, FusionMethod)] = [
+            ("mlp", .concatMLP), ("wavg", .weightedAverage), ("perclass", .classWeightedAverage),
+        ]
+        .filter { wanted.contains($0.0) }
         var figures: [String: Figures] = [:]
         for (label, method) in heads {
             var f = Figures()
@@ -52,17 +67,27 @@ struct FusionBenchmark {
                 f.epochSeconds.append(Measure.median(result.epochs.map(\.seconds)))
                 f.finalLoss.append(result.epochs.last!.trainLoss)
                 let predicted = try result.model.predictClasses(test)
-                f.testAccuracy.append(Double(zip(predicted, test.labels).filter { $0 == $1 }.count) / Double(test.count))
+                f.testAccuracy.append(
+                    Double(zip(predicted, test.labels).filter { $0 == $1 }.count) / Double(test.count)
+                )
                 var batched: [Double] = []
                 var oneCall: [Double] = []
                 for _ in 0..<3 {
-                    batched.append(50_000 / (try Measure.seconds { _ = try result.model.predictProbabilities(all, batchSize: 256) }))
-                    oneCall.append(50_000 / (try Measure.seconds { _ = try result.model.predictProbabilities(all, batchSize: 50_000) }))
+                    batched.append(
+                        50_000
+                            / (try Measure.seconds { _ = try result.model.predictProbabilities(all, batchSize: 256) })
+                    )
+                    oneCall.append(
+                        50_000
+                            / (try Measure.seconds { _ = try result.model.predictProbabilities(all, batchSize: 50_000) })
+                    )
                 }
                 f.predictPerSecond.append(Measure.median(batched))
                 f.oneCallPerSecond.append(Measure.median(oneCall))
                 if seed == 0 {
-                    f.weights = result.model.fusionWeights().perModality.map { "\($0.modality) \(String(format: "%.4f", $0.weight))" }.joined(separator: ", ")
+                    f.weights = result.model.fusionWeights().perModality.map {
+                        "\($0.modality) \(String(format: "%.4f", $0.weight))"
+                    }.joined(separator: ", ")
                 }
             }
             figures[label] = f
@@ -74,9 +99,15 @@ struct FusionBenchmark {
             let script = options.string("keras-script", "../shared/anchors/keras/fusion_bench.py")
             let json = NSTemporaryDirectory() + "keras-fusion-\(getpid()).json"
             let modalities = set == "m3" ? "3" : "2"
-            FileHandle.standardError.write(Data("running Keras: \(python) \(script) --modalities \(modalities) --repeats \(repeats)\n".utf8))
-            _ = try Child.run(python, [script, "--modalities", modalities, "--repeats", String(repeats), "--no-optimum", "--json", json])
-            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+            FileHandle.standardError.write(
+                Data("running Keras: \(python) \(script) --modalities \(modalities) --repeats \(repeats)\n".utf8)
+            )
+            _ = try Child.run(
+                python,
+                [script, "--modalities", modalities, "--repeats", String(repeats), "--no-optimum", "--json", json]
+            )
+            let object =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
             for (label, _) in heads {
                 let runs = (object["runs"] as! [[String: Any]]).filter { $0["head"] as? String == label }
                 keras[label] = (
@@ -88,8 +119,12 @@ struct FusionBenchmark {
             }
         }
 
-        print("Data \(set): 40,000 train / 10,000 test, 10 epochs, batch 256, Adam 1e-3, seeds 0–\(repeats - 1); median (range) over seeds.\n")
-        print("| head | epoch s | train samples/s | predict bs 256, samples/s | one call on 50k, samples/s | test acc | final train loss | weights (seed 0) |")
+        print(
+            "Data \(set): 40,000 train / 10,000 test, 10 epochs, batch 256, Adam 1e-3, seeds 0–\(repeats - 1); median (range) over seeds.\n"
+        )
+        print(
+            "| head | epoch s | train samples/s | predict bs 256, samples/s | one call on 50k, samples/s | test acc | final train loss | weights (seed 0) |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for (label, _) in heads {
             let f = figures[label]!
@@ -98,7 +133,9 @@ struct FusionBenchmark {
             )
         }
         guard !keras.isEmpty else { return }
-        print("\n| head | Keras epoch s | Fusebox epoch s | speed-up | Keras predict/s | Fusebox predict/s | ratio | Keras one call/s | Fusebox one call/s | ratio | Keras test acc | Fusebox test acc |")
+        print(
+            "\n| head | Keras epoch s | Fusebox epoch s | speed-up | Keras predict/s | Fusebox predict/s | ratio | Keras one call/s | Fusebox one call/s | ratio | Keras test acc | Fusebox test acc |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for (label, _) in heads {
             let f = figures[label]!
@@ -108,8 +145,21 @@ struct FusionBenchmark {
             let o = Measure.median(f.oneCallPerSecond)
             print(
                 String(
-                    format: "| %@ | %.3f | %.4f | %.0f× | %.0f | %.0f | %.1f× | %.0f | %.0f | %.1f× | %.4f | %.4f |", label, k.epoch, e, k.epoch / e, k.predict,
-                    p, p / k.predict, k.oneCall, o, o / k.oneCall, k.acc, Measure.median(f.testAccuracy)))
+                    format: "| %@ | %.3f | %.4f | %.0f× | %.0f | %.0f | %.1f× | %.0f | %.0f | %.1f× | %.4f | %.4f |",
+                    label,
+                    k.epoch,
+                    e,
+                    k.epoch / e,
+                    k.predict,
+                    p,
+                    p / k.predict,
+                    k.oneCall,
+                    o,
+                    o / k.oneCall,
+                    k.acc,
+                    Measure.median(f.testAccuracy)
+                )
+            )
         }
     }
 }

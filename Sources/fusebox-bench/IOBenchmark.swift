@@ -26,7 +26,9 @@ struct IOBenchmark {
             for _ in 0..<repeats {
                 let r = try body()
                 // A child that reports its own timing prints "seconds=X"; otherwise use the wall time.
-                let inner = r.output.split(separator: "\n").first { $0.hasPrefix("seconds=") }.flatMap { Double($0.dropFirst(8)) }
+                let inner = r.output.split(separator: "\n").first { $0.hasPrefix("seconds=") }.flatMap {
+                    Double($0.dropFirst(8))
+                }
                 speeds.append(mb / (inner ?? r.seconds))
                 rss.append(r.peakRSSMiB)
             }
@@ -36,7 +38,9 @@ struct IOBenchmark {
 
         try measure("fusebox write") { try Child.run(me, ["io-phase", "write", swiftFile, String(sizeMiB)]) }
         try measure("fusebox read (all tensors)") { try Child.run(me, ["io-phase", "read", swiftFile]) }
-        try measure("fusebox streamed read (4 MiB chunks, one buffer)") { try Child.run(me, ["io-phase", "stream", swiftFile]) }
+        try measure("fusebox streamed read (4 MiB chunks, one buffer)") {
+            try Child.run(me, ["io-phase", "stream", swiftFile])
+        }
         try measure("fusebox header only") { try Child.run(me, ["io-phase", "header", swiftFile]) }
         try measure("cp") { try Child.run("cp", [swiftFile, dir + "/copy.safetensors"]) }
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
@@ -53,7 +57,9 @@ struct IOBenchmark {
             s = time.perf_counter(); d = load_file(sys.argv[1]); print(f"seconds={time.perf_counter() - s}")
             """
         do {
-            try measure("python safetensors save_file") { try Child.run(python, ["-c", pyWrite, pyFile, String(sizeMiB)]) }
+            try measure("python safetensors save_file") {
+                try Child.run(python, ["-c", pyWrite, pyFile, String(sizeMiB)])
+            }
             try measure("python safetensors load_file") { try Child.run(python, ["-c", pyRead, pyFile]) }
         } catch {
             FileHandle.standardError.write(Data("python side skipped: \(error.localizedDescription)\n".utf8))
@@ -63,13 +69,21 @@ struct IOBenchmark {
         print("|---|---|---|")
         for (name, speeds, rss) in rows {
             // Reading only the header moves no data: report the whole child process's time.
-            let figure = name.hasSuffix("header only") ? Measure.summary(speeds.map { mb / $0 * 1000 }, "%.1f") + " ms" : Measure.summary(speeds, "%.0f")
+            let figure =
+                name.hasSuffix("header only")
+                ? Measure.summary(speeds.map { mb / $0 * 1000 }, "%.1f") + " ms" : Measure.summary(speeds, "%.0f")
             print("| \(name) | \(figure) | \(String(format: "%.0f", Measure.median(rss))) |")
         }
         let cp = rows.first { $0.0 == "cp" }.map { Measure.median($0.1) } ?? .nan
         let read = rows.first { $0.0.hasPrefix("fusebox read") }.map { Measure.median($0.1) } ?? .nan
         let pyLoad = rows.first { $0.0.hasSuffix("load_file") }.map { Measure.median($0.1) } ?? .nan
-        print(String(format: "\nfusebox read / cp = %.2f; fusebox read / python load_file = %.2f", read / cp, read / pyLoad))
+        print(
+            String(
+                format: "\nfusebox read / cp = %.2f; fusebox read / python load_file = %.2f",
+                read / cp,
+                read / pyLoad
+            )
+        )
     }
 
     /// One phase, run in a child process: `write PATH MIB`, `read PATH`, `stream PATH`, `header PATH`.
@@ -78,7 +92,9 @@ struct IOBenchmark {
         switch arguments[0] {
         case "write":
             let n = Int(arguments[2])! * (1 << 20) / 4 / 8
-            let tensors = (0..<8).map { i in ("t\(i)", Tensor(floats: [Float](repeating: Float(i), count: n), shape: [n])) }
+            let tensors = (0..<8).map { i in
+                ("t\(i)", Tensor(floats: [Float](repeating: Float(i), count: n), shape: [n]))
+            }
             let s = try Measure.seconds { try SafetensorsWriter.write(tensors, toPath: path) }
             print("seconds=\(s)")
         case "read":

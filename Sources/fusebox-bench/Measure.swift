@@ -8,7 +8,7 @@ enum Measure {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    static func seconds(_ body: () async throws -> Void) async rethrows -> Double {
+    static func asyncSeconds(_ body: () async throws -> Void) async rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try await body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -36,7 +36,7 @@ enum Child {
     static func run(_ executable: String, _ arguments: [String]) throws -> Result {
         var pid: pid_t = 0
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -53,7 +53,11 @@ enum Child {
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: outputPath)
         guard status == 0 else {
-            throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(executable) \(arguments) failed (\(status)): \(output)"])
+            throw NSError(
+                domain: "bench",
+                code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "\(executable) \(arguments) failed (\(status)): \(output)"]
+            )
         }
         return Result(seconds: seconds, peakRSSMiB: Double(usage.ru_maxrss) / 1024, output: output)
     }

@@ -36,20 +36,43 @@ struct RegistryBenchmark {
             var rates: [Double] = []
             for _ in 0..<repeats {
                 let run = try await registry.startRun(kind: .training)
-                let batches = (0..<100).map { b in (0..<200).map { i in MetricPoint(key: ["accuracy", "loss", "w_image", "w_text"][i % 4], step: b * 50 + i / 4, value: Double(i)) } }
-                let seconds = try await Measure.seconds { for batch in batches { try await registry.logMetrics(run: run, batch) } }
+                let batches = (0..<100).map { b in
+                    (0..<200).map { i in
+                        MetricPoint(
+                            key: ["accuracy", "loss", "w_image", "w_text"][i % 4],
+                            step: b * 50 + i / 4,
+                            value: Double(i)
+                        )
+                    }
+                }
+                let seconds = try await Measure.asyncSeconds {
+                    for batch in batches { try await registry.logMetrics(run: run, batch) }
+                }
                 rates.append(20_000 / seconds)
             }
             record("metrics_per_s", rates)
             // One big batch: the store's raw rate.
             let run = try await registry.startRun(kind: .training)
             let big = (0..<100_000).map { MetricPoint(key: "loss", step: $0, value: 1 / Double($0 + 1)) }
-            record("metrics_per_s_one_batch_100k", [100_000 / (try await Measure.seconds { try await registry.logMetrics(run: run, big) })])
+            record(
+                "metrics_per_s_one_batch_100k",
+                [100_000 / (try await Measure.asyncSeconds { try await registry.logMetrics(run: run, big) })]
+            )
             // 1,000-step history read.
             let history = try await registry.startRun(kind: .training)
-            try await registry.logMetrics(run: history, (0..<1000).map { MetricPoint(key: "val_accuracy", step: $0, value: Double($0) / 1000) })
+            try await registry.logMetrics(
+                run: history,
+                (0..<1000).map { MetricPoint(key: "val_accuracy", step: $0, value: Double($0) / 1000) }
+            )
             var reads: [Double] = []
-            for _ in 0..<max(repeats, 20) { reads.append(1000 * (try await Measure.seconds { _ = try await registry.metricHistory(run: history, key: "val_accuracy") })) }
+            for _ in 0..<max(repeats, 20) {
+                reads.append(
+                    1000
+                        * (try await Measure.asyncSeconds {
+                            _ = try await registry.metricHistory(run: history, key: "val_accuracy")
+                        })
+                )
+            }
             record("metric_history_ms_1000", reads)
         }
         // Bytes per metric value: file growth for 1M values (checkpointed).
@@ -59,7 +82,16 @@ struct RegistryBenchmark {
             let run = try await registry.startRun(kind: .training)
             try await registry.backup(toPath: "\(dir)/size-before.sqlite")
             for chunk in 0..<10 {
-                try await registry.logMetrics(run: run, (0..<100_000).map { MetricPoint(key: ["accuracy", "loss", "w_image", "w_text"][$0 % 4], step: chunk * 25_000 + $0 / 4, value: Double.random(in: 0...1)) })
+                try await registry.logMetrics(
+                    run: run,
+                    (0..<100_000).map {
+                        MetricPoint(
+                            key: ["accuracy", "loss", "w_image", "w_text"][$0 % 4],
+                            step: chunk * 25_000 + $0 / 4,
+                            value: Double.random(in: 0...1)
+                        )
+                    }
+                )
             }
             try await registry.backup(toPath: "\(dir)/size-after.sqlite")
             let before = try FileManager.default.attributesOfItem(atPath: "\(dir)/size-before.sqlite")[.size] as! Int
@@ -73,22 +105,34 @@ struct RegistryBenchmark {
             let classes = 362  // stacking over 2 modalities: a 724 × 362 Float32 kernel = 1.0 MiB
             let spec = FusionSpec(
                 classCount: classes,
-                modalities: ["image", "text"].map { ModalitySpec(name: $0, kind: .probs, width: classes, layers: []) }, method: .stacking)
+                modalities: ["image", "text"].map { ModalitySpec(name: $0, kind: .probs, width: classes, layers: []) },
+                method: .stacking
+            )
             var rng = SeededRandom(seed: 1)
             let models = try (0..<100).map { _ in
                 try FusedClassifier(
                     spec: spec,
                     parameters: [
-                        "fusion.kernel": Matrix(rows: 2 * classes, columns: classes, values: (0..<2 * classes * classes).map { _ in rng.unitFloat() }),
+                        "fusion.kernel": Matrix(
+                            rows: 2 * classes,
+                            columns: classes,
+                            values: (0..<2 * classes * classes).map { _ in rng.unitFloat() }
+                        ),
                         "fusion.bias": Matrix(rows: 1, columns: classes),
-                    ])
+                    ]
+                )
             }
             var rates: [Double] = []
             for r in 0..<repeats {
-                let seconds = try await Measure.seconds {
+                let seconds = try await Measure.asyncSeconds {
                     for m in models {
                         let run = try await registry.startRun(kind: .training, model: nil)
-                        try await registry.registerVersion(model: "weights-\(r)", classifier: m, lineage: Lineage(trainingRun: run), finishingRun: run)
+                        try await registry.registerVersion(
+                            model: "weights-\(r)",
+                            classifier: m,
+                            lineage: Lineage(trainingRun: run),
+                            finishingRun: run
+                        )
                     }
                 }
                 rates.append(Double(models.count) / seconds)
@@ -99,7 +143,16 @@ struct RegistryBenchmark {
             if let cli = options.values["fusebox"] ?? Self.siblingBinary("fusebox") {
                 var times: [Double] = []
                 for _ in 0..<max(repeats, 10) {
-                    times.append(1000 * (try Child.run(cli, ["export", "weights-0@production", "-o", "\(dir)/loaded.safetensors", "--force", "--db", "\(dir)/versions.sqlite"])).seconds)
+                    times.append(
+                        1000
+                            * (try Child.run(
+                                cli,
+                                [
+                                    "export", "weights-0@production", "-o", "\(dir)/loaded.safetensors", "--force",
+                                    "--db", "\(dir)/versions.sqlite",
+                                ]
+                            )).seconds
+                    )
                 }
                 record("new_process_load_ms", times)
             }
@@ -109,41 +162,68 @@ struct RegistryBenchmark {
         for count in [500, 5000] where wants("aliases") {
             let registry = try Registry.open(atPath: "\(dir)/alias-\(count).sqlite", logger: logger)
             let tiny = try FusedClassifier(
-                spec: FusionSpec(classCount: 2, modalities: ["a", "b"].map { ModalitySpec(name: $0, kind: .probs, width: 2, layers: []) }, method: .weightedAverage),
-                parameters: ["fusion.weights": Matrix([[0.5, 0.5]])])
+                spec: FusionSpec(
+                    classCount: 2,
+                    modalities: ["a", "b"].map { ModalitySpec(name: $0, kind: .probs, width: 2, layers: []) },
+                    method: .weightedAverage
+                ),
+                parameters: ["fusion.weights": Matrix([[0.5, 0.5]])]
+            )
             for _ in 0..<count { try await registry.registerVersion(model: "m", classifier: tiny) }
             var rates: [Double] = []
             for _ in 0..<repeats {
-                let seconds = try await Measure.seconds { for i in 0..<500 { try await registry.setAlias("production", model: "m", version: 1 + (i * 37) % count) } }
+                let seconds = try await Measure.asyncSeconds {
+                    for i in 0..<500 {
+                        try await registry.setAlias("production", model: "m", version: 1 + (i * 37) % count)
+                    }
+                }
                 rates.append(500 / seconds)
             }
             record("alias_moves_per_s_\(count == 500 ? "500" : "5000")", rates)
         }
 
         // (d) run search: MLflow's query over 2k, 10k and a million runs.
-        for (key, total) in [("search_ms_2k", 2_000), ("search_ms_10k", 10_000), ("search_ms_1m", millionRuns)] where wants("search") {
+        for (key, total) in [("search_ms_2k", 2_000), ("search_ms_10k", 10_000), ("search_ms_1m", millionRuns)]
+        where wants("search") {
             let registry = try Registry.open(atPath: "\(dir)/search-\(total).sqlite", logger: logger)
             var rng = SeededRandom(seed: UInt64(total))
             var imported = 0
             while imported < total {
                 let n = min(50_000, total - imported)
-                try await registry.importRuns((0..<n).map { _ in
-                    ImportedRun(
-                        model: "fusion", startedAt: 1.7e9, endedAt: 1.7e9 + 60,
-                        params: ["fusion": .text(rng.index(below: 10) == 0 ? "weighted" : "concat"), "epochs": 50, "lr": 0.001, "batch": 256, "seed": .number(Double(rng.index(below: 1000)))],
-                        metrics: [
-                            MetricPoint(key: "accuracy", step: 49, value: Double(rng.unitFloat()), time: 0), MetricPoint(key: "loss", step: 49, value: Double(rng.unitFloat()), time: 0),
-                            MetricPoint(key: "w_image", step: 49, value: 0.7, time: 0), MetricPoint(key: "w_text", step: 49, value: 0.3, time: 0),
-                        ])
-                })
+                try await registry.importRuns(
+                    (0..<n).map { _ in
+                        ImportedRun(
+                            model: "fusion",
+                            startedAt: 1.7e9,
+                            endedAt: 1.7e9 + 60,
+                            params: [
+                                "fusion": .text(rng.index(below: 10) == 0 ? "weighted" : "concat"), "epochs": 50,
+                                "lr": 0.001, "batch": 256, "seed": .number(Double(rng.index(below: 1000))),
+                            ],
+                            metrics: [
+                                MetricPoint(key: "accuracy", step: 49, value: Double(rng.unitFloat()), time: 0),
+                                MetricPoint(key: "loss", step: 49, value: Double(rng.unitFloat()), time: 0),
+                                MetricPoint(key: "w_image", step: 49, value: 0.7, time: 0),
+                                MetricPoint(key: "w_text", step: 49, value: 0.3, time: 0),
+                            ]
+                        )
+                    }
+                )
                 imported += n
             }
             var times: [Double] = []
             var hits = 0
             for _ in 0..<max(repeats, 20) {
-                times.append(1000 * (try await Measure.seconds {
-                    hits = try await registry.searchRuns(where: "metrics.accuracy > 0.9 and params.fusion = 'weighted'", orderBy: "metrics.accuracy desc", limit: 1000).count
-                }))
+                times.append(
+                    1000
+                        * (try await Measure.asyncSeconds {
+                            hits = try await registry.searchRuns(
+                                where: "metrics.accuracy > 0.9 and params.fusion = 'weighted'",
+                                orderBy: "metrics.accuracy desc",
+                                limit: 1000
+                            ).count
+                        })
+                )
             }
             FileHandle.standardError.write(Data("\(key): \(hits) hits (first page of at most 1000)\n".utf8))
             record(key, times)
@@ -154,7 +234,12 @@ struct RegistryBenchmark {
             let path = "\(dir)/big.safetensors"
             let n = bigMiB * (1 << 20) / 4 / 8
             var rng = SeededRandom(seed: 3)
-            try SafetensorsWriter.write((0..<8).map { i in ("t\(i)", Tensor(floats: (0..<n).map { _ in Float(rng.next() & 0xFFFF) }, shape: [n])) }, toPath: path)
+            try SafetensorsWriter.write(
+                (0..<8).map { i in
+                    ("t\(i)", Tensor(floats: (0..<n).map { _ in Float(rng.next() & 0xFFFF) }, shape: [n]))
+                },
+                toPath: path
+            )
             let mb = Double(bigMiB) * 1.048576
             var register: [Double] = []
             var export: [Double] = []
@@ -162,10 +247,26 @@ struct RegistryBenchmark {
             for r in 0..<repeats {
                 let store = "\(dir)/big-\(r).sqlite"
                 let registry = try Registry.open(atPath: store, logger: logger)
-                register.append(mb / (try await Measure.seconds { try await registry.registerComponent(model: "big", safetensorsPath: path) }))
-                export.append(mb / (try await Measure.seconds { try await registry.exportSafetensors(VersionReference(parsing: "big@1"), toPath: "\(dir)/out.safetensors", overwrite: true) }))
+                register.append(
+                    mb
+                        / (try await Measure.asyncSeconds {
+                            try await registry.registerComponent(model: "big", safetensorsPath: path)
+                        })
+                )
+                export.append(
+                    mb
+                        / (try await Measure.asyncSeconds {
+                            try await registry.exportSafetensors(
+                                VersionReference(parsing: "big@1"),
+                                toPath: "\(dir)/out.safetensors",
+                                overwrite: true
+                            )
+                        })
+                )
                 copy.append(mb / (try Child.run("cp", [path, "\(dir)/copy.safetensors"])).seconds)
-                let (exported, original) = (try SHA256Hex.ofFile(atPath: "\(dir)/out.safetensors"), try SHA256Hex.ofFile(atPath: path))
+                let (exported, original) = (
+                    try SHA256Hex.ofFile(atPath: "\(dir)/out.safetensors"), try SHA256Hex.ofFile(atPath: path)
+                )
                 precondition(exported == original, "the export differs from the registered file")
                 try? FileManager.default.removeItem(atPath: store)
                 try? FileManager.default.removeItem(atPath: store + "-wal")
@@ -182,14 +283,18 @@ struct RegistryBenchmark {
             print("| figure | median | range (\(repeats)+ repeats) |")
             print("|---|---|---|")
             for key in figures.keys.sorted() {
-                print("| \(key) | \(String(format: "%.4g", figures[key]!)) | \(String(format: "%.4g", ranges[key]!.min()!))–\(String(format: "%.4g", ranges[key]!.max()!)) |")
+                print(
+                    "| \(key) | \(String(format: "%.4g", figures[key]!)) | \(String(format: "%.4g", ranges[key]!.min()!))–\(String(format: "%.4g", ranges[key]!.max()!)) |"
+                )
             }
         }
     }
 
     /// A binary built beside this one.
     static func siblingBinary(_ name: String) -> String? {
-        let path = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
+        let path = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            name
+        ).path
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 }

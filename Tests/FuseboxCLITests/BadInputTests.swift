@@ -12,10 +12,19 @@ struct BadInputTests {
     static func prepared() throws -> TemporaryDirectory {
         let dir = TemporaryDirectory()
         try WorkflowTests.writeData(in: dir, samples: 300)
-        let r = try FuseboxBinary.run(["train", "fuse", "--modality", "image=image.npy", "--modality", "text=text.npy", "--labels", "labels.npy", "--epochs", "2"], in: dir.path)
+        let r = try FuseboxBinary.run(
+            [
+                "train", "fuse", "--modality", "image=image.npy", "--modality", "text=text.npy", "--labels",
+                "labels.npy", "--epochs", "2",
+            ],
+            in: dir.path
+        )
         precondition(r.status == 0, r.stderr)
         // fuse@2 refuses to predict with a modality missing, so its --subsets cannot be scored.
-        let refusing = try FuseboxBinary.run(["train", "fuse", "--data", "data.safetensors", "--split", "train", "--epochs", "2", "--refuse-missing"], in: dir.path)
+        let refusing = try FuseboxBinary.run(
+            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--epochs", "2", "--refuse-missing"],
+            in: dir.path
+        )
         precondition(refusing.status == 0, refusing.stderr)
         let image = try NumPyArray.read(path: dir.file("image.npy"))
         let rows = image.shape[0]
@@ -37,7 +46,10 @@ struct BadInputTests {
         labels[5] = 42
         try NumPyArray.write(Tensor(int32s: labels, shape: [rows]), toPath: dir.file("bad-labels.npy"))
         // ragged modalities
-        try NumPyArray.write(Tensor(floats: Array(values.prefix((rows - 3) * 10)).map { $0.isNaN ? 0.1 : $0 }, shape: [rows - 3, 10]), toPath: dir.file("short.npy"))
+        try NumPyArray.write(
+            Tensor(floats: Array(values.prefix((rows - 3) * 10)).map { $0.isNaN ? 0.1 : $0 }, shape: [rows - 3, 10]),
+            toPath: dir.file("short.npy")
+        )
         try writeBytes(Array("not a database".utf8), to: dir.file("garbage.sqlite"))
         return dir
     }
@@ -45,24 +57,72 @@ struct BadInputTests {
     static let modalities = ["--modality", "image=image.npy", "--modality", "text=text.npy", "--labels", "labels.npy"]
 
     static let cases: [(name: String, arguments: [String], message: String)] = [
-        ("truncated file", ["train", "fuse", "--data", "truncated.safetensors", "--split", "train"], "truncated.safetensors"),
-        ("lying header", ["train", "fuse", "--modality", "image=lying.npy", "--modality", "text=text.npy", "--labels", "labels.npy"], "lying.npy"),
-        ("NaN in inputs", ["train", "fuse", "--modality", "image=nan.npy", "--modality", "text=text.npy", "--labels", "labels.npy"], "non-finite value (nan) at row 1, column 7"),
-        ("label out of range", ["train", "fuse", "--modality", "image=image.npy", "--modality", "text=text.npy", "--labels", "bad-labels.npy"], "42"),
-        ("ragged modalities", ["train", "fuse", "--modality", "image=short.npy", "--modality", "text=text.npy", "--labels", "labels.npy"], "rows but there are"),
-        ("missing file", ["eval", "fuse@1", "--modality", "image=nope.npy", "--modality", "text=text.npy", "--labels", "labels.npy"], "nope.npy"),
+        (
+            "truncated file", ["train", "fuse", "--data", "truncated.safetensors", "--split", "train"],
+            "truncated.safetensors"
+        ),
+        (
+            "lying header",
+            [
+                "train", "fuse", "--modality", "image=lying.npy", "--modality", "text=text.npy", "--labels",
+                "labels.npy",
+            ], "lying.npy"
+        ),
+        (
+            "NaN in inputs",
+            ["train", "fuse", "--modality", "image=nan.npy", "--modality", "text=text.npy", "--labels", "labels.npy"],
+            "non-finite value (nan) at row 1, column 7"
+        ),
+        (
+            "label out of range",
+            [
+                "train", "fuse", "--modality", "image=image.npy", "--modality", "text=text.npy", "--labels",
+                "bad-labels.npy",
+            ], "42"
+        ),
+        (
+            "ragged modalities",
+            [
+                "train", "fuse", "--modality", "image=short.npy", "--modality", "text=text.npy", "--labels",
+                "labels.npy",
+            ], "rows but there are"
+        ),
+        (
+            "missing file",
+            [
+                "eval", "fuse@1", "--modality", "image=nope.npy", "--modality", "text=text.npy", "--labels",
+                "labels.npy",
+            ], "nope.npy"
+        ),
         ("unknown model", ["show", "nope@1"], "There is no model 'nope'"),
         ("unknown version", ["eval", "fuse@9"] + modalities, "Model 'fuse' has no version 9"),
         ("unknown alias", ["predict", "fuse@staging"] + modalities, "Alias 'staging' does not exist for model 'fuse'"),
         ("malformed query", ["runs", "--where", "metrics.val_accuracy >"], "Invalid --where at column 23"),
-        ("injection in a query", ["runs", "--where", "params.method = 'x'; DROP TABLE run"], "unexpected character ';'"),
-        ("bad model name", ["train", "x;y", "--data", "data.safetensors", "--split", "train"], "Model name 'x;y' is not valid"),
-        ("unknown modality for a model", ["eval", "fuse@1", "--modality", "audio=image.npy", "--labels", "labels.npy"], "no modality 'audio'"),
+        (
+            "injection in a query", ["runs", "--where", "params.method = 'x'; DROP TABLE run"],
+            "unexpected character ';'"
+        ),
+        (
+            "bad model name", ["train", "x;y", "--data", "data.safetensors", "--split", "train"],
+            "Model name 'x;y' is not valid"
+        ),
+        (
+            "unknown modality for a model",
+            ["eval", "fuse@1", "--modality", "audio=image.npy", "--labels", "labels.npy"], "no modality 'audio'"
+        ),
         ("no split chosen", ["eval", "fuse@1", "--data", "data.safetensors"], "pick one with --split"),
         ("rollback with no history", ["rollback", "fuse"], "no earlier target"),
         ("garbage store", ["models", "--db", "garbage.sqlite"], "not a Fusebox store"),
-        ("unparseable --init-weights", ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--init-weights", "0.2,x"], "'x' is not one"),
-        ("a subset the model cannot score", ["eval", "fuse@2", "--data", "data.safetensors", "--split", "test", "--subsets"], "accuracy[image] cannot be computed"),
+        (
+            "unparseable --init-weights",
+            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--init-weights", "0.2,x"],
+            "'x' is not one"
+        ),
+        (
+            "a subset the model cannot score",
+            ["eval", "fuse@2", "--data", "data.safetensors", "--split", "test", "--subsets"],
+            "accuracy[image] cannot be computed"
+        ),
     ]
 
     @Test(arguments: 0..<cases.count)

@@ -40,7 +40,9 @@ struct CrashAndConcurrencyTests {
             p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
             return p
         }
-        let processes = (0..<4).map { i in loop(perWriter, "register shared --weights w\(i).safetensors") } + (0..<2).map { _ in loop(15, "models") }
+        let processes =
+            (0..<4).map { i in loop(perWriter, "register shared --weights w\(i).safetensors") }
+            + (0..<2).map { _ in loop(15, "models") }
         for p in processes { try p.run() }
         for p in processes { p.waitUntilExit() }
         #expect(processes.map(\.terminationStatus) == [0, 0, 0, 0, 0, 0])
@@ -48,7 +50,8 @@ struct CrashAndConcurrencyTests {
         #expect(numbers.sorted() == Array(1...(4 * perWriter)))
         #expect(try FuseboxBinary.run(["verify"], in: dir.path).status == 0)
         // Dedup: 4 distinct files → 8 blobs, however many versions.
-        let report = try FuseboxBinary.json(FuseboxBinary.run(["verify", "--format", "json"], in: dir.path)) as? [String: Any]
+        let report =
+            try FuseboxBinary.json(FuseboxBinary.run(["verify", "--format", "json"], in: dir.path)) as? [String: Any]
         #expect(report?["blobs"] as? Int == 8)
     }
 
@@ -61,7 +64,9 @@ struct CrashAndConcurrencyTests {
         var inside = 0
         var round = 0
         let wal = dir.file("fusebox.sqlite-wal")
-        func size(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0 }
+        func size(_ path: String) -> Int {
+            (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
+        }
         // Rounds continue until ten kills have landed on a running process (a fast machine
         // finishes some commands before their kill), at least one of them inside a write
         // transaction, within a bound.
@@ -75,7 +80,10 @@ struct CrashAndConcurrencyTests {
             try writeComponent(file, floats: 4_000_000, seed: UInt64(100 + round))
             let arguments: [String] =
                 round % 3 == 2
-                ? ["train", "trained", "--data", "data.safetensors", "--split", "train", "--method", "concat-mlp", "--epochs", "400", "--hidden", "64"]
+                ? [
+                    "train", "trained", "--data", "data.safetensors", "--split", "train", "--method", "concat-mlp",
+                    "--epochs", "400", "--hidden", "64",
+                ]
                 : ["register", "big", "--weights", "big.safetensors"]
             let started = try FuseboxBinary.start(arguments, in: dir.path)
             try await Task.sleep(for: .milliseconds(Int.random(in: 5...250, using: &rng)))
@@ -86,7 +94,9 @@ struct CrashAndConcurrencyTests {
                 // Proof the kill landed inside the registration's write transaction: megabytes of
                 // the file's pages are in the log (SQLite spills a large transaction there before it
                 // commits) and yet no version appeared.
-                if arguments[0] == "register", size(wal) > 1 << 20, try versions(dir, "big").count == versionsBefore { inside += 1 }
+                if arguments[0] == "register", size(wal) > 1 << 20, try versions(dir, "big").count == versionsBefore {
+                    inside += 1
+                }
             }
             started.process.waitUntilExit()
         }
@@ -101,17 +111,30 @@ struct CrashAndConcurrencyTests {
             let numbers = list.compactMap { $0["version"] as? Int }.sorted()
             #expect(numbers == Array(1...max(numbers.count, 1)).prefix(numbers.count).map { $0 })
             for n in numbers {
-                let show = try FuseboxBinary.json(FuseboxBinary.run(["show", "\(model)@\(n)", "--format", "json"], in: dir.path)) as? [String: Any]
+                let show =
+                    try FuseboxBinary.json(
+                        FuseboxBinary.run(["show", "\(model)@\(n)", "--format", "json"], in: dir.path)
+                    ) as? [String: Any]
                 let tensors = show?["tensors"] as? [[String: Any]] ?? []
-                #expect(model == "big" ? tensors.count == 2 : tensors.count >= 4, "\(model)@\(n) has \(tensors.count) tensors")
+                #expect(
+                    model == "big" ? tensors.count == 2 : tensors.count >= 4,
+                    "\(model)@\(n) has \(tensors.count) tensors"
+                )
             }
         }
         // No run is left 'running' by a killed process once a command that writes has opened the
         // store (commands that only read never change it).
         #expect(try FuseboxBinary.run(["init"], in: dir.path).status == 0)
-        let running = try FuseboxBinary.json(FuseboxBinary.run(["runs", "--where", "status = 'running'", "--format", "json"], in: dir.path)) as? [Any]
+        let running =
+            try FuseboxBinary.json(
+                FuseboxBinary.run(["runs", "--where", "status = 'running'", "--format", "json"], in: dir.path)
+            ) as? [Any]
         #expect(running?.isEmpty == true)
-        #expect(try FuseboxBinary.run(["gc", "--dry-run", "--format", "json"], in: dir.path).stdout.contains("\"blobs\" : 0"))
+        #expect(
+            try FuseboxBinary.run(["gc", "--dry-run", "--format", "json"], in: dir.path).stdout.contains(
+                "\"blobs\" : 0"
+            )
+        )
     }
 
     /// The kill-during-upgrade suite itself (scripts/upgrade-kill-test.sh), CI-sized: ten SIGKILLs
@@ -122,7 +145,8 @@ struct CrashAndConcurrencyTests {
     @Test(.enabled(if: hasSQLiteShell || isCI, "needs the sqlite3 command-line shell (.ci/run installs it)"))
     func killNineDuringAnUpgradeLeavesTheOldSchemaOrTheNew() throws {
         try #require(Self.hasSQLiteShell, "CI=true but the sqlite3 command-line shell is missing")
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let script = Process()
         script.executableURL = URL(fileURLWithPath: "/bin/bash")
         script.arguments = [root.appendingPathComponent("scripts/upgrade-kill-test.sh").path, "10", FuseboxBinary.path]

@@ -8,7 +8,11 @@ import Testing
 struct IntegrityCLITests {
     static let hasSQLite3Module = Python.hasModule("sqlite3")
 
-    func ok(_ arguments: [String], _ dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) throws -> CLIResult {
+    func ok(
+        _ arguments: [String],
+        _ dir: TemporaryDirectory,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> CLIResult {
         let r = try FuseboxBinary.run(arguments, in: dir.path)
         #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
         return r
@@ -57,8 +61,10 @@ struct IntegrityCLITests {
         let dir = try threeVersions()
         let store = dir.file("fusebox.sqlite")
         let reads = [
-            ["models"], ["versions", "fuse"], ["show", "fuse@2"], ["history", "fuse"], ["runs"], ["runs", "show", "1"], ["weights", "fuse@2"],
-            ["verify"], ["alias", "list", "fuse"], ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "--format", "json"],
+            ["models"], ["versions", "fuse"], ["show", "fuse@2"], ["history", "fuse"], ["runs"], ["runs", "show", "1"],
+            ["weights", "fuse@2"],
+            ["verify"], ["alias", "list", "fuse"],
+            ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "--format", "json"],
         ]
         let before = storeSnapshot(store)
         for arguments in reads { _ = try ok(arguments, dir) }
@@ -81,7 +87,10 @@ struct IntegrityCLITests {
         #expect(outcome["passed"] as? Bool == true && outcome["moved"] as? Bool == true)
         // Going back to the weak one is refused, under either gate: exit 1, alias unchanged,
         // the comparison recorded.
-        for gate in [["--require", "better"], ["--require", "not-worse", "--margin", "0.01"], ["--require", "not-worse", "--metric", "nll", "--margin", "0.05"]] {
+        for gate in [
+            ["--require", "better"], ["--require", "not-worse", "--margin", "0.01"],
+            ["--require", "not-worse", "--metric", "nll", "--margin", "0.05"],
+        ] {
             let comparisonsBefore = try comparisonRuns(dir)
             let refused = try FuseboxBinary.run(["promote", "fuse@1"] + gate + Self.testData, in: dir.path)
             #expect(refused.status == 1, "\(gate): \(refused.stderr)")
@@ -90,7 +99,10 @@ struct IntegrityCLITests {
             #expect(try comparisonRuns(dir) == comparisonsBefore + 1)
         }
         // A candidate judged on its own training data is refused unless asked for, and then recorded.
-        let onTraining = try FuseboxBinary.run(["promote", "fuse@3", "--data", "data.safetensors", "--split", "train", "--require", "not-worse"], in: dir.path)
+        let onTraining = try FuseboxBinary.run(
+            ["promote", "fuse@3", "--data", "data.safetensors", "--split", "train", "--require", "not-worse"],
+            in: dir.path
+        )
         #expect(onTraining.status != 0 && onTraining.stderr.contains("fuse@2's training data"), "\(onTraining.stderr)")
         let history = try ok(["history", "fuse", "--format", "json"], dir)
         #expect(!history.stdout.contains("judged on data allowed to overlap training"))
@@ -119,9 +131,15 @@ struct IntegrityCLITests {
         holder.waitUntilExit()
         #expect(results.map(\.status).sorted() == [0, 1], "\(results)")
         let loser = try #require(results.first { $0.status == 1 })
-        #expect(loser.stderr.contains("moved from fuse@1 to fuse@") && loser.stderr.contains("while this promotion was being judged"), "\(loser.stderr)")
+        #expect(
+            loser.stderr.contains("moved from fuse@1 to fuse@")
+                && loser.stderr.contains("while this promotion was being judged"),
+            "\(loser.stderr)"
+        )
         // The history is consistent: set → 1, then one move from 1 to the winner; both comparisons kept.
-        let events = try #require(try FuseboxBinary.json(ok(["history", "fuse", "--format", "json"], dir)) as? [[String: Any]])
+        let events = try #require(
+            try FuseboxBinary.json(ok(["history", "fuse", "--format", "json"], dir)) as? [[String: Any]]
+        )
         #expect(events.count == 2)
         let move = try #require(events.first)
         let winner = try alias(dir)
@@ -135,14 +153,27 @@ struct IntegrityCLITests {
         let refused = try FuseboxBinary.run(["delete", "fuse@3"], in: dir.path)
         #expect(refused.status != 0 && refused.stderr.contains("alias 'production'"), "\(refused.stderr)")
         _ = try ok(["delete", "fuse@3", "--force", "--reason", "trained on leaked data"], dir)
-        let next = try ok(["train", "fuse", "--data", "data.safetensors", "--split", "train", "--method", "mean", "--format", "json"], dir)
+        let next = try ok(
+            [
+                "train", "fuse", "--data", "data.safetensors", "--split", "train", "--method", "mean", "--format",
+                "json",
+            ],
+            dir
+        )
         #expect((try FuseboxBinary.json(next) as? [String: Any])?["version"] as? Int == 4)
         let gone = try FuseboxBinary.run(["show", "fuse@3"], in: dir.path)
-        #expect(gone.status != 0 && gone.stderr.contains("fuse@3 was deleted by") && gone.stderr.contains("trained on leaked data"), "\(gone.stderr)")
+        #expect(
+            gone.status != 0 && gone.stderr.contains("fuse@3 was deleted by")
+                && gone.stderr.contains("trained on leaked data"),
+            "\(gone.stderr)"
+        )
         let history = try ok(["history", "fuse"], dir).stdout
         #expect(history.contains("deleted") && history.contains("trained on leaked data"))
         // A version's training run stays while the version lives; the deleted version's may go.
-        let runOf3 = try #require((try FuseboxBinary.json(ok(["runs", "--where", "version = 3", "--format", "json"], dir)) as? [[String: Any]])?.first?["id"] as? Int)
+        let runOf3 = try #require(
+            (try FuseboxBinary.json(ok(["runs", "--where", "version = 3", "--format", "json"], dir)) as? [[String: Any]])?
+                .first?["id"] as? Int
+        )
         _ = try ok(["runs", "delete", String(runOf3)], dir)
         let kept = try FuseboxBinary.run(["runs", "delete", "2"], in: dir.path)
         #expect(kept.status != 0 && kept.stderr.contains("it trained fuse@2"), "\(kept.stderr)")
@@ -158,18 +189,28 @@ struct IntegrityCLITests {
         for arguments in [
             ["weights", "fuse@2", "--svg", "existing"], ["runs", "show", "2", "--svg", "existing"],
             ["compare", "fuse@1", "fuse@2", "--html", "existing"] + Self.testData,
-            ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "existing"], ["export", "fuse@2", "-o", "existing"],
+            ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "existing"],
+            ["export", "fuse@2", "-o", "existing"],
             ["backup", "existing"],
         ] {
             let r = try FuseboxBinary.run(arguments, in: dir.path)
-            #expect(r.status != 0 && r.stderr.contains("existing") && r.stderr.contains("--force"), "\(arguments): \(r.stderr)")
+            #expect(
+                r.status != 0 && r.stderr.contains("existing") && r.stderr.contains("--force"),
+                "\(arguments): \(r.stderr)"
+            )
             #expect(try String(contentsOfFile: dir.file("existing"), encoding: .utf8) == "keep")
         }
         _ = try ok(["weights", "fuse@2", "--svg", "existing", "--force"], dir)
         #expect(try String(contentsOfFile: dir.file("existing"), encoding: .utf8).hasPrefix("<svg"))
         _ = try ok(["backup", "existing", "--force"], dir)
-        let r = try FuseboxBinary.run(["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "/nonexistent/preds.npy"], in: dir.path)
-        #expect(r.status != 0 && r.stderr.contains("'/nonexistent/preds.npy'") && !r.stderr.contains(".tmp-"), "\(r.stderr)")
+        let r = try FuseboxBinary.run(
+            ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "/nonexistent/preds.npy"],
+            in: dir.path
+        )
+        #expect(
+            r.status != 0 && r.stderr.contains("'/nonexistent/preds.npy'") && !r.stderr.contains(".tmp-"),
+            "\(r.stderr)"
+        )
     }
 
     func alias(_ dir: TemporaryDirectory) throws -> Int? {
@@ -178,6 +219,7 @@ struct IntegrityCLITests {
     }
 
     func comparisonRuns(_ dir: TemporaryDirectory) throws -> Int {
-        (try FuseboxBinary.json(ok(["runs", "--where", "kind = 'comparison'", "--format", "json"], dir)) as? [Any])?.count ?? -1
+        (try FuseboxBinary.json(ok(["runs", "--where", "kind = 'comparison'", "--format", "json"], dir)) as? [Any])?
+            .count ?? -1
     }
 }

@@ -20,7 +20,10 @@ struct ParsingTests {
             (["train", "m", "--data", "d.safetensors", "--epochs", "0"], "--epochs must be 1 or more, got 0."),
             (["train", "m"], "Give the data either with --data FILE or with --modality NAME=FILE"),
             (["train", "m", "--data", "a.safetensors", "--modality", "x=y.npy"], "not both or neither"),
-            (["train", "m", "--data", "a.safetensors", "--val-split", "1.5"], "--val-split must be in [0, 1), got 1.5."),
+            (
+                ["train", "m", "--data", "a.safetensors", "--val-split", "1.5"],
+                "--val-split must be in [0, 1), got 1.5."
+            ),
             (["train", "m", "--data", "a.safetensors", "--method", "magic"], "magic"),
             (["alias", "set", "m", "production", "0"], "The version must be 1 or more, got 0."),
             (["compare", "a@1", "b@2", "--data", "d.safetensors", "--alpha", "2"], "--alpha must be in (0, 1)."),
@@ -37,7 +40,8 @@ struct ParsingTests {
 
     @Test func everyDesignCommandExists() throws {
         for command in [
-            "demo", "init", "train", "register", "models", "versions", "show", "predict", "eval", "compare", "promote", "runs", "weights",
+            "demo", "init", "train", "register", "models", "versions", "show", "predict", "eval", "compare", "promote",
+            "runs", "weights",
             "alias", "rollback", "history", "export", "delete", "verify", "backup", "gc",
         ] {
             #expect(Fusebox.configuration.subcommands.contains { $0._commandName == command }, "\(command)")

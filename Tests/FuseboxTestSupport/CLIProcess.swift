@@ -22,16 +22,28 @@ public enum FuseboxBinary {
     }
 
     @discardableResult
-    public static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> CLIResult {
+    public static func run(
+        _ arguments: [String],
+        in directory: String,
+        environment: [String: String] = [:]
+    ) throws -> CLIResult {
         let process = try start(arguments, in: directory, environment: environment)
         let out = process.stdout.fileHandleForReading.readDataToEndOfFile()
         let err = process.stderr.fileHandleForReading.readDataToEndOfFile()
         process.process.waitUntilExit()
-        return CLIResult(status: process.process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return CLIResult(
+            status: process.process.terminationStatus,
+            stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self)
+        )
     }
 
     /// Starts the binary without waiting (for concurrency and kill tests).
-    public static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+    public static func start(
+        _ arguments: [String],
+        in directory: String,
+        environment: [String: String] = [:]
+    ) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

@@ -15,8 +15,11 @@ public func smallClassifier(weights: [Float] = [0.2, 0.7], classes: Int = 3) thr
     let spec = FusionSpec(
         classCount: classes,
         modalities: [
-            ModalitySpec(name: "image", kind: .probs, width: classes, layers: []), ModalitySpec(name: "text", kind: .probs, width: classes, layers: []),
-        ], method: .weightedAverage)
+            ModalitySpec(name: "image", kind: .probs, width: classes, layers: []),
+            ModalitySpec(name: "text", kind: .probs, width: classes, layers: []),
+        ],
+        method: .weightedAverage
+    )
     return try FusedClassifier(spec: spec, parameters: ["fusion.weights": Matrix(rows: 1, columns: 2, values: weights)])
 }
 
@@ -24,9 +27,18 @@ public func smallClassifier(weights: [Float] = [0.2, 0.7], classes: Int = 3) thr
 public func smallDataset(rows: Int = 40, classes: Int = 3, seed: UInt64 = 1) throws -> Dataset {
     var rng = TestRandom(seed: seed)
     func probs() -> Matrix {
-        Matrix(rows: rows, columns: classes, values: (0..<rows * classes).map { _ in Float.random(in: -2...2, using: &rng) }).softmaxRows()
+        Matrix(
+            rows: rows,
+            columns: classes,
+            values: (0..<rows * classes).map { _ in Float.random(in: -2...2, using: &rng) }
+        ).softmaxRows()
     }
     return try Dataset(
-        modalities: [ModalityInput(name: "image", kind: .probs, values: probs()), ModalityInput(name: "text", kind: .probs, values: probs())],
-        targets: .classes((0..<rows).map { $0 % classes }), classCount: classes)
+        modalities: [
+            ModalityInput(name: "image", kind: .probs, values: probs()),
+            ModalityInput(name: "text", kind: .probs, values: probs()),
+        ],
+        targets: .classes((0..<rows).map { $0 % classes }),
+        classCount: classes
+    )
 }

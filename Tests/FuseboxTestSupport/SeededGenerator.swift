@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64: a small, fast, seedable generator for reproducible test data.
 public struct TestRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
@@ -21,5 +23,3 @@ public func anchorDataDirectory(file: StaticString = #filePath) -> String {
 /// True under CI (`CI=true`): a test whose outside dependency is missing then fails instead of
 /// being skipped (use `.enabled(if: available || isCI)` and `try #require(available)` in the body).
 public let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-
-import Foundation

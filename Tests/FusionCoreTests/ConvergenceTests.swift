@@ -14,8 +14,13 @@ struct ConvergenceTests {
         let solver = LBFGS(maxIterations: 500, gradientTolerance: 1e-8)
         let result = solver.minimize(from: [-1.2, 1]) { v in
             let (x, y) = (v[0], v[1])
-            return ((1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x), [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
-        } onIteration: { _, _, _ in true }
+            return (
+                (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x),
+                [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)]
+            )
+        } onIteration: { _, _, _ in
+            true
+        }
         #expect(result.stop == .gradientTolerance)
         #expect(abs(result.x[0] - 1) < 1e-5 && abs(result.x[1] - 1) < 1e-5, "\(result.x) after \(result.iterations)")
     }
@@ -24,7 +29,12 @@ struct ConvergenceTests {
     func objective(_ model: FusedClassifier, _ data: Dataset) throws -> Double {
         let network = model.network
         var rng = SeededRandom(seed: 0)
-        let pass = network.forward(try model.inputs(for: data), parameters: model.parameters, training: false, rng: &rng)
+        let pass = network.forward(
+            try model.inputs(for: data),
+            parameters: model.parameters,
+            training: false,
+            rng: &rng
+        )
         return network.loss(pass, targets: data.targets, parameters: model.parameters).0
     }
 
@@ -41,7 +51,10 @@ struct ConvergenceTests {
         long.gradientTolerance = 1e-9
         let reference = try Trainer.train(spec: spec, data: train, configuration: long)
         let (reached, best) = (try objective(trained.model, train), try objective(reference.model, train))
-        #expect(reached - best < 1e-3, "\(method) on \(rows) rows: \(reached) against \(best) (\(trained.epochs.count) iterations)")
+        #expect(
+            reached - best < 1e-3,
+            "\(method) on \(rows) rows: \(reached) against \(best) (\(trained.epochs.count) iterations)"
+        )
         #expect(trained.epochs.count < defaults.epochs, "\(method) did not converge in \(defaults.epochs) iterations")
     }
 
@@ -55,7 +68,9 @@ struct ConvergenceTests {
         #expect(result.stoppedEarly, "ran all \(result.epochs.count) epochs")
         // Kept the best epoch: no later epoch lowered the training loss by more than the tolerance.
         let best = result.epochs[result.bestEpoch - 1].trainLoss
-        for later in result.epochs[result.bestEpoch...] { #expect(later.trainLoss >= best * (1 - c.convergenceTolerance)) }
+        for later in result.epochs[result.bestEpoch...] {
+            #expect(later.trainLoss >= best * (1 - c.convergenceTolerance))
+        }
     }
 
     @Test func parameterFreeMethodsRecordNoIterations() throws {
@@ -81,7 +96,9 @@ struct ConvergenceTests {
         let dir = TemporaryDirectory()
         func write(_ data: Dataset, _ name: String) throws {
             let u = data.modalities.map { clampedLog($0.values) }
-            let rows = (0..<data.count).map { i in (u.flatMap { $0.row(i) }.map { "\($0)" } + ["\(data.labels[i])"]).joined(separator: ",") }
+            let rows = (0..<data.count).map { i in
+                (u.flatMap { $0.row(i) }.map { "\($0)" } + ["\(data.labels[i])"]).joined(separator: ",")
+            }
             try rows.joined(separator: "\n").write(toFile: dir.file(name), atomically: true, encoding: .utf8)
         }
         try write(train, "train.csv")
@@ -96,7 +113,9 @@ struct ConvergenceTests {
             p = m.predict_proba(tr[:, :-1]); y = tr[:, -1].astype(int)
             print(-np.mean(np.log(p[np.arange(len(y)), y])) + lam / 2 * np.sum(m.coef_ ** 2))
             np.savetxt(sys.stdout, m.predict_proba(te[:, :-1]), fmt="%.8f", delimiter=",")
-            """, arguments: [dir.file("train.csv"), dir.file("test.csv"), "\(spec.l2)"])
+            """,
+            arguments: [dir.file("train.csv"), dir.file("test.csv"), "\(spec.l2)"]
+        )
         let lines = output.split(separator: "\n")
         // The same minimum of the objective (mean loss + L2 on the training rows)…
         let theirObjective = try #require(Double(lines[0]))

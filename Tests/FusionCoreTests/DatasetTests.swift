@@ -16,21 +16,37 @@ struct DatasetTests {
 
     @Test func validationNamesTheProblem() {
         expectInvalid("rows but there are 2 labels") {
-            _ = try Dataset(modalities: [ModalityInput(name: "a", kind: .probs, values: probs)], targets: .classes([0, 1]))
+            _ = try Dataset(
+                modalities: [ModalityInput(name: "a", kind: .probs, values: probs)],
+                targets: .classes([0, 1])
+            )
         }
         expectInvalid("non-finite value (nan) at row 1, column 0") {
             var m = probs
             m[1, 0] = .nan
-            _ = try Dataset(modalities: [ModalityInput(name: "a", kind: .features, values: m)], targets: .classes([0, 1, 0]))
+            _ = try Dataset(
+                modalities: [ModalityInput(name: "a", kind: .features, values: m)],
+                targets: .classes([0, 1, 0])
+            )
         }
         expectInvalid("row 0 sums to 1.5") {
-            _ = try Dataset(modalities: [ModalityInput(name: "a", kind: .probs, values: Matrix([[1, 0.5], [1, 0], [0, 1]]))], targets: .classes([0, 1, 0]))
+            _ = try Dataset(
+                modalities: [ModalityInput(name: "a", kind: .probs, values: Matrix([[1, 0.5], [1, 0], [0, 1]]))],
+                targets: .classes([0, 1, 0])
+            )
         }
         expectInvalid("label 5 at row 2 is out of range 0..<2") {
-            _ = try Dataset(modalities: [ModalityInput(name: "a", kind: .probs, values: probs)], targets: .classes([0, 1, 5]), classCount: 2)
+            _ = try Dataset(
+                modalities: [ModalityInput(name: "a", kind: .probs, values: probs)],
+                targets: .classes([0, 1, 5]),
+                classCount: 2
+            )
         }
         expectInvalid("label -1 at row 0") {
-            _ = try Dataset(modalities: [ModalityInput(name: "a", kind: .probs, values: probs)], targets: .classes([-1, 1, 0]))
+            _ = try Dataset(
+                modalities: [ModalityInput(name: "a", kind: .probs, values: probs)],
+                targets: .classes([-1, 1, 0])
+            )
         }
         expectInvalid("appears twice") {
             let m = ModalityInput(name: "a", kind: .probs, values: probs)
@@ -47,30 +63,57 @@ struct DatasetTests {
         let n = 1000
         let labels = (0..<n).map { $0 < 800 ? 0 : 1 }
         let data = try Dataset(
-            modalities: [ModalityInput(name: "a", kind: .features, values: Matrix(rows: n, columns: 1, values: (0..<n).map(Float.init)))],
-            targets: .classes(labels))
+            modalities: [
+                ModalityInput(
+                    name: "a",
+                    kind: .features,
+                    values: Matrix(rows: n, columns: 1, values: (0..<n).map(Float.init))
+                )
+            ],
+            targets: .classes(labels)
+        )
         let (train, validation) = data.stratifiedSplit(validationFraction: 0.2, seed: 3)
         #expect(train.count == 800 && validation.count == 200)
         #expect(validation.labels.filter { $0 == 1 }.count == 40)
-        #expect(data.stratifiedSplit(validationFraction: 0.2, seed: 3).validation.modalities[0].values == validation.modalities[0].values)
-        #expect(data.stratifiedSplit(validationFraction: 0.2, seed: 4).validation.modalities[0].values != validation.modalities[0].values)
+        #expect(
+            data.stratifiedSplit(validationFraction: 0.2, seed: 3).validation.modalities[0].values
+                == validation.modalities[0].values
+        )
+        #expect(
+            data.stratifiedSplit(validationFraction: 0.2, seed: 4).validation.modalities[0].values
+                != validation.modalities[0].values
+        )
     }
 
     @Test func fingerprintIsTheSameWhateverTheFileFormat() throws {
         // The same numbers from safetensors (int32 labels), .npy (int64 big-endian labels) and CSV.
         let dir = TemporaryDirectory()
         let image = Tensor(floats: [0.25, 0.75, 0.5, 0.5], shape: [2, 2])
-        try SafetensorsWriter.write([("image", image), ("labels", Tensor(int32s: [1, 0], shape: [2]))], toPath: dir.file("d.safetensors"))
+        try SafetensorsWriter.write(
+            [("image", image), ("labels", Tensor(int32s: [1, 0], shape: [2]))],
+            toPath: dir.file("d.safetensors")
+        )
         let file = try SafetensorsFile(path: dir.file("d.safetensors"))
         let a = try Dataset(
-            modalities: [ModalityInput(name: "image", kind: .probs, values: try file.tensor(named: "image").floatMatrix())],
-            targets: .classes(try file.tensor(named: "labels").doubles().map { Int($0) }))
-        let bigEndianLabels = try Tensor(dtype: .int64, shape: [2], bytes: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            modalities: [
+                ModalityInput(name: "image", kind: .probs, values: try file.tensor(named: "image").floatMatrix())
+            ],
+            targets: .classes(try file.tensor(named: "labels").doubles().map { Int($0) })
+        )
+        let bigEndianLabels = try Tensor(
+            dtype: .int64,
+            shape: [2],
+            bytes: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        )
         let csv = try CSVTable.parse("p0,p1,label\n0.25,0.75,1\n0.5,0.5,0\n", path: "d.csv", labelColumn: "label")
-        let b = try Dataset(modalities: [ModalityInput(name: "image", kind: .probs, values: csv.matrix)], targets: .classes(csv.labels!.map { Int($0) }))
+        let b = try Dataset(
+            modalities: [ModalityInput(name: "image", kind: .probs, values: csv.matrix)],
+            targets: .classes(csv.labels!.map { Int($0) })
+        )
         let c = try Dataset(
             modalities: [ModalityInput(name: "image", kind: .probs, values: image.floatMatrix())],
-            targets: .classes(bigEndianLabels.doubles().map { Int($0) }))
+            targets: .classes(bigEndianLabels.doubles().map { Int($0) })
+        )
         #expect(a.fingerprint == b.fingerprint)
         #expect(a.fingerprint == c.fingerprint)
         #expect(a.fingerprint.count == 64)
@@ -130,7 +173,9 @@ struct InferenceTests {
         #expect(result.stoppedEarly)
         #expect(losses[result.bestEpoch - 1] == losses.min())
         #expect(result.epochs.count == result.bestEpoch + 2)
-        #expect(throws: FusionError.self) { try Trainer.train(spec: spec, data: data, configuration: c) { $0.epoch < 2 } }
+        #expect(throws: FusionError.self) {
+            try Trainer.train(spec: spec, data: data, configuration: c) { $0.epoch < 2 }
+        }
     }
 
     @Test func specRoundTripsThroughJSONAndRefusesNewerFormats() throws {

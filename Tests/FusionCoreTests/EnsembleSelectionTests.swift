@@ -12,8 +12,12 @@ struct EnsembleSelectionTests {
         let a = Matrix([[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.01, 0.99]])
         let b = Matrix([[0.01, 0.99], [0.01, 0.99], [0.99, 0.01], [0.99, 0.01]])
         return try Dataset(
-            modalities: [ModalityInput(name: "a", kind: .probs, values: a), ModalityInput(name: "b", kind: .probs, values: b)],
-            targets: .classes([0, 0, 0, 0]), classCount: 2)
+            modalities: [
+                ModalityInput(name: "a", kind: .probs, values: a), ModalityInput(name: "b", kind: .probs, values: b),
+            ],
+            targets: .classes([0, 0, 0, 0]),
+            classCount: 2
+        )
     }
 
     @Test func picksAlternateWhenTwoModalitiesAreRightOnComplementaryHalves() throws {
@@ -23,7 +27,11 @@ struct EnsembleSelectionTests {
         let data = try Self.complementaryHalves()
         let spec = FusionSpec.standard(for: data, method: .ensembleSelection)
         var parameters = spec.initialParameters(seed: 0)
-        spec.fusionOperator.fit(branchOutputs: data.modalities.map(\.values), labels: data.labels, parameters: &parameters)
+        spec.fusionOperator.fit(
+            branchOutputs: data.modalities.map(\.values),
+            labels: data.labels,
+            parameters: &parameters
+        )
         #expect(parameters["fusion.weights"]!.values == [13 / 25, 12 / 25])
     }
 
@@ -32,9 +40,17 @@ struct EnsembleSelectionTests {
         let a = Matrix([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
         let b = Matrix([[0.1, 0.9], [0.9, 0.1], [0.2, 0.8]])
         let data = try Dataset(
-            modalities: [ModalityInput(name: "a", kind: .probs, values: a), ModalityInput(name: "b", kind: .probs, values: b)],
-            targets: .classes([0, 1, 0]), classCount: 2)
-        let result = try Trainer.train(spec: FusionSpec.standard(for: data, method: .ensembleSelection), data: data, configuration: .init())
+            modalities: [
+                ModalityInput(name: "a", kind: .probs, values: a), ModalityInput(name: "b", kind: .probs, values: b),
+            ],
+            targets: .classes([0, 1, 0]),
+            classCount: 2
+        )
+        let result = try Trainer.train(
+            spec: FusionSpec.standard(for: data, method: .ensembleSelection),
+            data: data,
+            configuration: .init()
+        )
         #expect(result.model.parameters["fusion.weights"]!.values == [1, 0])
         // Nothing around it learns, so there are no gradient epochs: one report, the fit.
         #expect(result.epochs.count == 1)
@@ -54,20 +70,30 @@ struct EnsembleSelectionTests {
         let weights = result.model.fusionWeights().perModality.map(\.weight)
         #expect(weights[0] > 0.5 && weights[0] < 1, "image weight \(weights[0])")
         #expect(abs(weights.reduce(0, +) - 1) < 1e-6)
-        for w in weights { #expect((w * Float(EnsembleSelectionFusion.rounds)).rounded() == w * Float(EnsembleSelectionFusion.rounds)) }
+        for w in weights {
+            #expect((w * Float(EnsembleSelectionFusion.rounds)).rounded() == w * Float(EnsembleSelectionFusion.rounds))
+        }
 
         // The selection is made on the validation rows: refitting on them by hand gives the same weights.
         let validation = try #require(result.validation)
         var parameters = result.model.parameters
-        spec.fusionOperator.fit(branchOutputs: validation.modalities.map(\.values), labels: validation.labels, parameters: &parameters)
+        spec.fusionOperator.fit(
+            branchOutputs: validation.modalities.map(\.values),
+            labels: validation.labels,
+            parameters: &parameters
+        )
         #expect(parameters["fusion.weights"] == result.model.parameters["fusion.weights"])
 
         // Held-out log-loss: no worse than the plain mean or either modality alone.
         func logLoss(_ p: Matrix) -> Double {
-            -test.labels.indices.reduce(0.0) { $0 + Double.log(Double(max(p[$1, test.labels[$1]], 1e-15))) } / Double(test.count)
+            -test.labels.indices.reduce(0.0) { $0 + Double.log(Double(max(p[$1, test.labels[$1]], 1e-15))) }
+                / Double(test.count)
         }
         let selected = logLoss(try result.model.predictProbabilities(test))
-        let mean = logLoss(try FusedClassifier(spec: FusionSpec.standard(for: train, method: .mean), parameters: [:]).predictProbabilities(test))
+        let mean = logLoss(
+            try FusedClassifier(spec: FusionSpec.standard(for: train, method: .mean), parameters: [:])
+                .predictProbabilities(test)
+        )
         #expect(selected <= mean, "ensemble \(selected), mean \(mean)")
         for modality in test.modalities { #expect(selected <= logLoss(modality.values), "\(modality.name)") }
     }
@@ -81,6 +107,9 @@ struct EnsembleSelectionTests {
         let result = try Trainer.train(spec: spec, data: train, configuration: configuration)
         #expect(result.epochs.count == 4)  // three gradient epochs for the temperatures, then the fit
         #expect(result.model.parameters["branch.image.log_temperature"]![0, 0] != 0)
-        #expect(result.epochs.last!.weights.perModality.map(\.weight) == result.model.fusionWeights().perModality.map(\.weight))
+        #expect(
+            result.epochs.last!.weights.perModality.map(\.weight)
+                == result.model.fusionWeights().perModality.map(\.weight)
+        )
     }
 }

@@ -12,33 +12,64 @@ import Testing
 /// below any real mistake (a wrong sign or factor is off by 10 % or more).
 struct GradientCheckTests {
     static func randomProbabilities(_ rows: Int, _ columns: Int, _ rng: inout TestRandom) -> Matrix {
-        Matrix(rows: rows, columns: columns, values: (0..<rows * columns).map { _ in Float.random(in: -2...2, using: &rng) }).softmaxRows()
+        Matrix(
+            rows: rows,
+            columns: columns,
+            values: (0..<rows * columns).map { _ in Float.random(in: -2...2, using: &rng) }
+        ).softmaxRows()
     }
 
-    static func dataset(kinds: [ModalityKind], rows: Int = 6, classes: Int = 3, width: Int = 4, regression: Bool = false, seed: UInt64 = 1) -> Dataset {
+    static func dataset(
+        kinds: [ModalityKind],
+        rows: Int = 6,
+        classes: Int = 3,
+        width: Int = 4,
+        regression: Bool = false,
+        seed: UInt64 = 1
+    ) -> Dataset {
         var rng = TestRandom(seed: seed)
         let modalities = kinds.enumerated().map { i, kind -> ModalityInput in
             let values: Matrix
             switch kind {
             case .probs: values = randomProbabilities(rows, classes, &rng)
-            case .logits: values = Matrix(rows: rows, columns: classes, values: (0..<rows * classes).map { _ in Float.random(in: -2...2, using: &rng) })
-            case .features: values = Matrix(rows: rows, columns: width, values: (0..<rows * width).map { _ in Float.random(in: -1...1, using: &rng) })
+            case .logits:
+                values = Matrix(
+                    rows: rows,
+                    columns: classes,
+                    values: (0..<rows * classes).map { _ in Float.random(in: -2...2, using: &rng) }
+                )
+            case .features:
+                values = Matrix(
+                    rows: rows,
+                    columns: width,
+                    values: (0..<rows * width).map { _ in Float.random(in: -1...1, using: &rng) }
+                )
             }
             return ModalityInput(name: "m\(i)", kind: kind, values: values)
         }
         let targets: Targets =
-            regression ? .values((0..<rows).map { _ in Float.random(in: 0...1, using: &rng) }) : .classes((0..<rows).map { $0 % classes })
+            regression
+            ? .values((0..<rows).map { _ in Float.random(in: 0...1, using: &rng) })
+            : .classes((0..<rows).map { $0 % classes })
         return try! Dataset(modalities: modalities, targets: targets, classCount: regression ? nil : classes)
     }
 
     /// Checks ∂L/∂θ for every trainable parameter element of `spec` on `data`.
-    func check(_ spec: FusionSpec, _ data: Dataset, seed: UInt64 = 3, step: Float = 1e-2, tolerance: Double = 2e-2) throws {
+    func check(
+        _ spec: FusionSpec,
+        _ data: Dataset,
+        seed: UInt64 = 3,
+        step: Float = 1e-2,
+        tolerance: Double = 2e-2
+    ) throws {
         try spec.validate()
         var parameters = spec.initialParameters(seed: seed)
         // Move parameters off their symmetric starting points so every path carries gradient.
         var rng = TestRandom(seed: seed)
         for p in spec.parameterShapes where p.trainable {
-            for i in parameters[p.name]!.values.indices { parameters[p.name]!.values[i] += Float.random(in: -0.3...0.3, using: &rng) }
+            for i in parameters[p.name]!.values.indices {
+                parameters[p.name]!.values[i] += Float.random(in: -0.3...0.3, using: &rng)
+            }
         }
         Trainer.fitStandardization(spec: spec, data: data, parameters: &parameters)
         let model = try FusedClassifier(spec: spec, parameters: parameters)
@@ -65,7 +96,8 @@ struct GradientCheckTests {
                 let a = Double(g.values[i])
                 #expect(
                     abs(a - numeric) <= tolerance * max(abs(numeric), abs(a)) + 2e-4,
-                    "\(spec.method.rawValue) \(p.name)[\(i)]: analytic \(a), numeric \(numeric)")
+                    "\(spec.method.rawValue) \(p.name)[\(i)]: analytic \(a), numeric \(numeric)"
+                )
                 checked += 1
             }
         }
@@ -76,7 +108,11 @@ struct GradientCheckTests {
     static let gradientTrainedMethods = FusionMethod.allCases.filter { $0.operatorType.fitting == .gradient }
 
     @Test func theTableHasTheGradientTrainedOperators() {
-        #expect(Set(Self.gradientTrainedMethods).isSuperset(of: [.weightedAverage, .classWeightedAverage, .logLinear, .stacking, .gated]))
+        #expect(
+            Set(Self.gradientTrainedMethods).isSuperset(of: [
+                .weightedAverage, .classWeightedAverage, .logLinear, .stacking, .gated,
+            ])
+        )
     }
 
     @Test(arguments: gradientTrainedMethods)
@@ -123,7 +159,12 @@ struct GradientCheckTests {
         #expect(loss.isApproximatelyEqual(to: 8.405621, relativeTolerance: 1e-6))
         #expect(gradient.row(0) == [0, 0, 0])  // clipped row: zero gradient
         // Logit path is unclipped: logits [40, 0, 0], label 1 → 40.
-        #expect(Loss.logitCrossEntropy(Matrix([[40, 0, 0]]), labels: [1]).loss.isApproximatelyEqual(to: 40, relativeTolerance: 1e-6))
+        #expect(
+            Loss.logitCrossEntropy(Matrix([[40, 0, 0]]), labels: [1]).loss.isApproximatelyEqual(
+                to: 40,
+                relativeTolerance: 1e-6
+            )
+        )
     }
 
     @Test func adamStepMatchesKerasForm() {
@@ -131,7 +172,8 @@ struct GradientCheckTests {
         var optimizer = Optimizer(kind: .adam, learningRate: 1e-3)
         var parameters = ["x": Matrix([[1]])]
         optimizer.update(&parameters, gradients: ["x": Matrix([[0.5]])])
-        let expected = 1 - 1e-3 * (0.001 as Double).squareRoot() / 0.1 * 0.05 / ((0.00025 as Double).squareRoot() + 1e-7)
+        let expected =
+            1 - 1e-3 * (0.001 as Double).squareRoot() / 0.1 * 0.05 / ((0.00025 as Double).squareRoot() + 1e-7)
         #expect(Double(parameters["x"]![0, 0]).isApproximatelyEqual(to: expected, absoluteTolerance: 1e-6))
     }
 }

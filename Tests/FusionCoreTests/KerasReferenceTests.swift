@@ -29,13 +29,29 @@ struct KerasReferenceTests {
         func uniform(_ count: Int) -> [Float] { (0..<count).map { _ in rng.unitFloat() } }
         let data = try Dataset(
             modalities: [
-                ModalityInput(name: "x1", kind: .features, values: Matrix(rows: n, columns: 100, values: uniform(n * 100))),
-                ModalityInput(name: "x2", kind: .features, values: Matrix(rows: n, columns: 100, values: uniform(n * 100))),
-            ], targets: .values(uniform(n)))
+                ModalityInput(
+                    name: "x1",
+                    kind: .features,
+                    values: Matrix(rows: n, columns: 100, values: uniform(n * 100))
+                ),
+                ModalityInput(
+                    name: "x2",
+                    kind: .features,
+                    values: Matrix(rows: n, columns: 100, values: uniform(n * 100))
+                ),
+            ],
+            targets: .values(uniform(n))
+        )
         let branches = ["x1", "x2"].map {
             ModalitySpec(name: $0, kind: .features, width: 100, standardize: false, layers: [.dense(units: 32), .relu])
         }
-        let spec = FusionSpec(task: .regression, classCount: 1, modalities: branches, method: .weightedAverage, head: [.dense(units: 1)])
+        let spec = FusionSpec(
+            task: .regression,
+            classCount: 1,
+            modalities: branches,
+            method: .weightedAverage,
+            head: [.dense(units: 1)]
+        )
         var c = configuration
         c.batchSize = 32
         let result = try Trainer.train(spec: spec, data: data, configuration: c)
@@ -79,7 +95,12 @@ struct KerasReferenceTests {
         c.optimizer = .sgd
         c.learningRate = 0.5
         c.shuffle = false
-        let result = try Trainer.train(spec: spec, data: data, configuration: c, initialParameters: ["fusion.weights": Matrix([[0.2, 0.7]])])
+        let result = try Trainer.train(
+            spec: spec,
+            data: data,
+            configuration: c,
+            initialParameters: ["fusion.weights": Matrix([[0.2, 0.7]])]
+        )
         let a = [0.2, 0.7]
         let e = a.map { Double.exp($0) }
         let w = e.map { $0 / e.reduce(0, +) }
@@ -94,14 +115,18 @@ struct KerasReferenceTests {
             for j in 0..<2 { grad[j] += w[j] * (dw[j] - mean) / Double(data.count) }
         }
         let learned = result.model.parameters["fusion.weights"]!.values
-        for j in 0..<2 { #expect(Double(learned[j]).isApproximatelyEqual(to: a[j] - 0.5 * grad[j], absoluteTolerance: 1e-5)) }
+        for j in 0..<2 {
+            #expect(Double(learned[j]).isApproximatelyEqual(to: a[j] - 0.5 * grad[j], absoluteTolerance: 1e-5))
+        }
     }
 
     @Test func anchorDataWeightedAverageConvergesToTheOptimumAndFavoursImage() throws {
         let (train, test) = try anchorDatasets()
         let spec = FusionSpec.standard(for: train, method: .weightedAverage)
         let result = try Trainer.train(spec: spec, data: train, configuration: configuration)
-        let weights = Dictionary(uniqueKeysWithValues: result.model.fusionWeights().perModality.map { ($0.modality, Double($0.weight)) })
+        let weights = Dictionary(
+            uniqueKeysWithValues: result.model.fusionWeights().perModality.map { ($0.modality, Double($0.weight)) }
+        )
         // Keras seed 0: image 0.7169; converged optimum: image 0.7160, text 0.2840; test acc 0.6741.
         #expect(weights["image"]!.isApproximatelyEqual(to: 0.716, absoluteTolerance: 0.015), "\(weights)")
         let acc = try accuracy(result.model, test)
@@ -111,7 +136,10 @@ struct KerasReferenceTests {
 
     @Test func anchorDataEveryLearnedOperatorBeatsTheMeanAndConcatMLPMatchesKeras() throws {
         let (train, test) = try anchorDatasets()
-        let mean = try accuracy(FusedClassifier(spec: FusionSpec.standard(for: train, method: .mean), parameters: [:]), test)
+        let mean = try accuracy(
+            FusedClassifier(spec: FusionSpec.standard(for: train, method: .mean), parameters: [:]),
+            test
+        )
         #expect(mean.isApproximatelyEqual(to: 0.5415, absoluteTolerance: 1e-4))  // Keras: unweighted_mean 0.5415
         var results: [String: Double] = [:]
         for method in [FusionMethod.weightedAverage, .classWeightedAverage, .logLinear, .stacking, .gated, .concatMLP] {

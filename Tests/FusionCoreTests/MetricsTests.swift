@@ -32,8 +32,11 @@ struct MetricsTests {
     @Test func perClassF1FromStoredPredictionsMatchesTheFullMetrics() {
         let m = ClassificationMetrics(probabilities: probabilities, labels: labels)
         let stored = SamplePredictions(
-            labels: labels, predictedClasses: probabilities.argmaxRows(),
-            trueClassProbabilities: labels.enumerated().map { probabilities[$0.offset, $0.element] }, classCount: 3)
+            labels: labels,
+            predictedClasses: probabilities.argmaxRows(),
+            trueClassProbabilities: labels.enumerated().map { probabilities[$0.offset, $0.element] },
+            classCount: 3
+        )
         #expect(zip(stored.perClassF1(), m.perClass.map(\.f1)).allSatisfy { abs($0 - $1) < 1e-12 })
         #expect(abs(stored.macroF1(Array(0..<labels.count)) - m.macroF1) < 1e-12)
     }
@@ -49,7 +52,8 @@ struct MetricsTests {
 struct PairedStatisticsTests {
     // Constants from scipy 1.17: binomtest(min(b, c), b + c, 0.5).pvalue and chi2.sf((|b−c|−1)²/(b+c), 1).
     @Test(arguments: [
-        (3, 12, 0.03515625), (10, 10, 1.0), (0, 7, 0.015625), (45, 60, 0.1715646971542424), (400, 350, 0.07350777405843484),
+        (3, 12, 0.03515625), (10, 10, 1.0), (0, 7, 0.015625), (45, 60, 0.1715646971542424),
+        (400, 350, 0.07350777405843484),
     ])
     func mcnemarExactMatchesScipy(b: Int, c: Int, expected: Double) {
         let (p, method) = PairedComparison.mcnemar(b, c)
@@ -66,8 +70,11 @@ struct PairedStatisticsTests {
 
     func predictions(correct: [Bool], probability: Float) -> SamplePredictions {
         SamplePredictions(
-            labels: correct.map { _ in 0 }, predictedClasses: correct.map { $0 ? 0 : 1 },
-            trueClassProbabilities: correct.map { $0 ? probability : 1 - probability }, classCount: 2)
+            labels: correct.map { _ in 0 },
+            predictedClasses: correct.map { $0 ? 0 : 1 },
+            trueClassProbabilities: correct.map { $0 ? probability : 1 - probability },
+            classCount: 2
+        )
     }
 
     @Test func bootstrapIsSeededAndVerdictFollowsMcNemar() throws {
@@ -89,7 +96,12 @@ struct PairedStatisticsTests {
 
     @Test func mismatchedSamplesAreRefused() {
         let a = predictions(correct: [true, false], probability: 0.6)
-        let b = SamplePredictions(labels: [1, 1], predictedClasses: [1, 1], trueClassProbabilities: [0.5, 0.5], classCount: 2)
+        let b = SamplePredictions(
+            labels: [1, 1],
+            predictedClasses: [1, 1],
+            trueClassProbabilities: [0.5, 0.5],
+            classCount: 2
+        )
         #expect(throws: FusionError.self) { try PairedComparison(a: a, b: b) }
     }
 }

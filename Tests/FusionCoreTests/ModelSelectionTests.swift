@@ -10,7 +10,12 @@ struct ModelSelectionTests {
     /// Two conditionally independent, calibrated views: `p_m = softmax(s·z_m)` with
     /// `z_m = s·e_y + N(0, I)` is the true posterior of each view, so the product rule is the
     /// Bayes-optimal fusion (uniform prior).
-    static func independentCalibratedViews(rows: Int, classes: Int = 3, signal: Double = 1.2, seed: UInt64 = 5) throws -> Dataset {
+    static func independentCalibratedViews(
+        rows: Int,
+        classes: Int = 3,
+        signal: Double = 1.2,
+        seed: UInt64 = 5
+    ) throws -> Dataset {
         var rng = SeededRandom(seed: seed)
         func normal() -> Double {
             let u1 = Double(max(rng.unitFloat(), 1e-7))
@@ -19,16 +24,25 @@ struct ModelSelectionTests {
         }
         let labels = (0..<rows).map { _ in rng.index(below: classes) }
         func view() -> Matrix {
-            Matrix(rows: rows, columns: classes, values: labels.flatMap { y -> [Float] in
-                let z = (0..<classes).map { k in signal * ((k == y ? signal : 0) + normal()) }
-                let m = z.max()!
-                let e = z.map { Double.exp($0 - m) }
-                return e.map { Float($0 / e.reduce(0, +)) }
-            })
+            Matrix(
+                rows: rows,
+                columns: classes,
+                values: labels.flatMap { y -> [Float] in
+                    let z = (0..<classes).map { k in signal * ((k == y ? signal : 0) + normal()) }
+                    let m = z.max()!
+                    let e = z.map { Double.exp($0 - m) }
+                    return e.map { Float($0 / e.reduce(0, +)) }
+                }
+            )
         }
         return try Dataset(
-            modalities: [ModalityInput(name: "a", kind: .probs, values: view()), ModalityInput(name: "b", kind: .probs, values: view())],
-            targets: .classes(labels), classCount: classes)
+            modalities: [
+                ModalityInput(name: "a", kind: .probs, values: view()),
+                ModalityInput(name: "b", kind: .probs, values: view()),
+            ],
+            targets: .classes(labels),
+            classCount: classes
+        )
     }
 
     @Test func foldsAreStratifiedDisjointAndComplete() throws {
@@ -50,13 +64,22 @@ struct ModelSelectionTests {
         var rng = SeededRandom(seed: 1234)  // not the generator's seed, whose first draws are its labels
         let (clean, _) = try SyntheticData.imageText(samples: 250, seed: 9)
         let data = try Dataset(
-            modalities: clean.modalities, targets: .classes((0..<clean.count).map { _ in rng.index(below: 10) }), classCount: 10)
+            modalities: clean.modalities,
+            targets: .classes((0..<clean.count).map { _ in rng.index(below: 10) }),
+            classCount: 10
+        )
         let spec = FusionSpec.standard(for: data, method: .stacking)
         let model = try Trainer.train(spec: spec, data: data, configuration: .converging(for: spec)).model
-        let fitted = Double(zip(try model.predictClasses(data), data.labels).filter { $0 == $1 }.count) / Double(data.count)
+        let fitted =
+            Double(zip(try model.predictClasses(data), data.labels).filter { $0 == $1 }.count) / Double(data.count)
         #expect(fitted > 0.25, "in-sample accuracy \(fitted)")
         let selection = try ModelSelection.crossValidate(
-            [.stacking], on: data, folds: 5, spec: { _ in spec }, configuration: { .converging(for: $0) })
+            [.stacking],
+            on: data,
+            folds: 5,
+            spec: { _ in spec },
+            configuration: { .converging(for: $0) }
+        )
         let outOfFold = selection.candidates[0].meanAccuracy
         #expect(outOfFold < 0.16, "out-of-fold accuracy \(outOfFold) on random labels")
     }
@@ -66,7 +89,12 @@ struct ModelSelectionTests {
         let spec = { (m: FusionMethod) in FusionSpec.standard(for: data, method: m, hidden: 16) }
         let methods = ModelSelection.applicableMethods(for: data, spec: spec)
         #expect(Set(methods) == Set(FusionMethod.allCases))
-        let selection = try ModelSelection.crossValidate(methods, on: data, spec: spec, configuration: { .converging(for: $0) })
+        let selection = try ModelSelection.crossValidate(
+            methods,
+            on: data,
+            spec: spec,
+            configuration: { .converging(for: $0) }
+        )
         // The learned heads that can represent the product (log-linear, stacking) are no better
         // than one standard error, so the simplest correct rule wins.
         #expect(selection.winner == .product, "\(selection.candidates.map { ($0.method.rawValue, $0.meanLogLoss) })")

@@ -19,7 +19,9 @@ struct OperatorTableTests {
 
     @Test func anUnknownMethodIsRefusedWhenDecoded() {
         #expect(FusionMethod(rawValue: "weighted-averge") == nil)
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([FusionMethod].self, from: Data("[\"weighted-averge\"]".utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([FusionMethod].self, from: Data("[\"weighted-averge\"]".utf8))
+        }
     }
 
     @Test func aMethodLearnsWhenItsOperatorOrItsHeadIsFitted() {

@@ -8,7 +8,9 @@ struct AliasTests {
     func registryWithVersions(_ count: Int) async throws -> (Registry, DatabaseQueue) {
         let queue = try DatabaseQueue()
         let registry = try Registry(queue, logger: quietLogger)
-        for i in 0..<count { try await registry.registerVersion(model: "fusion", classifier: smallClassifier(weights: [Float(i), 0])) }
+        for i in 0..<count {
+            try await registry.registerVersion(model: "fusion", classifier: smallClassifier(weights: [Float(i), 0]))
+        }
         return (registry, queue)
     }
 
@@ -32,10 +34,14 @@ struct AliasTests {
     @Test func aliasEventsAreAppendOnly() async throws {
         let (registry, queue) = try await registryWithVersions(1)
         try await registry.setAlias("staging", model: "fusion", version: 1)
-        #expect(throws: DatabaseError.self) { try queue.write { db in try db.execute(sql: "UPDATE aliasEvent SET reason = 'rewritten'") } }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "UPDATE aliasEvent SET reason = 'rewritten'") }
+        }
         try await registry.deleteAlias("staging", model: "fusion")
         #expect(try await registry.aliasEvents(of: "fusion").map(\.action) == [.delete, .set])
-        await #expect(throws: RegistryError.self) { try await registry.version(VersionReference(parsing: "fusion@staging")) }
+        await #expect(throws: RegistryError.self) {
+            try await registry.version(VersionReference(parsing: "fusion@staging"))
+        }
         await #expect(throws: RegistryError.self) { try await registry.setAlias("latest", model: "fusion", version: 1) }
         await #expect(throws: RegistryError.self) { try await registry.setAlias("prod", model: "fusion", version: 9) }
     }
@@ -49,7 +55,8 @@ struct AliasTests {
                 sql: """
                     UPDATE tensorChunk SET bytes = randomblob(length(bytes)) WHERE blobId IN
                     (SELECT t.blobId FROM versionTensor t JOIN modelVersion v ON v.id = t.versionId WHERE v.number = 1)
-                    """)
+                    """
+            )
         }
         await #expect {
             try await registry.rollback("production", model: "fusion")

@@ -21,10 +21,17 @@ struct IntegrityTests {
         let dir = TemporaryDirectory()
         let path = dir.file("bert.safetensors")
         try SafetensorsWriter.write(
-            [("w", Tensor(floats: [1, 2, 3, 4], shape: [2, 2]))], metadata: [.init(key: "trained_on", value: "wiki")], toPath: path)
+            [("w", Tensor(floats: [1, 2, 3, 4], shape: [2, 2]))],
+            metadata: [.init(key: "trained_on", value: "wiki")],
+            toPath: path
+        )
         try await registry.registerComponent(model: "bert", safetensorsPath: path)
         _ = try await registry.compare(
-            VersionReference(parsing: "fusion@1"), VersionReference(parsing: "fusion@2"), on: smallDataset(), resamples: 50)
+            VersionReference(parsing: "fusion@1"),
+            VersionReference(parsing: "fusion@2"),
+            on: smallDataset(),
+            resamples: 50
+        )
         return (registry, queue, dir)
     }
 
@@ -37,19 +44,46 @@ struct IntegrityTests {
 
     static let damages: [Damage] = [
         // One character of a registered header, still valid JSON: export would silently differ.
-        Damage(sql: "UPDATE modelVersion SET safetensorsHeader = CAST(replace(CAST(safetensorsHeader AS TEXT), 'wiki', 'wikj') AS BLOB) WHERE spec IS NULL",
-               reported: "bert@1 safetensors header"),
-        Damage(sql: "UPDATE modelVersion SET spec = replace(spec, '\"classCount\":3', '\"classCount\":4') WHERE number = 1 AND spec IS NOT NULL",
-               reported: "fusion@1 spec"),
-        Damage(sql: "UPDATE versionTensor SET shape = '[2,1]' WHERE name = 'fusion.weights' AND versionId = (SELECT id FROM modelVersion WHERE number = 2 AND spec IS NOT NULL)",
-               reported: "fusion@2 tensor list"),
-        Damage(sql: "UPDATE tensorChunk SET bytes = zeroblob(length(bytes)) WHERE blobId = (SELECT blobId FROM versionTensor WHERE name = 'w')",
-               reported: "bert@1 tensor 'w'"),
-        Damage(sql: "UPDATE evaluation SET predictedClasses = zeroblob(length(predictedClasses)) WHERE id = 1", reported: "evaluation 1"),
-        Damage(sql: "UPDATE evaluation SET metrics = replace(metrics, '\"accuracy\":0', '\"accuracy\":1') WHERE id = 2", reported: "evaluation 2"),
-        Damage(sql: "UPDATE evaluation SET trueClassProbabilities = zeroblob(length(trueClassProbabilities)) WHERE id = 2", reported: "evaluation 2"),
-        Damage(sql: "UPDATE comparison SET verdict = CASE verdict WHEN 'a-better' THEN 'b-better' ELSE 'a-better' END", reported: "comparison 1"),
-        Damage(sql: "UPDATE comparison SET statistics = replace(statistics, '\"alpha\":0.05', '\"alpha\":0.5')", reported: "comparison 1"),
+        Damage(
+            sql:
+                "UPDATE modelVersion SET safetensorsHeader = CAST(replace(CAST(safetensorsHeader AS TEXT), 'wiki', 'wikj') AS BLOB) WHERE spec IS NULL",
+            reported: "bert@1 safetensors header"
+        ),
+        Damage(
+            sql:
+                "UPDATE modelVersion SET spec = replace(spec, '\"classCount\":3', '\"classCount\":4') WHERE number = 1 AND spec IS NOT NULL",
+            reported: "fusion@1 spec"
+        ),
+        Damage(
+            sql:
+                "UPDATE versionTensor SET shape = '[2,1]' WHERE name = 'fusion.weights' AND versionId = (SELECT id FROM modelVersion WHERE number = 2 AND spec IS NOT NULL)",
+            reported: "fusion@2 tensor list"
+        ),
+        Damage(
+            sql:
+                "UPDATE tensorChunk SET bytes = zeroblob(length(bytes)) WHERE blobId = (SELECT blobId FROM versionTensor WHERE name = 'w')",
+            reported: "bert@1 tensor 'w'"
+        ),
+        Damage(
+            sql: "UPDATE evaluation SET predictedClasses = zeroblob(length(predictedClasses)) WHERE id = 1",
+            reported: "evaluation 1"
+        ),
+        Damage(
+            sql: "UPDATE evaluation SET metrics = replace(metrics, '\"accuracy\":0', '\"accuracy\":1') WHERE id = 2",
+            reported: "evaluation 2"
+        ),
+        Damage(
+            sql: "UPDATE evaluation SET trueClassProbabilities = zeroblob(length(trueClassProbabilities)) WHERE id = 2",
+            reported: "evaluation 2"
+        ),
+        Damage(
+            sql: "UPDATE comparison SET verdict = CASE verdict WHEN 'a-better' THEN 'b-better' ELSE 'a-better' END",
+            reported: "comparison 1"
+        ),
+        Damage(
+            sql: "UPDATE comparison SET statistics = replace(statistics, '\"alpha\":0.05', '\"alpha\":0.5')",
+            reported: "comparison 1"
+        ),
     ]
 
     @Test(arguments: damages) func verifyNamesEveryDamagedItem(_ damage: Damage) async throws {
@@ -73,12 +107,15 @@ struct IntegrityTests {
             try await registry.exportSafetensors(VersionReference(parsing: "bert@1"), toPath: out)
         } throws: { error in
             let message = "\(error)"
-            return (error as? RegistryError)?.code == .corruptData && message.contains("bert@1") && message.contains("header")
+            return (error as? RegistryError)?.code == .corruptData && message.contains("bert@1")
+                && message.contains("header")
                 && !message.contains(out)
         }
         #expect(!FileManager.default.fileExists(atPath: out))
         // An invalid byte in the header is named the same way, not as a problem of the output file.
-        try await queue.write { db in try db.execute(sql: "UPDATE modelVersion SET safetensorsHeader = x'7b00' WHERE spec IS NULL") }
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE modelVersion SET safetensorsHeader = x'7b00' WHERE spec IS NULL")
+        }
         await #expect {
             try await registry.exportSafetensors(VersionReference(parsing: "bert@1"), toPath: out)
         } throws: { error in "\(error)".contains("bert@1") && !"\(error)".contains(out) }
@@ -89,7 +126,9 @@ struct IntegrityTests {
         try await queue.write { db in try db.execute(sql: Self.damages[1].sql) }
         await #expect {
             try await registry.loadClassifier(VersionReference(parsing: "fusion@1"))
-        } throws: { error in (error as? RegistryError)?.code == .corruptData && "\(error)".contains("fusion@1's stored spec") }
+        } throws: { error in
+            (error as? RegistryError)?.code == .corruptData && "\(error)".contains("fusion@1's stored spec")
+        }
         // A comparison reusing a damaged stored evaluation refuses it instead of trusting it.
         try await queue.write { db in try db.execute(sql: Self.damages[4].sql) }
         let found = try await registry.read { db in try Self.evaluationError(1, db) }
@@ -110,11 +149,19 @@ struct IntegrityTests {
         // between hashing and storing).
         #expect {
             try queue.write { db in
-                _ = try TensorBlobs.store(sha256: SHA256Hex.of(honest), byteCount: 100, source: "'w.safetensors'", in: db) { emit in
+                _ = try TensorBlobs.store(
+                    sha256: SHA256Hex.of(honest),
+                    byteCount: 100,
+                    source: "'w.safetensors'",
+                    in: db
+                ) { emit in
                     try changed.withUnsafeBytes { try emit($0) }
                 }
             }
-        } throws: { error in (error as? RegistryError)?.code == .conflict && "\(error)".contains("'w.safetensors' changed while it was being registered") }
+        } throws: { error in
+            (error as? RegistryError)?.code == .conflict
+                && "\(error)".contains("'w.safetensors' changed while it was being registered")
+        }
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tensorBlob") } == 0)
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tensorChunk") } == 0)
     }
@@ -124,7 +171,8 @@ struct IntegrityTests {
         let registry = try Registry(queue, logger: quietLogger)
         try await registry.registerVersion(model: "m", classifier: smallClassifier())
         try await registry.setAlias("production", model: "m", version: 1)
-        for sql in ["UPDATE aliasEvent SET reason = 'rewritten'", "DELETE FROM aliasEvent", "DELETE FROM modelVersion"] {
+        for sql in ["UPDATE aliasEvent SET reason = 'rewritten'", "DELETE FROM aliasEvent", "DELETE FROM modelVersion"]
+        {
             #expect(throws: DatabaseError.self, "\(sql)") { try queue.write { db in try db.execute(sql: sql) } }
         }
         #expect(try await registry.aliasEvents(of: "m").count == 1)
@@ -141,14 +189,20 @@ struct IntegrityTests {
             try await registry.deleteVersion(VersionReference(parsing: "m@2"))
         } throws: { error in (error as? RegistryError)?.code == .conflict && "\(error)".contains("'production'") }
         // …and with force the alias goes too, recorded.
-        let deletion = try await registry.deleteVersion(VersionReference(parsing: "m@2"), force: true, reason: "leaked test data")
+        let deletion = try await registry.deleteVersion(
+            VersionReference(parsing: "m@2"),
+            force: true,
+            reason: "leaked test data"
+        )
         #expect(deletion.removedAliases.map(\.alias) == ["production"])
         #expect(try await registry.aliasEvents(of: "m").first?.action == .delete)
         // The latest version was deleted; the next one is 3, not 2 again.
         #expect(try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [3, 3])) == 3)
         await #expect {
             try await registry.loadClassifier(VersionReference(parsing: "m@2"))
-        } throws: { error in "\(error)".contains("m@2 was deleted by \(ProcessIdentity.user)") && "\(error)".contains("leaked test data") }
+        } throws: { error in
+            "\(error)".contains("m@2 was deleted by \(ProcessIdentity.user)") && "\(error)".contains("leaked test data")
+        }
         #expect(try await registry.versions(of: "m").map(\.number) == [3, 1])
         let all = try await registry.versions(of: "m", includingDeleted: true)
         #expect(all.first { $0.number == 2 }?.deletion?.reason == "leaked test data")
@@ -176,7 +230,8 @@ struct IntegrityTests {
         try await registry.deleteRun(comparisonRun)
         let report = try await registry.collectGarbage()
         #expect(report.runs == 1)
-        await #expect { try await registry.restoreRun(comparisonRun) } throws: { error in "\(error)".contains("purged") }
+        await #expect { try await registry.restoreRun(comparisonRun) } throws: { error in "\(error)".contains("purged")
+        }
         // Its evaluations are free to go now.
         try await registry.deleteRun(evaluationRun)
         #expect(try await registry.collectGarbage().runs == 1)
@@ -189,8 +244,15 @@ struct IntegrityTests {
         try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [2, 2]))
         try await registry.setAlias("production", model: "m", version: 1)
         let outcome = try await registry.promote(
-            VersionReference(parsing: "m@2"), alias: "production", data: smallDataset(), gate: PromotionGate(.notWorse, margin: 0.5), resamples: 50)
+            VersionReference(parsing: "m@2"),
+            alias: "production",
+            data: smallDataset(),
+            gate: PromotionGate(.notWorse, margin: 0.5),
+            resamples: 50
+        )
         let run = try #require(outcome.comparison?.run)
-        await #expect { try await registry.deleteRun(run) } throws: { error in "\(error)".contains("evidence for a promotion") }
+        await #expect { try await registry.deleteRun(run) } throws: { error in
+            "\(error)".contains("evidence for a promotion")
+        }
     }
 }

@@ -8,15 +8,21 @@ import Testing
 
 struct MigrationTests {
     static var migrationsFolder: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("migrations").path
     }
 
     @Test func embeddedMigrationsEqualTheFilesOnDisk() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.migrationsFolder).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.migrationsFolder).filter {
+            $0.hasSuffix(".sql")
+        }.sorted()
         #expect(SchemaMigrations.all.map { $0.identifier + ".sql" } == files)
         for migration in SchemaMigrations.all {
-            let text = try String(contentsOfFile: Self.migrationsFolder + "/" + migration.identifier + ".sql", encoding: .utf8)
+            let text = try String(
+                contentsOfFile: Self.migrationsFolder + "/" + migration.identifier + ".sql",
+                encoding: .utf8
+            )
             #expect(migration.sql == text, "stale build: \(migration.identifier)")
         }
     }
@@ -42,7 +48,9 @@ struct MigrationTests {
         let path = dir.file("old.sqlite")
         try Self.olderStore(at: path, migrations: applied)
         let queue = try DatabaseQueue(path: path)
-        try await queue.write { db in try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('legacy', 'fused', 1)") }
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('legacy', 'fused', 1)")
+        }
         try queue.close()
         // When the current fusebox opens it
         let registry = try Registry.open(atPath: path, logger: quietLogger)
@@ -69,13 +77,18 @@ struct MigrationTests {
         // Then nothing of 0004 or 0005 remains, and the old schema still works
         let check = try DatabaseQueue(path: path)
         let (applied, hasBlobs, models) = try await check.read { db in
-            (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"), try db.tableExists("tensorBlob"),
-             try String.fetchAll(db, sql: "SELECT name FROM model"))
+            (
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
+                try db.tableExists("tensorBlob"),
+                try String.fetchAll(db, sql: "SELECT name FROM model")
+            )
         }
         #expect(applied == SchemaMigrations.all.prefix(3).map(\.identifier))
         #expect(!hasBlobs)
         #expect(models == ["legacy"])
-        try await check.write { db in try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('still-works', 'fused', 2)") }
+        try await check.write { db in
+            try db.execute(sql: "INSERT INTO model (name, kind, createdAt) VALUES ('still-works', 'fused', 2)")
+        }
     }
 
     @Test func readersRefuseAnOlderStoreUntouchedAndWritersUpgradeIt() async throws {
@@ -136,7 +149,9 @@ struct MigrationTests {
         let path = dir.file("s.sqlite")
         do {
             let registry = try Registry.open(atPath: path, logger: quietLogger)
-            for i in 0..<20 { try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [Float(i), 1])) }
+            for i in 0..<20 {
+                try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [Float(i), 1]))
+            }
         }
         // Fold the WAL into the main file, then cut the file in half.
         let queue = try DatabaseQueue(path: path)

@@ -13,8 +13,11 @@ struct PromotionGateTests {
         let labels = (0..<n).map { $0 % 4 }
         func model(_ isRight: (Int) -> Bool) -> SamplePredictions {
             SamplePredictions(
-                labels: labels, predictedClasses: labels.indices.map { isRight($0) ? labels[$0] : (labels[$0] + 1) % 4 },
-                trueClassProbabilities: labels.indices.map { isRight($0) ? 0.9 : 0.05 }, classCount: 4)
+                labels: labels,
+                predictedClasses: labels.indices.map { isRight($0) ? labels[$0] : (labels[$0] + 1) % 4 },
+                trueClassProbabilities: labels.indices.map { isRight($0) ? 0.9 : 0.05 },
+                classCount: 4
+            )
         }
         let a = model { $0 < aRight }
         let b = model { $0 < bRight - 30 || (aRight..<aRight + 30).contains($0) }
@@ -58,10 +61,21 @@ struct PromotionGateTests {
     @Test func nllIsJudgedInItsOwnDirection() throws {
         // B is right as often but less confident: accuracy equal, NLL worse.
         let labels = (0..<1000).map { $0 % 2 }
-        let a = SamplePredictions(labels: labels, predictedClasses: labels, trueClassProbabilities: Array(repeating: 0.95, count: 1000), classCount: 2)
-        let b = SamplePredictions(labels: labels, predictedClasses: labels, trueClassProbabilities: Array(repeating: 0.6, count: 1000), classCount: 2)
+        let a = SamplePredictions(
+            labels: labels,
+            predictedClasses: labels,
+            trueClassProbabilities: Array(repeating: 0.95, count: 1000),
+            classCount: 2
+        )
+        let b = SamplePredictions(
+            labels: labels,
+            predictedClasses: labels,
+            trueClassProbabilities: Array(repeating: 0.6, count: 1000),
+            classCount: 2
+        )
         let s = try PairedComparison(a: a, b: b, resamples: 200)
-        #expect(PromotionGate(.notWorse, metric: .accuracy, margin: 0).judge(s).passed == false)  // a bound of exactly 0 is not above 0
+        // A bound of exactly 0 is not above 0.
+        #expect(PromotionGate(.notWorse, metric: .accuracy, margin: 0).judge(s).passed == false)
         #expect(PromotionGate(.notWorse, metric: .accuracy, margin: 0.001).judge(s).passed)
         #expect(!PromotionGate(.notWorse, metric: .nll, margin: 0.1).judge(s).passed)  // ΔNLL = log(0.95/0.6) ≈ 0.46
         #expect(PromotionGate(.notWorse, metric: .nll, margin: 0.5).judge(s).passed)

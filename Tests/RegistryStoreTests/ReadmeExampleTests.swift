@@ -25,8 +25,12 @@ struct ReadmeExampleTests {
         // README, "The Swift library":
         let registry = try Registry.open(atPath: path, logger: Logger(label: "app"))
         let data = try DatasetFiles.load(
-            .files(modalities: [("image", dir.file("image.npy"), .probs), ("text", dir.file("text.npy"), .probs)], labels: nil),
-            requireLabels: false)
+            .files(
+                modalities: [("image", dir.file("image.npy"), .probs), ("text", dir.file("text.npy"), .probs)],
+                labels: nil
+            ),
+            requireLabels: false
+        )
         let model = try await registry.loadClassifier(VersionReference(parsing: "sentiment@production"))
         let probabilities = try model.predictProbabilities(data)
         let classes = probabilities.argmaxRows()

@@ -13,11 +13,20 @@ struct RunTests {
         let registry = try memoryRegistry()
         try await registry.createModel("fusion", kind: .fused)
         let runs: [(String, String, [Double])] = [
-            ("weighted-average", "vision", [0.5, 0.8, 0.95]), ("concat-mlp", "nlp", [0.6, 0.97, 0.85]), ("mean", "vision", [0.4, 0.5, 0.6]),
+            ("weighted-average", "vision", [0.5, 0.8, 0.95]), ("concat-mlp", "nlp", [0.6, 0.97, 0.85]),
+            ("mean", "vision", [0.4, 0.5, 0.6]),
         ]
         for (method, team, curve) in runs {
-            let id = try await registry.startRun(kind: .training, model: "fusion", params: ["method": .text(method), "epochs": 10], tags: ["team": team])
-            try await registry.logMetrics(run: id, curve.enumerated().map { MetricPoint(key: "val_accuracy", step: $0.offset, value: $0.element) })
+            let id = try await registry.startRun(
+                kind: .training,
+                model: "fusion",
+                params: ["method": .text(method), "epochs": 10],
+                tags: ["team": team]
+            )
+            try await registry.logMetrics(
+                run: id,
+                curve.enumerated().map { MetricPoint(key: "val_accuracy", step: $0.offset, value: $0.element) }
+            )
             try await registry.finishRun(id)
         }
         return registry
@@ -30,11 +39,24 @@ struct RunTests {
     @Test func queriesFilterOnLatestValuesParamsTagsAndAttributes() async throws {
         let r = try await populated()
         #expect(try await methods(r, "metrics.val_accuracy > 0.9") == ["weighted-average"])
-        #expect(try await methods(r, "max(metrics.val_accuracy) > 0.9", orderBy: "id") == ["weighted-average", "concat-mlp"])
-        #expect(try await methods(r, "min(metrics.val_accuracy) >= 0.5", orderBy: "id") == ["weighted-average", "concat-mlp"])
         #expect(
-            try await methods(r, "metrics.val_accuracy > 0.7 and (params.method = 'weighted-average' or tags.team = 'nlp')", orderBy: "metrics.val_accuracy")
-                == ["weighted-average", "concat-mlp"])
+            try await methods(r, "max(metrics.val_accuracy) > 0.9", orderBy: "id") == [
+                "weighted-average", "concat-mlp",
+            ]
+        )
+        #expect(
+            try await methods(r, "min(metrics.val_accuracy) >= 0.5", orderBy: "id") == [
+                "weighted-average", "concat-mlp",
+            ]
+        )
+        #expect(
+            try await methods(
+                r,
+                "metrics.val_accuracy > 0.7 and (params.method = 'weighted-average' or tags.team = 'nlp')",
+                orderBy: "metrics.val_accuracy"
+            )
+                == ["weighted-average", "concat-mlp"]
+        )
         #expect(try await methods(r, "not tags.team = 'vision'") == ["concat-mlp"])
         #expect(try await methods(r, "params.epochs >= 10 and params.method like 'concat%'") == ["concat-mlp"])
         #expect(try await methods(r, "model = 'fusion' and status = 'finished' and kind = 'training'").count == 3)
@@ -49,23 +71,45 @@ struct RunTests {
     @Test func theOrderedWalkGivesTheSamePageAsTheMatchingSetPlan() async throws {
         let registry = try memoryRegistry()
         var rng = TestRandom(seed: 5)
-        try await registry.importRuns((0..<3000).map { i in
-            var metrics: [MetricPoint] = []
-            // Two decimals, so values tie; a tenth of the runs lack accuracy, a third lack loss.
-            if i % 10 != 0 {
-                let steps = i % 7 == 0 ? 3 : 1
-                for step in 0..<steps { metrics.append(MetricPoint(key: "accuracy", step: step, value: (Double.random(in: 0...1, using: &rng) * 100).rounded() / 100)) }
+        try await registry.importRuns(
+            (0..<3000).map { i in
+                var metrics: [MetricPoint] = []
+                // Two decimals, so values tie; a tenth of the runs lack accuracy, a third lack loss.
+                if i % 10 != 0 {
+                    let steps = i % 7 == 0 ? 3 : 1
+                    for step in 0..<steps {
+                        metrics.append(
+                            MetricPoint(
+                                key: "accuracy",
+                                step: step,
+                                value: (Double.random(in: 0...1, using: &rng) * 100).rounded() / 100
+                            )
+                        )
+                    }
+                }
+                if i % 3 != 0 {
+                    metrics.append(MetricPoint(key: "loss", step: 0, value: Double.random(in: 0...1, using: &rng)))
+                }
+                return ImportedRun(
+                    model: i % 2 == 0 ? "a" : "b",
+                    startedAt: 1.7e9 + Double(i),
+                    endedAt: 1.7e9 + Double(i) + 1,
+                    params: [
+                        "fusion": .text(Int.random(in: 0..<10, using: &rng) == 0 ? "weighted" : "concat"),
+                        "seed": .number(Double(Int.random(in: 0..<1000, using: &rng))),
+                    ],
+                    tags: i % 5 == 0 ? ["team": "nlp"] : [:],
+                    metrics: metrics
+                )
             }
-            if i % 3 != 0 { metrics.append(MetricPoint(key: "loss", step: 0, value: Double.random(in: 0...1, using: &rng))) }
-            return ImportedRun(
-                model: i % 2 == 0 ? "a" : "b", startedAt: 1.7e9 + Double(i), endedAt: 1.7e9 + Double(i) + 1,
-                params: ["fusion": .text(Int.random(in: 0..<10, using: &rng) == 0 ? "weighted" : "concat"), "seed": .number(Double(Int.random(in: 0..<1000, using: &rng)))],
-                tags: i % 5 == 0 ? ["team": "nlp"] : [:], metrics: metrics)
-        })
+        )
         let queries: [String?] = [
-            nil, "params.fusion = 'weighted'", "metrics.accuracy > 0.5 and params.fusion = 'weighted'", "not metrics.accuracy > 0.5",
-            "not metrics.loss < 0.3", "max(metrics.accuracy) > 0.8 or tags.team = 'nlp'", "not min(metrics.accuracy) < 0.2",
-            "params.seed = 7", "params.seed < 500 and status = 'finished' and model = 'b'", "metrics.accuracy <= 0.3 or metrics.loss > 0.9",
+            nil, "params.fusion = 'weighted'", "metrics.accuracy > 0.5 and params.fusion = 'weighted'",
+            "not metrics.accuracy > 0.5",
+            "not metrics.loss < 0.3", "max(metrics.accuracy) > 0.8 or tags.team = 'nlp'",
+            "not min(metrics.accuracy) < 0.2",
+            "params.seed = 7", "params.seed < 500 and status = 'finished' and model = 'b'",
+            "metrics.accuracy <= 0.3 or metrics.loss > 0.9",
         ]
         var walked = 0
         var fellBack = 0
@@ -77,17 +121,41 @@ struct RunTests {
                     let (orderSQL, orderArguments) = order.sql
                     let filter = try query.map(RunQuery.parse)
                     let (expected, walk) = try await registry.read { db in
-                        (try Registry.runSummaries(whereSQL: whereSQL, arguments: arguments + orderArguments, orderSQL: orderSQL, limit: limit, in: db).map(\.id),
-                         try Registry.orderedWalk(by: key, descending: descending, filter: filter, limit: limit, in: db)?.map(\.id))
+                        (
+                            try Registry.runSummaries(
+                                whereSQL: whereSQL,
+                                arguments: arguments + orderArguments,
+                                orderSQL: orderSQL,
+                                limit: limit,
+                                in: db
+                            ).map(\.id),
+                            try Registry.orderedWalk(
+                                by: key,
+                                descending: descending,
+                                filter: filter,
+                                limit: limit,
+                                in: db
+                            )?.map(\.id)
+                        )
                     }
                     if let walk {
-                        #expect(walk == expected, "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)")
+                        #expect(
+                            walk == expected,
+                            "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
+                        )
                         walked += 1
                     } else {
                         fellBack += 1
                     }
-                    let found = try await registry.searchRuns(where: query, orderBy: "metrics.\(key) \(descending ? "desc" : "asc")", limit: limit).map(\.id)
-                    #expect(found == expected, "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)")
+                    let found = try await registry.searchRuns(
+                        where: query,
+                        orderBy: "metrics.\(key) \(descending ? "desc" : "asc")",
+                        limit: limit
+                    ).map(\.id)
+                    #expect(
+                        found == expected,
+                        "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
+                    )
                 }
             }
         }
@@ -97,7 +165,12 @@ struct RunTests {
 
     @Test func injectionAttemptsAreMatchedLiterally() async throws {
         let r = try await populated()
-        let id = try await r.startRun(kind: .training, model: "fusion", params: ["method": "x' OR '1'='1"], tags: ["note": "50%; DROP TABLE run; --"])
+        let id = try await r.startRun(
+            kind: .training,
+            model: "fusion",
+            params: ["method": "x' OR '1'='1"],
+            tags: ["note": "50%; DROP TABLE run; --"]
+        )
         try await r.finishRun(id)
         #expect(try await methods(r, "params.method = 'x'' OR ''1''=''1'") == ["x' OR '1'='1"])
         // Unquoted, the same text is a parse error, never SQL.
@@ -131,13 +204,21 @@ struct RunTests {
     @Test func metricHistoryAndLatestValueFollowTheHighestStep() async throws {
         let r = try memoryRegistry()
         let id = try await r.startRun(kind: .training)
-        try await r.logMetrics(run: id, (0..<1000).map { MetricPoint(key: "loss", step: $0, value: 1 / Double($0 + 1)) })
-        try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 3, value: 42)])  // an old step: history changes, latest does not
+        try await r.logMetrics(
+            run: id,
+            (0..<1000).map { MetricPoint(key: "loss", step: $0, value: 1 / Double($0 + 1)) }
+        )
+        // An old step: history changes, latest does not.
+        try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 3, value: 42)])
         let history = try await r.metricHistory(run: id, key: "loss")
         #expect(history.count == 1000 && history[3].value == 42)
         #expect(try await r.run(id).metrics["loss"] == 0.001)
-        await #expect(throws: RegistryError.self) { try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 1, value: .nan)]) }
-        await #expect(throws: RegistryError.self) { try await r.logMetrics(run: 999, [MetricPoint(key: "loss", step: 1, value: 1)]) }
+        await #expect(throws: RegistryError.self) {
+            try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 1, value: .nan)])
+        }
+        await #expect(throws: RegistryError.self) {
+            try await r.logMetrics(run: 999, [MetricPoint(key: "loss", step: 1, value: 1)])
+        }
     }
 
     @Test func fusionWeightHistoryIsTyped() async throws {
@@ -146,8 +227,14 @@ struct RunTests {
         for epoch in 1...3 {
             let w = Float(epoch) / 10
             try await r.logEpoch(
-                run: id, epoch: epoch, metrics: ["loss": Double(w)],
-                weights: FusionWeights(entries: [.init(modality: "image", classIndex: nil, weight: 1 - w), .init(modality: "text", classIndex: nil, weight: w)]))
+                run: id,
+                epoch: epoch,
+                metrics: ["loss": Double(w)],
+                weights: FusionWeights(entries: [
+                    .init(modality: "image", classIndex: nil, weight: 1 - w),
+                    .init(modality: "text", classIndex: nil, weight: w),
+                ])
+            )
         }
         let history = try await r.fusionWeightHistory(run: id)
         #expect(history.count == 6)
@@ -167,7 +254,9 @@ struct RunTests {
         try process.run()
         process.waitUntilExit()
         let queue = try DatabaseQueue(path: path)
-        try await queue.write { db in try db.execute(sql: "UPDATE run SET ownerPid = ? WHERE id = ?", arguments: [process.processIdentifier, id]) }
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE run SET ownerPid = ? WHERE id = ?", arguments: [process.processIdentifier, id])
+        }
         try queue.close()
         let reopened = try Registry.open(atPath: path, logger: quietLogger)
         let run = try await reopened.run(id)
@@ -176,6 +265,33 @@ struct RunTests {
         // A run owned by this live process stays running.
         let live = try await reopened.startRun(kind: .training)
         #expect(try await Registry.open(atPath: path, logger: quietLogger).run(live).status == .running)
+    }
+
+    @Test func aFailedPerEpochWriteStopsTrainingInsteadOfLosingTheHistory() async throws {
+        let queue = try DatabaseQueue()
+        let registry = try Registry(queue, logger: quietLogger)
+        // The store refuses weight-history rows, as a full disk or a lock held too long would.
+        try await queue.write { db in
+            try db.execute(
+                sql:
+                    "CREATE TRIGGER refuse BEFORE INSERT ON fusionWeight BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        }
+        let spec = try smallClassifier().spec
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 3
+        await #expect {
+            try await registry.trainAndRegister(
+                model: "m",
+                spec: spec,
+                data: smallDataset(),
+                configuration: configuration
+            )
+        } throws: { error in "\(error)".contains("disk is full") }
+        // No version was registered without its history, and the run says why it failed.
+        #expect(try await registry.models().first?.versionCount == 0)
+        let run = try #require(try await registry.searchRuns().first)
+        #expect(run.status == .failed && run.failure?.contains("disk is full") == true)
     }
 
     @Test func anotherHostsLiveRunIsLeftAloneUntilItsHeartbeatIsStale() async throws {
@@ -187,8 +303,10 @@ struct RunTests {
         func owner(host: String, heartbeatAgo seconds: Double) async throws {
             try await queue.write { db in
                 try db.execute(
-                    sql: "UPDATE run SET ownerHost = ?, ownerPid = 4194303, ownerBootId = 'another-boot', heartbeatAt = ? WHERE id = ?",
-                    arguments: [host, Clock.unixSeconds() - seconds, id])
+                    sql:
+                        "UPDATE run SET ownerHost = ?, ownerPid = 4194303, ownerBootId = 'another-boot', heartbeatAt = ? WHERE id = ?",
+                    arguments: [host, Clock.unixSeconds() - seconds, id]
+                )
             }
         }
         try await owner(host: "build-server-7", heartbeatAgo: 10)
@@ -202,10 +320,15 @@ struct RunTests {
         try await owner(host: "build-server-7", heartbeatAgo: RunLiveness.staleAfter + 1)
         try registry.markAbandonedRunsFailed()
         let failed = try await registry.run(id)
-        #expect(failed.status == .failed && failed.failure?.contains("no sign of life") == true && failed.failure?.contains("build-server-7") == true)
+        #expect(
+            failed.status == .failed && failed.failure?.contains("no sign of life") == true
+                && failed.failure?.contains("build-server-7") == true
+        )
         // On this host, a dead pid is proof at once, whatever the heartbeat says.
         let local = try await registry.startRun(kind: .training)
-        try await queue.write { db in try db.execute(sql: "UPDATE run SET ownerPid = 4194303 WHERE id = ?", arguments: [local]) }
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE run SET ownerPid = 4194303 WHERE id = ?", arguments: [local])
+        }
         try registry.markAbandonedRunsFailed()
         #expect(try await registry.run(local).failure?.contains("ended without finishing") == true)
         #expect(try await registry.run(local).principal == ProcessIdentity.user)
@@ -222,14 +345,26 @@ struct RunTests {
             let model = try await r.loadClassifier(reference)
             let p = try model.predictProbabilities(data)
             let predictions = SamplePredictions(
-                labels: data.labels, predictedClasses: p.argmaxRows(), trueClassProbabilities: data.labels.enumerated().map { p[$0.offset, $0.element] },
-                classCount: 3)
+                labels: data.labels,
+                predictedClasses: p.argmaxRows(),
+                trueClassProbabilities: data.labels.enumerated().map { p[$0.offset, $0.element] },
+                classCount: 3
+            )
             records.append(
                 try await r.recordEvaluation(
-                    of: reference, datasetFingerprint: data.fingerprint, modalities: ["image", "text"],
-                    metrics: ClassificationMetrics(probabilities: p, labels: data.labels).scalars, predictions: predictions))
+                    of: reference,
+                    datasetFingerprint: data.fingerprint,
+                    modalities: ["image", "text"],
+                    metrics: ClassificationMetrics(probabilities: p, labels: data.labels).scalars,
+                    predictions: predictions
+                )
+            )
         }
-        let found = try await r.findEvaluation(of: VersionReference(parsing: "fusion@2"), datasetFingerprint: data.fingerprint, modalities: ["image", "text"])
+        let found = try await r.findEvaluation(
+            of: VersionReference(parsing: "fusion@2"),
+            datasetFingerprint: data.fingerprint,
+            modalities: ["image", "text"]
+        )
         #expect(found?.id == records[1].id)
         #expect(found?.predictions == records[1].predictions)
         let stats = try PairedComparison(a: records[0].predictions, b: records[1].predictions, resamples: 200)

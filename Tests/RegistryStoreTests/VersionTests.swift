@@ -40,7 +40,11 @@ struct VersionTests {
         try await registry.registerComponent(model: "cnn", safetensorsPath: path)
         #expect(try await registry.verify().bytesChecked == 400_012)
         // Changing the small tensor adds only its 12 bytes.
-        try SafetensorsWriter.write([("conv.weight", big), ("conv.bias", Tensor(floats: [1, 2, 4], shape: [3]))], toPath: path, overwrite: true)
+        try SafetensorsWriter.write(
+            [("conv.weight", big), ("conv.bias", Tensor(floats: [1, 2, 4], shape: [3]))],
+            toPath: path,
+            overwrite: true
+        )
         #expect(try await registry.registerComponent(model: "cnn", safetensorsPath: path) == 3)
         let after = try await registry.verify()
         #expect(after.blobsChecked == 3 && after.bytesChecked == 400_024)
@@ -51,19 +55,29 @@ struct VersionTests {
         let dir = TemporaryDirectory()
         let path = dir.file("in.safetensors")
         // A header with metadata, unusual key order and padding, as another writer might produce.
-        let header = #"{"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"__metadata__":{"z":"1","a":"2"},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}   "#
+        let header =
+            #"{"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"__metadata__":{"z":"1","a":"2"},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}   "#
         let h = Array(header.utf8)
-        try writeBytes([UInt8(h.count), 0, 0, 0, 0, 0, 0, 0] + h + [1, 2, 3, 4] + [0, 0, 128, 63, 0, 0, 0, 64], to: path)
+        try writeBytes(
+            [UInt8(h.count), 0, 0, 0, 0, 0, 0, 0] + h + [1, 2, 3, 4] + [0, 0, 128, 63, 0, 0, 0, 64],
+            to: path
+        )
         try await registry.registerComponent(model: "bert", safetensorsPath: path)
         try await registry.exportSafetensors(VersionReference(parsing: "bert@1"), toPath: dir.file("out.safetensors"))
         #expect(try SHA256Hex.ofFile(atPath: dir.file("out.safetensors")) == SHA256Hex.ofFile(atPath: path))
         // Never overwrites without permission.
         await #expect(throws: RegistryError.self) {
-            try await registry.exportSafetensors(VersionReference(parsing: "bert@1"), toPath: dir.file("out.safetensors"))
+            try await registry.exportSafetensors(
+                VersionReference(parsing: "bert@1"),
+                toPath: dir.file("out.safetensors")
+            )
         }
         // A fused version exports with its spec in the metadata, loadable as safetensors.
         try await registry.registerVersion(model: "fusion", classifier: smallClassifier())
-        try await registry.exportSafetensors(VersionReference(parsing: "fusion"), toPath: dir.file("fusion.safetensors"))
+        try await registry.exportSafetensors(
+            VersionReference(parsing: "fusion"),
+            toPath: dir.file("fusion.safetensors")
+        )
         let file = try SafetensorsFile(path: dir.file("fusion.safetensors"))
         #expect(file.header.metadata.contains { $0.key == "fusebox.spec" })
         #expect(try file.tensor(named: "fusion.weights").floats() == [0.2, 0.7])
@@ -77,7 +91,9 @@ struct VersionTests {
         // Flip one byte of version 1's only tensor.
         try await queue.write { db in
             let blob = try Int64.fetchOne(
-                db, sql: "SELECT t.blobId FROM versionTensor t JOIN modelVersion v ON v.id = t.versionId WHERE v.number = 1")!
+                db,
+                sql: "SELECT t.blobId FROM versionTensor t JOIN modelVersion v ON v.id = t.versionId WHERE v.number = 1"
+            )!
             var bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM tensorChunk WHERE blobId = ?", arguments: [blob])!
             bytes[0] ^= 0x01
             try db.execute(sql: "UPDATE tensorChunk SET bytes = ? WHERE blobId = ?", arguments: [bytes, blob])
@@ -86,9 +102,13 @@ struct VersionTests {
             try await registry.loadClassifier(VersionReference(parsing: "fusion@1"))
         } throws: { error in
             let text = "\(error)"
-            return (error as? RegistryError)?.code == .corruptData && text.contains("fusion@1") && text.contains("'fusion.weights'")
+            return (error as? RegistryError)?.code == .corruptData && text.contains("fusion@1")
+                && text.contains("'fusion.weights'")
         }
-        #expect(try await registry.loadClassifier(VersionReference(parsing: "fusion@2")).parameters["fusion.weights"]!.values == [0.3, 0.4])
+        #expect(
+            try await registry.loadClassifier(VersionReference(parsing: "fusion@2")).parameters["fusion.weights"]!
+                .values == [0.3, 0.4]
+        )
         let report = try await registry.verify()
         #expect(report.damaged == ["fusion@1 tensor 'fusion.weights'"])
         #expect(!report.isHealthy)
@@ -110,7 +130,9 @@ struct VersionTests {
 
     @Test func namesAreValidatedAndInjectionIsInert() async throws {
         let registry = try memoryRegistry()
-        for bad in ["", "a b", "x'; DROP TABLE model; --", "na\u{0}me", String(repeating: "a", count: 129), "-lead", "é"] {
+        for bad in [
+            "", "a b", "x'; DROP TABLE model; --", "na\u{0}me", String(repeating: "a", count: 129), "-lead", "é",
+        ] {
             await #expect(throws: RegistryError.self, "\(bad)") { try await registry.createModel(bad, kind: .fused) }
         }
         // Tag values with quotes, semicolons, % and unicode are stored and matched literally.

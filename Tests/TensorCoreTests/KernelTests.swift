@@ -6,7 +6,11 @@ import Testing
 
 struct KernelTests {
     func randomMatrix(_ rows: Int, _ columns: Int, _ rng: inout TestRandom) -> Matrix {
-        Matrix(rows: rows, columns: columns, values: (0..<rows * columns).map { _ in Float.random(in: -2...2, using: &rng) })
+        Matrix(
+            rows: rows,
+            columns: columns,
+            values: (0..<rows * columns).map { _ in Float.random(in: -2...2, using: &rng) }
+        )
     }
 
     func naiveProduct(_ a: Matrix, _ b: Matrix) -> Matrix {
@@ -55,7 +59,9 @@ struct KernelTests {
         let m = randomMatrix(10, 6, &rng)
         let l = m.logSoftmaxRows()
         let s = m.softmaxRows()
-        for i in 0..<m.values.count { #expect(l.values[i].isApproximatelyEqual(to: Float.log(s.values[i]), absoluteTolerance: 1e-5)) }
+        for i in 0..<m.values.count {
+            #expect(l.values[i].isApproximatelyEqual(to: Float.log(s.values[i]), absoluteTolerance: 1e-5))
+        }
         let extreme = Matrix([[1000, 0, -1000]]).logSoftmaxRows()
         #expect(extreme.values == [0, -1000, -2000])
     }

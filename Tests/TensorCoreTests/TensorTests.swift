@@ -4,8 +4,12 @@ import Testing
 
 struct TensorTests {
     @Test func byteCountMustMatchShapeAndDType() {
-        #expect(throws: TensorError.self) { try Tensor(dtype: .float32, shape: [2, 3], bytes: [UInt8](repeating: 0, count: 23)) }
-        #expect(throws: Never.self) { try Tensor(dtype: .float32, shape: [2, 3], bytes: [UInt8](repeating: 0, count: 24)) }
+        #expect(throws: TensorError.self) {
+            try Tensor(dtype: .float32, shape: [2, 3], bytes: [UInt8](repeating: 0, count: 23))
+        }
+        #expect(throws: Never.self) {
+            try Tensor(dtype: .float32, shape: [2, 3], bytes: [UInt8](repeating: 0, count: 24))
+        }
         #expect(throws: TensorError.self) { try Shape.validated([-1, 3]) }
         #expect(throws: TensorError.self) { try Shape.validated([Int.max, 3]) }
     }

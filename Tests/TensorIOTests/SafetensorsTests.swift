@@ -98,7 +98,9 @@ struct SafetensorsTests {
     }
 
     @Test func absurdHeaderLength() {
-        expectError(.invalidHeader, containing: "absurdly large") { _ = try open(header: "{}", lengthOverride: UInt64.max) }
+        expectError(.invalidHeader, containing: "absurdly large") {
+            _ = try open(header: "{}", lengthOverride: UInt64.max)
+        }
     }
 
     @Test func headerNotUTF8() {
@@ -118,8 +120,10 @@ struct SafetensorsTests {
     @Test func offsetsOverlapping() {
         expectError(.invalidOffsets, containing: "overlaps") {
             _ = try open(
-                header: #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#,
-                data: [UInt8](repeating: 0, count: 6))
+                header:
+                    #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#,
+                data: [UInt8](repeating: 0, count: 6)
+            )
         }
     }
 
@@ -140,7 +144,10 @@ struct SafetensorsTests {
 
     @Test func byteCountNotMatchingDTypeTimesShape() {
         expectError(.invalidOffsets, containing: "needs 12") {
-            _ = try open(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
+            _ = try open(
+                header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+                data: [UInt8](repeating: 0, count: 8)
+            )
         }
     }
 
@@ -153,13 +160,17 @@ struct SafetensorsTests {
     @Test func duplicateTensorNames() {
         expectError(.invalidHeader, containing: "duplicate key 'a'") {
             _ = try open(
-                header: #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#,
-                data: [0, 0])
+                header:
+                    #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#,
+                data: [0, 0]
+            )
         }
     }
 
     @Test func metadataMustBeStrings() {
-        expectError(.invalidHeader, containing: "metadata value 'n'") { _ = try open(header: #"{"__metadata__":{"n":1}}"#) }
+        expectError(.invalidHeader, containing: "metadata value 'n'") {
+            _ = try open(header: #"{"__metadata__":{"n":1}}"#)
+        }
     }
 
     @Test func missingTensorIsNamed() throws {

@@ -5,12 +5,15 @@ extension Fusebox {
     struct Alias: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Point names like 'production' at versions; every move is recorded.",
-            subcommands: [Assign.self, Delete.self, List.self])
+            subcommands: [Assign.self, Delete.self, List.self]
+        )
     }
 
     struct Rollback: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move an alias back to the version it pointed at before its latest move (refused if that version fails verification).")
+            abstract:
+                "Move an alias back to the version it pointed at before its latest move (refused if that version fails verification)."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Model name.") var model: String
         @Option(help: "The alias to roll back.") var alias = "production"
@@ -24,7 +27,9 @@ extension Fusebox {
 
     static func printEvent(_ e: AliasEvent, format: OutputFormat) throws {
         if format == .json { return try printJSON(eventJSON(e)) }
-        Terminal.out("\(e.model)@\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-") (\(e.action.rawValue))")
+        Terminal.out(
+            "\(e.model)@\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-") (\(e.action.rawValue))"
+        )
     }
 }
 
@@ -42,7 +47,12 @@ extension Fusebox.Alias {
         }
 
         func run() async throws {
-            let event = try await global.openRegistry(.write).setAlias(alias, model: model, version: version, reason: reason)
+            let event = try await global.openRegistry(.write).setAlias(
+                alias,
+                model: model,
+                version: version,
+                reason: reason
+            )
             try Fusebox.printEvent(event, format: global.format)
         }
     }
@@ -66,8 +76,16 @@ extension Fusebox.Alias {
 
         func run() async throws {
             let aliases = try await global.openRegistry(.read).aliases(of: model)
-            try Listing(columns: ["alias", "version", "updated"], rows: aliases.map { [$0.alias, String($0.version), isoDate($0.updatedAt)] })
-                .render(global.format, json: aliases.map { ["alias": $0.alias, "version": $0.version, "updated": isoDate($0.updatedAt)] as [String: Any] })
+            try Listing(
+                columns: ["alias", "version", "updated"],
+                rows: aliases.map { [$0.alias, String($0.version), isoDate($0.updatedAt)] }
+            )
+            .render(
+                global.format,
+                json: aliases.map {
+                    ["alias": $0.alias, "version": $0.version, "updated": isoDate($0.updatedAt)] as [String: Any]
+                }
+            )
         }
     }
 }

@@ -10,7 +10,9 @@ extension GateMetric: ExpressibleByArgument {}
 extension Fusebox {
     struct Compare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compare two versions on the same samples: metrics side by side, McNemar's test, paired bootstrap intervals; recorded.")
+            abstract:
+                "Compare two versions on the same samples: metrics side by side, McNemar's test, paired bootstrap intervals; recorded."
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var input: DataOptions
         @Argument(help: "Version A (the baseline), e.g. sentiment@production.") var a: String
@@ -19,7 +21,8 @@ extension Fusebox {
         @Option(help: "Significance level.") var alpha = 0.05
         @Option(help: "Bootstrap seed.") var seed: UInt64 = 0
         @Option(help: "Also write a self-contained HTML report with SVG charts.") var html: String?
-        @Flag(help: "Compare on data a version was trained or validated on (refused otherwise; recorded).") var allowTrainingData = false
+        @Flag(help: "Compare on data a version was trained or validated on (refused otherwise; recorded).")
+        var allowTrainingData = false
         @Flag(help: "Overwrite an existing HTML report.") var force = false
 
         func validate() throws {
@@ -35,11 +38,22 @@ extension Fusebox {
             _ = try await registry.version(rb)
             let data = try input.load()
             let record = try await registry.compare(
-                ra, rb, on: data, alpha: alpha, resamples: bootstrap, seed: seed, allowTrainingData: allowTrainingData)
+                ra,
+                rb,
+                on: data,
+                alpha: alpha,
+                resamples: bootstrap,
+                seed: seed,
+                allowTrainingData: allowTrainingData
+            )
             try Fusebox.printComparison(record, classNames: data.classNames, format: global.format)
             if let html {
                 let models = (try await registry.loadClassifier(ra), try await registry.loadClassifier(rb))
-                try OutputFile.write(text: Report.comparison(record, models: models, data: data), toPath: html, overwrite: force)
+                try OutputFile.write(
+                    text: Report.comparison(record, models: models, data: data),
+                    toPath: html,
+                    overwrite: force
+                )
                 Terminal.err("Wrote '\(html)'.")
             }
         }
@@ -48,7 +62,9 @@ extension Fusebox {
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move an alias to a version only if it passes an A/B gate against the alias's current target.",
-            discussion: "The comparison is recorded with the alias event. --force moves it anyway and records the override. Exits 1 when the gate fails.")
+            discussion:
+                "The comparison is recorded with the alias event. --force moves it anyway and records the override. Exits 1 when the gate fails."
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var input: DataOptions
         @Argument(help: "The candidate, e.g. sentiment@4.") var reference: String
@@ -56,16 +72,20 @@ extension Fusebox {
         @Option(help: "better: significantly better; not-worse: worse by less than --margin, with confidence 1 − α.")
         var require: PromotionRequirement = .better
         @Option(help: "What the gate judges: accuracy, macro_f1 or nll.") var metric: GateMetric = .accuracy
-        @Option(help: "Non-inferiority margin for not-worse, in the metric's units (0.01 = one accuracy point).") var margin = 0.01
+        @Option(help: "Non-inferiority margin for not-worse, in the metric's units (0.01 = one accuracy point).")
+        var margin = 0.01
         @Option(help: "Significance level.") var alpha = 0.05
         @Option(help: "Bootstrap resamples.") var bootstrap = 1000
         @Option(help: "Bootstrap seed.") var seed: UInt64 = 0
         @Flag(help: "Move the alias even if the gate fails (recorded as forced).") var force = false
-        @Flag(help: "Judge on data a version was trained or validated on (refused otherwise; recorded).") var allowTrainingData = false
+        @Flag(help: "Judge on data a version was trained or validated on (refused otherwise; recorded).")
+        var allowTrainingData = false
 
         func validate() throws {
             guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1).") }
-            guard margin >= 0 && margin.isFinite else { throw ValidationError("--margin must be 0 or more, got \(margin).") }
+            guard margin >= 0 && margin.isFinite else {
+                throw ValidationError("--margin must be 0 or more, got \(margin).")
+            }
             guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be 1 or more.") }
         }
 
@@ -76,15 +96,34 @@ extension Fusebox {
             let data = try input.load()
             let gate = PromotionGate(require, metric: metric, margin: margin, alpha: alpha)
             let outcome = try await registry.promote(
-                candidate, alias: alias, data: data, gate: gate, resamples: bootstrap, seed: seed, force: force, allowTrainingData: allowTrainingData)
+                candidate,
+                alias: alias,
+                data: data,
+                gate: gate,
+                resamples: bootstrap,
+                seed: seed,
+                force: force,
+                allowTrainingData: allowTrainingData
+            )
             if global.format == .json {
-                try printJSON(["passed": outcome.passed, "forced": outcome.forced, "moved": outcome.event != nil, "explanation": outcome.explanation,
-                           "comparison": outcome.comparison?.id as Any? ?? NSNull(), "event": outcome.event.map(Fusebox.eventJSON) as Any? ?? NSNull()] as [String: Any])
+                try printJSON(
+                    [
+                        "passed": outcome.passed, "forced": outcome.forced, "moved": outcome.event != nil,
+                        "explanation": outcome.explanation,
+                        "comparison": outcome.comparison?.id as Any? ?? NSNull(),
+                        "event": outcome.event.map(Fusebox.eventJSON) as Any? ?? NSNull(),
+                    ] as [String: Any]
+                )
             } else if let event = outcome.event {
-                Terminal.out("\(Terminal.green("promoted")) \(event.model)@\(alias) → \(event.toVersion.map(String.init) ?? "?")\(outcome.forced ? " (forced)" : ""): \(outcome.explanation)")
+                Terminal.out(
+                    "\(Terminal.green("promoted")) \(event.model)@\(alias) → \(event.toVersion.map(String.init) ?? "?")\(outcome.forced ? " (forced)" : ""): \(outcome.explanation)"
+                )
             }
             if outcome.event == nil {
-                throw RegistryError(.conflict, "Not promoted: \(outcome.explanation). The comparison is recorded (run \(outcome.comparison?.run ?? 0)); --force overrides.")
+                throw RegistryError(
+                    .conflict,
+                    "Not promoted: \(outcome.explanation). The comparison is recorded (run \(outcome.comparison?.run ?? 0)); --force overrides."
+                )
             }
         }
     }
@@ -92,27 +131,73 @@ extension Fusebox {
     static func printComparison(_ c: ComparisonRecord, classNames: [String]?, format: OutputFormat) throws {
         let s = c.statistics
         let keys = Array(Set(c.a.metrics.keys).intersection(c.b.metrics.keys)).sorted()
-        func interval(_ i: BootstrapInterval) -> [String: Any] { ["estimate": i.estimate, "lower": i.lower, "upper": i.upper] }
-        if format == .json {
-            return try printJSON([
-                "a": "\(c.a.model)@\(c.a.version)", "b": "\(c.b.model)@\(c.b.version)", "comparison": c.id, "run": c.run, "dataset": c.a.datasetFingerprint,
-                "metrics": Dictionary(uniqueKeysWithValues: keys.map { ($0, ["a": jsonNumber(c.a.metrics[$0]), "b": jsonNumber(c.b.metrics[$0])]) }),
-                "mcnemar_p": s.mcnemarP, "mcnemar_method": s.mcnemarMethod, "discordant": ["a_only": s.aOnlyCorrect, "b_only": s.bOnlyCorrect],
-                "bootstrap": ["resamples": s.resamples, "seed": s.seed, "alpha": s.alpha, "delta_accuracy": interval(s.deltaAccuracy),
-                              "delta_macro_f1": interval(s.deltaMacroF1), "delta_nll": interval(s.deltaNLL)],
-                "per_class_f1": perClassF1(c), "verdict": s.verdict.rawValue,
-            ] as [String: Any])
+        func interval(_ i: BootstrapInterval) -> [String: Any] {
+            ["estimate": i.estimate, "lower": i.lower, "upper": i.upper]
         }
-        let rows = keys.filter { !$0.contains("[") }.map { k in [k, formatNumber(c.a.metrics[k]!), formatNumber(c.b.metrics[k]!), String(format: "%+.4f", c.b.metrics[k]! - c.a.metrics[k]!)] }
-        try Listing(columns: ["metric", "A \(c.a.model)@\(c.a.version)", "B \(c.b.model)@\(c.b.version)", "B − A"], rows: rows).render(format, json: [])
+        if format == .json {
+            return try printJSON(
+                [
+                    "a": "\(c.a.model)@\(c.a.version)", "b": "\(c.b.model)@\(c.b.version)", "comparison": c.id,
+                    "run": c.run, "dataset": c.a.datasetFingerprint,
+                    "metrics": Dictionary(
+                        uniqueKeysWithValues: keys.map {
+                            ($0, ["a": jsonNumber(c.a.metrics[$0]), "b": jsonNumber(c.b.metrics[$0])])
+                        }
+                    ),
+                    "mcnemar_p": s.mcnemarP, "mcnemar_method": s.mcnemarMethod,
+                    "discordant": ["a_only": s.aOnlyCorrect, "b_only": s.bOnlyCorrect],
+                    "bootstrap": [
+                        "resamples": s.resamples, "seed": s.seed, "alpha": s.alpha,
+                        "delta_accuracy": interval(s.deltaAccuracy),
+                        "delta_macro_f1": interval(s.deltaMacroF1), "delta_nll": interval(s.deltaNLL),
+                    ],
+                    "per_class_f1": perClassF1(c), "verdict": s.verdict.rawValue,
+                ] as [String: Any]
+            )
+        }
+        let rows = keys.filter { !$0.contains("[") }.map { k in
+            [
+                k, formatNumber(c.a.metrics[k]!), formatNumber(c.b.metrics[k]!),
+                String(format: "%+.4f", c.b.metrics[k]! - c.a.metrics[k]!),
+            ]
+        }
+        try Listing(
+            columns: ["metric", "A \(c.a.model)@\(c.a.version)", "B \(c.b.model)@\(c.b.version)", "B − A"],
+            rows: rows
+        ).render(format, json: [])
         guard format == .table else { return }
         let f1 = perClassF1(c)
-        Terminal.out("\nper-class F1 (B − A): " + f1.indices.map { "\(classNames?[safe: $0] ?? String($0)) \(String(format: "%+.3f", f1[$0]["b"]! - f1[$0]["a"]!))" }.joined(separator: "  "))
-        Terminal.out(String(format: "McNemar (%@): A-only correct %d, B-only correct %d, p = %.4g", s.mcnemarMethod, s.aOnlyCorrect, s.bOnlyCorrect, s.mcnemarP))
+        Terminal.out(
+            "\nper-class F1 (B − A): "
+                + f1.indices.map {
+                    "\(classNames?[safe: $0] ?? String($0)) \(String(format: "%+.3f", f1[$0]["b"]! - f1[$0]["a"]!))"
+                }.joined(separator: "  ")
+        )
+        Terminal.out(
+            String(
+                format: "McNemar (%@): A-only correct %d, B-only correct %d, p = %.4g",
+                s.mcnemarMethod,
+                s.aOnlyCorrect,
+                s.bOnlyCorrect,
+                s.mcnemarP
+            )
+        )
         for (name, i) in [("Δaccuracy", s.deltaAccuracy), ("Δmacro-F1", s.deltaMacroF1), ("ΔNLL", s.deltaNLL)] {
-            Terminal.out(String(format: "%@ %+.4f  %.0f%% CI [%+.4f, %+.4f]  (%d resamples)", name, i.estimate, (1 - s.alpha) * 100, i.lower, i.upper, s.resamples))
+            Terminal.out(
+                String(
+                    format: "%@ %+.4f  %.0f%% CI [%+.4f, %+.4f]  (%d resamples)",
+                    name,
+                    i.estimate,
+                    (1 - s.alpha) * 100,
+                    i.lower,
+                    i.upper,
+                    s.resamples
+                )
+            )
         }
-        Terminal.out("verdict: \(Terminal.bold(s.verdict.rawValue)) at α = \(s.alpha)  (comparison \(c.id), run \(c.run))")
+        Terminal.out(
+            "verdict: \(Terminal.bold(s.verdict.rawValue)) at α = \(s.alpha)  (comparison \(c.id), run \(c.run))"
+        )
     }
 
     /// Per-class F1 of A and B from the stored predictions.

@@ -3,29 +3,43 @@ import RegistryStore
 
 extension Fusebox {
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the store: SQLite integrity, every tensor's SHA-256 and every record's digest. Exits 1 if anything is wrong.")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Check the store: SQLite integrity, every tensor's SHA-256 and every record's digest. Exits 1 if anything is wrong."
+        )
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
             let report = try await global.openRegistry(.read).verify()
             if global.format == .json {
                 try printJSON(
-                    ["integrity": report.integrity, "blobs": report.blobsChecked, "bytes": report.bytesChecked, "records": report.recordsChecked,
-                     "damaged": report.damaged, "ok": report.isHealthy] as [String: Any])
+                    [
+                        "integrity": report.integrity, "blobs": report.blobsChecked, "bytes": report.bytesChecked,
+                        "records": report.recordsChecked,
+                        "damaged": report.damaged, "ok": report.isHealthy,
+                    ] as [String: Any]
+                )
             } else {
                 Terminal.out("integrity_check: \(report.integrity.joined(separator: "; "))")
                 Terminal.out("tensors: \(report.blobsChecked) blobs, \(report.bytesChecked) bytes re-hashed")
-                Terminal.out("records: \(report.recordsChecked) versions, evaluations and comparisons checked against their digests")
+                Terminal.out(
+                    "records: \(report.recordsChecked) versions, evaluations and comparisons checked against their digests"
+                )
                 for bad in report.damaged { Terminal.out(Terminal.red("damaged: \(bad)")) }
             }
             if !report.isHealthy {
-                throw RegistryError(.corruptData, "The store '\(global.storePath)' failed verification (\(report.damaged.count) damaged items).")
+                throw RegistryError(
+                    .corruptData,
+                    "The store '\(global.storePath)' failed verification (\(report.damaged.count) damaged items)."
+                )
             }
         }
     }
 
     struct Backup: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Copy the store to a file, consistently, even while others write (SQLite online backup).")
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the store to a file, consistently, even while others write (SQLite online backup)."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Destination file.") var file: String
         @Flag(help: "Overwrite an existing file.") var force = false
@@ -37,7 +51,10 @@ extension Fusebox {
     }
 
     struct GC: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Purge deleted runs and remove tensor bytes no version uses any more.")
+        static let configuration = CommandConfiguration(
+            commandName: "gc",
+            abstract: "Purge deleted runs and remove tensor bytes no version uses any more."
+        )
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Only report what would be removed.") var dryRun = false
 
@@ -45,7 +62,9 @@ extension Fusebox {
             let report = try await global.openRegistry(.write).collectGarbage(dryRun: dryRun)
             try printDone(
                 "\(dryRun ? "Would purge" : "Purged") \(report.runs) deleted runs and \(dryRun ? "remove" : "removed") \(report.blobs) unreferenced tensor blobs (\(report.bytes) bytes).",
-                ["runs": report.runs, "blobs": report.blobs, "bytes": report.bytes, "dry_run": report.dryRun], format: global.format)
+                ["runs": report.runs, "blobs": report.blobs, "bytes": report.bytes, "dry_run": report.dryRun],
+                format: global.format
+            )
         }
     }
 }

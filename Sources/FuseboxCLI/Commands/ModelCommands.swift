@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import FusionCore
-import TensorCore
 import RegistryStore
+import TensorCore
 
 extension Fusebox {
     struct Init: AsyncParsableCommand {
@@ -12,14 +12,17 @@ extension Fusebox {
         func run() async throws {
             let registry = try global.openRegistry(.create)
             let applied = try await registry.appliedMigrations()
-            Terminal.out("Store '\(registry.path)' is ready (schema \(applied.last ?? "none"), \(applied.count) migrations).")
+            Terminal.out(
+                "Store '\(registry.path)' is ready (schema \(applied.last ?? "none"), \(applied.count) migrations)."
+            )
         }
     }
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register an externally trained model's safetensors file as a new component version.",
-            discussion: "The file is streamed (bounded memory) and exported later with the same SHA-256.")
+            discussion: "The file is streamed (bounded memory) and exported later with the same SHA-256."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Component model name, e.g. 'image-cnn'.") var model: String
         @Option(help: "The model's weights (.safetensors).") var weights: String
@@ -32,7 +35,11 @@ extension Fusebox {
             let version = try await registry.version(VersionReference(model: model, selector: .number(number)))
             let bytes = version.tensors.reduce(0) { $0 + $1.byteCount }
             switch global.format {
-            case .json: try printJSON(["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes] as [String: Any])
+            case .json:
+                try printJSON(
+                    ["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes]
+                        as [String: Any]
+                )
             default: Terminal.out("\(model)@\(number) registered: \(version.tensors.count) tensors, \(bytes) bytes.")
             }
         }
@@ -47,13 +54,22 @@ extension Fusebox {
             try Listing(
                 columns: ["model", "kind", "versions", "latest", "aliases", "created"],
                 rows: models.map { m in
-                    [m.name, m.kind.rawValue, String(m.versionCount), m.latestVersion.map(String.init) ?? "-",
-                     m.aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "), isoDate(m.createdAt)]
+                    [
+                        m.name, m.kind.rawValue, String(m.versionCount), m.latestVersion.map(String.init) ?? "-",
+                        m.aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                        isoDate(m.createdAt),
+                    ]
                 }
-            ).render(global.format, json: models.map { m in
-                ["model": m.name, "kind": m.kind.rawValue, "versions": m.versionCount, "latest": m.latestVersion as Any? ?? NSNull(),
-                 "aliases": m.aliases, "created": isoDate(m.createdAt)] as [String: Any]
-            })
+            ).render(
+                global.format,
+                json: models.map { m in
+                    [
+                        "model": m.name, "kind": m.kind.rawValue, "versions": m.versionCount,
+                        "latest": m.latestVersion as Any? ?? NSNull(),
+                        "aliases": m.aliases, "created": isoDate(m.createdAt),
+                    ] as [String: Any]
+                }
+            )
         }
     }
 
@@ -68,43 +84,82 @@ extension Fusebox {
             try Listing(
                 columns: ["version", "created", "aliases", "method"] + keys,
                 rows: versions.map { v in
-                    [String(v.number), isoDate(v.createdAt), v.aliases.joined(separator: ","), v.spec?.method.rawValue ?? v.kind.rawValue]
+                    [
+                        String(v.number), isoDate(v.createdAt), v.aliases.joined(separator: ","),
+                        v.spec?.method.rawValue ?? v.kind.rawValue,
+                    ]
                         + keys.map { v.metrics[$0].map(formatNumber) ?? "-" }
                 }
-            ).render(global.format, json: versions.map { v in
-                ["version": v.number, "created": isoDate(v.createdAt), "aliases": v.aliases, "metrics": v.metrics.mapValues { jsonNumber($0) },
-                 "method": v.spec?.method.rawValue as Any? ?? NSNull()] as [String: Any]
-            })
+            ).render(
+                global.format,
+                json: versions.map { v in
+                    [
+                        "version": v.number, "created": isoDate(v.createdAt), "aliases": v.aliases,
+                        "metrics": v.metrics.mapValues { jsonNumber($0) },
+                        "method": v.spec?.method.rawValue as Any? ?? NSNull(),
+                    ] as [String: Any]
+                }
+            )
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one version: spec, tensors, lineage, tags and metrics.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one version: spec, tensors, lineage, tags and metrics."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Reference: MODEL@N, MODEL@ALIAS, MODEL@latest or MODEL.") var reference: String
 
         func run() async throws {
             let v = try await global.openRegistry(.read).version(Fusebox.reference(reference))
             let json: [String: Any] = [
-                "model": v.model, "version": v.number, "kind": v.kind.rawValue, "created": isoDate(v.createdAt), "aliases": v.aliases, "tags": v.tags,
+                "model": v.model, "version": v.number, "kind": v.kind.rawValue, "created": isoDate(v.createdAt),
+                "aliases": v.aliases, "tags": v.tags,
                 "training_run": v.trainingRun as Any? ?? NSNull(), "datasets": v.datasets, "components": v.components,
-                "metrics": v.metrics.mapValues { jsonNumber($0) }, "method": v.spec?.method.rawValue as Any? ?? NSNull(),
-                "modalities": v.spec?.modalities.map { ["name": $0.name, "kind": $0.kind.rawValue, "width": $0.width] as [String: Any] } ?? [],
-                "tensors": v.tensors.map { ["name": $0.name, "dtype": $0.dtype.rawValue, "shape": $0.shape.dimensions, "sha256": $0.sha256] as [String: Any] },
+                "metrics": v.metrics.mapValues { jsonNumber($0) },
+                "method": v.spec?.method.rawValue as Any? ?? NSNull(),
+                "modalities": v.spec?.modalities.map {
+                    ["name": $0.name, "kind": $0.kind.rawValue, "width": $0.width] as [String: Any]
+                } ?? [],
+                "tensors": v.tensors.map {
+                    ["name": $0.name, "dtype": $0.dtype.rawValue, "shape": $0.shape.dimensions, "sha256": $0.sha256]
+                        as [String: Any]
+                },
             ]
             guard global.format == .table else { return try printJSON(json) }
             Terminal.out(Terminal.bold(v.reference) + "  \(v.kind.rawValue)  created \(isoDate(v.createdAt))")
             if let spec = v.spec {
-                Terminal.out("method: \(spec.method.rawValue)  task: \(spec.task.rawValue)  classes: \(spec.classCount)  missing modalities: \(spec.missingModalities.rawValue)")
-                Terminal.out("modalities: " + spec.modalities.map { "\($0.name) (\($0.kind.rawValue), \($0.width))" }.joined(separator: ", "))
+                Terminal.out(
+                    "method: \(spec.method.rawValue)  task: \(spec.task.rawValue)  classes: \(spec.classCount)  missing modalities: \(spec.missingModalities.rawValue)"
+                )
+                Terminal.out(
+                    "modalities: "
+                        + spec.modalities.map { "\($0.name) (\($0.kind.rawValue), \($0.width))" }.joined(
+                            separator: ", "
+                        )
+                )
             }
             if !v.aliases.isEmpty { Terminal.out("aliases: " + v.aliases.joined(separator: ", ")) }
             if let run = v.trainingRun { Terminal.out("training run: \(run)") }
             for (role, fp) in v.datasets.sorted(by: { $0.key < $1.key }) { Terminal.out("dataset \(role): \(fp)") }
             for (m, c) in v.components.sorted(by: { $0.key < $1.key }) { Terminal.out("component \(m): \(c)") }
             for (k, value) in v.tags.sorted(by: { $0.key < $1.key }) { Terminal.out("tag \(k)=\(value)") }
-            if !v.metrics.isEmpty { Terminal.out("metrics: " + v.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(formatNumber($0.value))" }.joined(separator: " ")) }
-            Terminal.out(Listing(columns: ["tensor", "dtype", "shape", "sha256"], rows: v.tensors.map { [$0.name, $0.dtype.rawValue, "\($0.shape)", String($0.sha256.prefix(16)) + "…"] }).table())
+            if !v.metrics.isEmpty {
+                Terminal.out(
+                    "metrics: "
+                        + v.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(formatNumber($0.value))" }.joined(
+                            separator: " "
+                        )
+                )
+            }
+            Terminal.out(
+                Listing(
+                    columns: ["tensor", "dtype", "shape", "sha256"],
+                    rows: v.tensors.map {
+                        [$0.name, $0.dtype.rawValue, "\($0.shape)", String($0.sha256.prefix(16)) + "…"]
+                    }
+                ).table()
+            )
         }
     }
 
@@ -121,41 +176,68 @@ extension Fusebox {
             }
             let versions = try await registry.versions(of: model, includingDeleted: true)
             var rows: [(Double, [String])] = versions.map {
-                ($0.createdAt, [isoDate($0.createdAt), "version", "\($0.number)", "", $0.spec?.method.rawValue ?? "", $0.principal ?? "-"])
+                (
+                    $0.createdAt,
+                    [
+                        isoDate($0.createdAt), "version", "\($0.number)", "", $0.spec?.method.rawValue ?? "",
+                        $0.principal ?? "-",
+                    ]
+                )
             }
             rows += versions.compactMap { v in
                 v.deletion.map { d in (d.at, [isoDate(d.at), "deleted", "\(v.number)", "", d.reason, d.by]) }
             }
             rows += events.map { e in
-                (e.createdAt, [isoDate(e.createdAt), e.action.rawValue + (e.forced ? " (forced)" : ""), "\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-")",
-                 e.comparison.map { "comparison \($0)" } ?? "", e.reason, e.principal ?? "-"])
+                (
+                    e.createdAt,
+                    [
+                        isoDate(e.createdAt), e.action.rawValue + (e.forced ? " (forced)" : ""),
+                        "\(e.alias): \(e.fromVersion.map(String.init) ?? "-") → \(e.toVersion.map(String.init) ?? "-")",
+                        e.comparison.map { "comparison \($0)" } ?? "", e.reason, e.principal ?? "-",
+                    ]
+                )
             }
-            try Listing(columns: ["time", "event", "what", "evidence", "reason", "by"], rows: rows.sorted { $0.0 > $1.0 }.map(\.1)).render(
-                global.format, json: events.map(Fusebox.eventJSON))
+            try Listing(
+                columns: ["time", "event", "what", "evidence", "reason", "by"],
+                rows: rows.sorted { $0.0 > $1.0 }.map(\.1)
+            ).render(
+                global.format,
+                json: events.map(Fusebox.eventJSON)
+            )
         }
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a version: it can no longer be loaded, its number is never reused, and the deletion is recorded in the history.",
-            discussion: "Refused while an alias points at it; --force removes those aliases too (recorded). 'fusebox gc' then reclaims its tensor bytes.")
+            abstract:
+                "Delete a version: it can no longer be loaded, its number is never reused, and the deletion is recorded in the history.",
+            discussion:
+                "Refused while an alias points at it; --force removes those aliases too (recorded). 'fusebox gc' then reclaims its tensor bytes."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The version, e.g. sentiment@2.") var reference: String
         @Flag(help: "Also remove aliases that point at it.") var force = false
         @Option(help: "Why (recorded).") var reason = ""
 
         func run() async throws {
-            let deletion = try await global.openRegistry(.write).deleteVersion(Fusebox.reference(reference), force: force, reason: reason)
+            let deletion = try await global.openRegistry(.write).deleteVersion(
+                Fusebox.reference(reference),
+                force: force,
+                reason: reason
+            )
             let aliases = deletion.removedAliases.map(\.alias)
             try printDone(
                 "Deleted \(deletion.reference)\(aliases.isEmpty ? "" : " and removed alias \(aliases.joined(separator: ", "))"); 'fusebox gc' reclaims its bytes.",
-                ["deleted": deletion.reference, "removed_aliases": aliases], format: global.format)
+                ["deleted": deletion.reference, "removed_aliases": aliases],
+                format: global.format
+            )
         }
     }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a version as a safetensors file (a registered file comes out byte-identical).")
+            abstract: "Write a version as a safetensors file (a registered file comes out byte-identical)."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Reference, e.g. image-cnn@3.") var reference: String
         @Option(name: .shortAndLong, help: "Output file (.safetensors).") var output: String
@@ -169,8 +251,12 @@ extension Fusebox {
     }
 
     static func eventJSON(_ e: AliasEvent) -> [String: Any] {
-        ["id": e.id, "model": e.model, "alias": e.alias, "action": e.action.rawValue, "from": e.fromVersion as Any? ?? NSNull(),
-         "to": e.toVersion as Any? ?? NSNull(), "reason": e.reason, "comparison": e.comparison as Any? ?? NSNull(), "forced": e.forced,
-         "time": isoDate(e.createdAt), "principal": e.principal as Any? ?? NSNull()]
+        [
+            "id": e.id, "model": e.model, "alias": e.alias, "action": e.action.rawValue,
+            "from": e.fromVersion as Any? ?? NSNull(),
+            "to": e.toVersion as Any? ?? NSNull(), "reason": e.reason, "comparison": e.comparison as Any? ?? NSNull(),
+            "forced": e.forced,
+            "time": isoDate(e.createdAt), "principal": e.principal as Any? ?? NSNull(),
+        ]
     }
 }

@@ -7,18 +7,25 @@ import TensorIO
 
 extension Fusebox {
     struct Predict: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Predict with a version: class probabilities per sample (labels are not needed).")
+        static let configuration = CommandConfiguration(
+            abstract: "Predict with a version: class probabilities per sample (labels are not needed)."
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var input: DataOptions
         @Argument(help: "Reference, e.g. sentiment@production.") var reference: String
-        @Option(name: .shortAndLong, help: "Write the probabilities to a .npy or .csv file instead of stdout.") var output: String?
+        @Option(name: .shortAndLong, help: "Write the probabilities to a .npy or .csv file instead of stdout.")
+        var output: String?
         @Flag(help: "Overwrite an existing output file.") var force = false
 
         func run() async throws {
             if let output { try OutputFile.checkWritable(output, overwrite: force) }
             let registry = try global.openRegistry(.read)
             let model = try await registry.loadClassifier(Fusebox.reference(reference))
-            let data = try input.load(regression: model.spec.task == .regression, requireLabels: false, model: model.spec)
+            let data = try input.load(
+                regression: model.spec.task == .regression,
+                requireLabels: false,
+                model: model.spec
+            )
             let p = try model.predictProbabilities(data)
             let predicted = model.spec.task == .classification ? p.argmaxRows() : []
             let names = model.spec.classNames ?? (0..<p.columns).map { "p\($0)" }
@@ -26,9 +33,11 @@ extension Fusebox {
                 if output.hasSuffix(".npy") {
                     try NumPyArray.write(Tensor(p), toPath: output)
                 } else if output.hasSuffix(".csv") {
-                    let lines = ["predicted," + names.joined(separator: ",")] + (0..<p.rows).map { i in
-                        "\(predicted.isEmpty ? "" : names[predicted[i]]),\(p.row(i).map { String($0) }.joined(separator: ","))"
-                    }
+                    let lines =
+                        ["predicted," + names.joined(separator: ",")]
+                        + (0..<p.rows).map { i in
+                            "\(predicted.isEmpty ? "" : names[predicted[i]]),\(p.row(i).map { String($0) }.joined(separator: ","))"
+                        }
                     try OutputFile.write(text: lines.joined(separator: "\n") + "\n", toPath: output, overwrite: force)
                 } else {
                     throw ValidationError("-o takes a .npy or .csv file, got '\(output)'.")
@@ -38,19 +47,33 @@ extension Fusebox {
             }
             try Listing(
                 columns: ["sample", "predicted"] + names,
-                rows: (0..<p.rows).map { i in [String(i), predicted.isEmpty ? "" : names[predicted[i]]] + p.row(i).map { String(format: "%.4f", $0) } }
-            ).render(global.format, json: (0..<p.rows).map { i in
-                ["sample": i, "predicted": predicted.isEmpty ? NSNull() : names[predicted[i]] as Any, "probabilities": p.row(i).map(Double.init)] as [String: Any]
-            })
+                rows: (0..<p.rows).map { i in
+                    [String(i), predicted.isEmpty ? "" : names[predicted[i]]]
+                        + p.row(i).map { String(format: "%.4f", $0) }
+                }
+            ).render(
+                global.format,
+                json: (0..<p.rows).map { i in
+                    [
+                        "sample": i, "predicted": predicted.isEmpty ? NSNull() : names[predicted[i]] as Any,
+                        "probabilities": p.row(i).map(Double.init),
+                    ] as [String: Any]
+                }
+            )
         }
     }
 
     struct Eval: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Evaluate a version on labelled data and record the evaluation run.")
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate a version on labelled data and record the evaluation run."
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var input: DataOptions
         @Argument(help: "Reference, e.g. sentiment@3.") var reference: String
-        @Flag(help: "Also record the accuracy on every subset of the modalities (missing ones handled by the model's policy).") var subsets = false
+        @Flag(
+            help:
+                "Also record the accuracy on every subset of the modalities (missing ones handled by the model's policy)."
+        ) var subsets = false
 
         func run() async throws {
             let registry = try global.openRegistry(.write)
@@ -60,11 +83,24 @@ extension Fusebox {
             let record = try await registry.evaluate(ref, on: data, subsets: subsets)
             switch global.format {
             case .json:
-                try printJSON(["model": record.model, "version": record.version, "run": record.run, "dataset": record.datasetFingerprint,
-                           "metrics": record.metrics.mapValues { jsonNumber($0) }] as [String: Any])
+                try printJSON(
+                    [
+                        "model": record.model, "version": record.version, "run": record.run,
+                        "dataset": record.datasetFingerprint,
+                        "metrics": record.metrics.mapValues { jsonNumber($0) },
+                    ] as [String: Any]
+                )
             default:
-                if global.format == .table { Terminal.out(Terminal.bold("\(record.model)@\(record.version)") + " on \(data.count) samples (run \(record.run))") }
-                try Listing(columns: ["metric", "value"], rows: record.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(global.format, json: [])
+                if global.format == .table {
+                    Terminal.out(
+                        Terminal.bold("\(record.model)@\(record.version)")
+                            + " on \(data.count) samples (run \(record.run))"
+                    )
+                }
+                try Listing(
+                    columns: ["metric", "value"],
+                    rows: record.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }
+                ).render(global.format, json: [])
             }
         }
     }

@@ -8,14 +8,19 @@ extension Fusebox {
     struct Runs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List and inspect training, evaluation and comparison runs.",
-            subcommands: [List.self, Show.self, Delete.self, Restore.self], defaultSubcommand: List.self)
+            subcommands: [List.self, Show.self, Delete.self, Restore.self],
+            defaultSubcommand: List.self
+        )
     }
 
     struct Weights: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The fusion weights of a version's training run, per epoch.")
+        static let configuration = CommandConfiguration(
+            abstract: "The fusion weights of a version's training run, per epoch."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Reference, e.g. sentiment@production.") var reference: String
-        @Option(help: "Also draw them as SVG: a line per modality, or a heat map (final epoch) for per-class weights.") var svg: String?
+        @Option(help: "Also draw them as SVG: a line per modality, or a heat map (final epoch) for per-class weights.")
+        var svg: String?
         @Flag(help: "Overwrite an existing SVG file.") var force = false
 
         func run() async throws {
@@ -28,12 +33,28 @@ extension Fusebox {
             let history = try await registry.fusionWeightHistory(run: run)
             try Listing(
                 columns: ["epoch", "modality", "class", "weight"],
-                rows: history.map { [String($0.epoch), $0.modality, $0.classIndex.map(String.init) ?? "-", String(format: "%.4f", $0.weight)] }
-            ).render(global.format, json: history.map { ["epoch": $0.epoch, "modality": $0.modality, "class": $0.classIndex as Any? ?? NSNull(), "weight": $0.weight] as [String: Any] })
+                rows: history.map {
+                    [
+                        String($0.epoch), $0.modality, $0.classIndex.map(String.init) ?? "-",
+                        String(format: "%.4f", $0.weight),
+                    ]
+                }
+            ).render(
+                global.format,
+                json: history.map {
+                    [
+                        "epoch": $0.epoch, "modality": $0.modality, "class": $0.classIndex as Any? ?? NSNull(),
+                        "weight": $0.weight,
+                    ] as [String: Any]
+                }
+            )
             if let svg {
                 let names = version.spec?.classNames
                 try OutputFile.write(
-                    text: Charts.weights(history, title: "Fusion weights of \(version.reference)", classNames: names), toPath: svg, overwrite: force)
+                    text: Charts.weights(history, title: "Fusion weights of \(version.reference)", classNames: names),
+                    toPath: svg,
+                    overwrite: force
+                )
                 Terminal.err("Wrote '\(svg)'.")
             }
         }
@@ -43,12 +64,14 @@ extension Fusebox {
 extension Fusebox.Runs {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "list", abstract: "Runs, filtered with --where and ordered with --order-by.",
+            commandName: "list",
+            abstract: "Runs, filtered with --where and ordered with --order-by.",
             discussion: """
                 --where: metrics.KEY (latest value), max(metrics.KEY), min(metrics.KEY), params.KEY, tags.KEY, model, version, kind,
                 status, created, id; operators = != < <= > >= like; and, or, not, parentheses; 'quoted' text.
                 Example: --where "metrics.val_accuracy > 0.9 and (params.method = 'weighted-average' or tags.team = 'vision')"
-                """)
+                """
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only runs of this model.") var model: String?
         @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
@@ -60,13 +83,21 @@ extension Fusebox.Runs {
         }
 
         func run() async throws {
-            let runs = try await global.openRegistry(.read).searchRuns(model: model, where: filter, orderBy: orderBy, limit: limit)
+            let runs = try await global.openRegistry(.read).searchRuns(
+                model: model,
+                where: filter,
+                orderBy: orderBy,
+                limit: limit
+            )
             let keys = ["val_accuracy", "accuracy", "val_loss", "mcnemar_p"]
             try Listing(
                 columns: ["run", "kind", "status", "model", "version", "method", "started", "by"] + keys,
                 rows: runs.map { r in
-                    [String(r.id), r.kind.rawValue, r.status.rawValue, r.model ?? "-", r.version.map(String.init) ?? "-", r.params["method"] ?? "-", isoDate(r.startedAt),
-                     r.principal ?? "-"]
+                    [
+                        String(r.id), r.kind.rawValue, r.status.rawValue, r.model ?? "-",
+                        r.version.map(String.init) ?? "-", r.params["method"] ?? "-", isoDate(r.startedAt),
+                        r.principal ?? "-",
+                    ]
                         + keys.map { r.metrics[$0].map(formatNumber) ?? "-" }
                 }
             ).render(global.format, json: runs.map(Fusebox.runJSON))
@@ -74,7 +105,9 @@ extension Fusebox.Runs {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One run: params, tags, metrics; --svg draws its training curves.")
+        static let configuration = CommandConfiguration(
+            abstract: "One run: params, tags, metrics; --svg draws its training curves."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Run id.") var id: Int64
         @Option(help: "Draw the metric curves as SVG.") var svg: String?
@@ -90,12 +123,25 @@ extension Fusebox.Runs {
                 json["history"] = histories.mapValues { $0.map { ["step": $0.step, "value": $0.value] } }
                 try printJSON(json)
             } else {
-                Terminal.out(Terminal.bold("run \(run.id)") + "  \(run.kind.rawValue)  \(run.status.rawValue)  \(run.model.map { "\($0)\(run.version.map { "@\($0)" } ?? "")" } ?? "")")
-                Terminal.out("started \(isoDate(run.startedAt))" + (run.endedAt.map { "  ended \(isoDate($0))" } ?? "") + (run.principal.map { "  by \($0)" } ?? ""))
+                Terminal.out(
+                    Terminal.bold("run \(run.id)")
+                        + "  \(run.kind.rawValue)  \(run.status.rawValue)  \(run.model.map { "\($0)\(run.version.map { "@\($0)" } ?? "")" } ?? "")"
+                )
+                Terminal.out(
+                    "started \(isoDate(run.startedAt))" + (run.endedAt.map { "  ended \(isoDate($0))" } ?? "")
+                        + (run.principal.map { "  by \($0)" } ?? "")
+                )
                 if let failure = run.failure { Terminal.out(Terminal.red("failed: \(failure)")) }
                 for (k, v) in run.params.sorted(by: { $0.key < $1.key }) { Terminal.out("param \(k) = \(v)") }
                 for (k, v) in run.tags.sorted(by: { $0.key < $1.key }) { Terminal.out("tag \(k) = \(v)") }
-                Terminal.out(Listing(columns: ["metric", "latest", "steps"], rows: run.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value), String(histories[$0.key]?.count ?? 0)] }).table())
+                Terminal.out(
+                    Listing(
+                        columns: ["metric", "latest", "steps"],
+                        rows: run.metrics.sorted { $0.key < $1.key }.map {
+                            [$0.key, formatNumber($0.value), String(histories[$0.key]?.count ?? 0)]
+                        }
+                    ).table()
+                )
             }
             if let svg {
                 try OutputFile.write(text: Charts.curves(histories, title: "Run \(id)"), toPath: svg, overwrite: force)
@@ -109,13 +155,19 @@ extension Fusebox.Runs {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a run (hidden from listings; 'runs restore' brings it back until 'gc' purges it).",
-            discussion: "Refused for a running run, a version's training run, and the evidence behind recorded comparisons and promotions.")
+            discussion:
+                "Refused for a running run, a version's training run, and the evidence behind recorded comparisons and promotions."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Run id.") var id: Int64
 
         func run() async throws {
             try await global.openRegistry(.write).deleteRun(id)
-            try printDone("Deleted run \(id); 'fusebox runs restore \(id)' brings it back until 'fusebox gc' purges it.", ["deleted_run": id], format: global.format)
+            try printDone(
+                "Deleted run \(id); 'fusebox runs restore \(id)' brings it back until 'fusebox gc' purges it.",
+                ["deleted_run": id],
+                format: global.format
+            )
         }
     }
 
@@ -133,9 +185,13 @@ extension Fusebox.Runs {
 
 extension Fusebox {
     static func runJSON(_ r: RunSummary) -> [String: Any] {
-        ["id": r.id, "kind": r.kind.rawValue, "status": r.status.rawValue, "model": r.model as Any? ?? NSNull(), "version": r.version as Any? ?? NSNull(),
-         "started": isoDate(r.startedAt), "ended": r.endedAt.map { isoDate($0) } as Any? ?? NSNull(), "failure": r.failure as Any? ?? NSNull(),
-         "principal": r.principal as Any? ?? NSNull(),
-         "params": r.params, "tags": r.tags, "metrics": r.metrics.mapValues { jsonNumber($0) }]
+        [
+            "id": r.id, "kind": r.kind.rawValue, "status": r.status.rawValue, "model": r.model as Any? ?? NSNull(),
+            "version": r.version as Any? ?? NSNull(),
+            "started": isoDate(r.startedAt), "ended": r.endedAt.map { isoDate($0) } as Any? ?? NSNull(),
+            "failure": r.failure as Any? ?? NSNull(),
+            "principal": r.principal as Any? ?? NSNull(),
+            "params": r.params, "tags": r.tags, "metrics": r.metrics.mapValues { jsonNumber($0) },
+        ]
     }
 }

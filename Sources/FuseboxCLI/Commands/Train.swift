@@ -41,7 +41,8 @@ extension Fusebox {
                 applies (--folds, stratified, seeded), prints the leaderboard, records each candidate as a run tagged
                 parent_run=N, and registers the winner refitted on all rows.
                 Example: fusebox train sentiment --data outputs.safetensors --split train --method weighted-average --val-split 0.2
-                """)
+                """
+        )
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var input: DataOptions
@@ -49,36 +50,53 @@ extension Fusebox {
         @Argument(help: "Model name, e.g. 'sentiment-av'.") var model: String
         @Option(help: "Fusion method, or 'auto'.") var method: MethodChoice = .method(.weightedAverage)
         @Option(help: "Folds for --method auto.") var folds = 5
-        @Option(help: "Epochs (or L-BFGS iterations). Giving this, --optimizer, --batch-size or --lr selects the explicit path: Adam, lr 1e-3, batch 256, 10 epochs unless given, step for step as Keras.")
+        @Option(
+            help:
+                "Epochs (or L-BFGS iterations). Giving this, --optimizer, --batch-size or --lr selects the explicit path: Adam, lr 1e-3, batch 256, 10 epochs unless given, step for step as Keras."
+        )
         var epochs: Int?
         @Option(help: "Mini-batch size (explicit path; default 256).") var batchSize: Int?
         @Option(help: "Learning rate (explicit path; default 1e-3).") var lr: Float?
-        @Option(help: "adam, sgd or lbfgs (explicit path; default adam). Without any of these four options, training converges: L-BFGS to a gradient tolerance for heads without a hidden layer, else Adam with early stopping.")
+        @Option(
+            help:
+                "adam, sgd or lbfgs (explicit path; default adam). Without any of these four options, training converges: L-BFGS to a gradient tolerance for heads without a hidden layer, else Adam with early stopping."
+        )
         var optimizer: OptimizerKind?
         @Option(help: "SGD momentum.") var momentum: Float = 0
         @Option(help: "Random seed: initialisation, split, shuffling and dropout.") var seed: UInt64 = 0
         @Option(help: "Fraction of the data held out for validation (stratified).") var valSplit: Double = 0.2
-        @Option(help: "Stop after this many epochs without a lower validation loss (without validation data: without a lower training loss), keeping the best weights.")
+        @Option(
+            help:
+                "Stop after this many epochs without a lower validation loss (without validation data: without a lower training loss), keeping the best weights."
+        )
         var patience: Int?
         @Option(help: "Hidden units of the concat-mlp head.") var hidden = 128
         @Option(help: "Dropout rate of the concat-mlp head.") var dropout: Float = 0.2
         @Option(help: "classification or regression.") var task: Task = .classification
         @Flag(help: "Learn a temperature per modality before fusing (calibration).") var temperature = false
         @Option(help: "L2 penalty on kernels (default 1e-3 for stacking, else 0).") var l2: Float?
-        @Option(help: "Raw weighted-average weights to start from, e.g. 0.2,0.7 (reproduces a reference run).") var initWeights: String?
+        @Option(help: "Raw weighted-average weights to start from, e.g. 0.2,0.7 (reproduces a reference run).")
+        var initWeights: String?
         @Option(help: "Component versions by modality, e.g. image=cnn@3,text=bert@1 (lineage).") var components: String?
         @Option(help: "KEY=VALUE tag for the run and the version; repeat.") var tag: [String] = []
-        @Flag(help: "Refuse prediction when a modality is missing (default: renormalise over those present).") var refuseMissing = false
+        @Flag(help: "Refuse prediction when a modality is missing (default: renormalise over those present).")
+        var refuseMissing = false
 
         func validate() throws {
             if let epochs, epochs < 1 { throw ValidationError("--epochs must be 1 or more, got \(epochs).") }
-            if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more, got \(batchSize).") }
+            if let batchSize, batchSize < 1 {
+                throw ValidationError("--batch-size must be 1 or more, got \(batchSize).")
+            }
             if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive, got \(lr).") }
-            guard valSplit >= 0 && valSplit < 1 else { throw ValidationError("--val-split must be in [0, 1), got \(valSplit).") }
+            guard valSplit >= 0 && valSplit < 1 else {
+                throw ValidationError("--val-split must be in [0, 1), got \(valSplit).")
+            }
             guard hidden >= 1 else { throw ValidationError("--hidden must be 1 or more.") }
             guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1).") }
             if let patience, patience < 1 { throw ValidationError("--patience must be 1 or more.") }
-            if initWeights != nil && method != .method(.weightedAverage) { throw ValidationError("--init-weights applies to --method weighted-average.") }
+            if initWeights != nil && method != .method(.weightedAverage) {
+                throw ValidationError("--init-weights applies to --method weighted-average.")
+            }
             guard folds >= 2 else { throw ValidationError("--folds must be 2 or more, got \(folds).") }
         }
 
@@ -86,24 +104,36 @@ extension Fusebox {
             // Read and check everything before touching the store.
             let data = try input.load(regression: task == .regression)
             var lineage = Lineage()
-            for (modality, ref) in try parsePairs(components?.split(separator: ",").map(String.init) ?? [], option: "--components") {
-                guard data.modality(modality) != nil else { throw ValidationError("--components names '\(modality)', which is not a modality of the data.") }
+            for (modality, ref) in try parsePairs(
+                components?.split(separator: ",").map(String.init) ?? [],
+                option: "--components"
+            ) {
+                guard data.modality(modality) != nil else {
+                    throw ValidationError("--components names '\(modality)', which is not a modality of the data.")
+                }
                 lineage.components[modality] = try Fusebox.reference(ref)
             }
             let tags = try parsePairs(tag, option: "--tag")
-            guard case .method(let method) = method else { return try await runAuto(data: data, lineage: lineage, tags: tags) }
+            guard case .method(let method) = method else {
+                return try await runAuto(data: data, lineage: lineage, tags: tags)
+            }
             let spec = try spec(for: method, data: data)
             var initial: [String: Matrix] = [:]
             if let initWeights {
                 let values = try initWeights.split(separator: ",", omittingEmptySubsequences: false).map { item in
                     let text = item.trimmingCharacters(in: .whitespaces)
                     guard let value = Float(text), value.isFinite else {
-                        throw RegistryError(.invalidInput, "--init-weights takes finite numbers separated by commas; '\(text)' is not one.")
+                        throw RegistryError(
+                            .invalidInput,
+                            "--init-weights takes finite numbers separated by commas; '\(text)' is not one."
+                        )
                     }
                     return value
                 }
                 guard values.count == data.modalities.count else {
-                    throw ValidationError("--init-weights needs \(data.modalities.count) numbers (one per modality), got '\(initWeights)'.")
+                    throw ValidationError(
+                        "--init-weights needs \(data.modalities.count) numbers (one per modality), got '\(initWeights)'."
+                    )
                 }
                 initial["fusion.weights"] = Matrix(rows: 1, columns: values.count, values: values)
             }
@@ -115,7 +145,13 @@ extension Fusebox {
             }
             let progress = ProgressLine(total: configuration.epochs)
             let trained = try await registry.trainAndRegister(
-                model: model, spec: spec, data: data, configuration: configuration, initialParameters: initial, lineage: lineage, tags: tags
+                model: model,
+                spec: spec,
+                data: data,
+                configuration: configuration,
+                initialParameters: initial,
+                lineage: lineage,
+                tags: tags
             ) { report in progress.update(step: report.epoch, Self.describe(report)) }
             progress.finish()
             try Self.print(trained, format: global.format)
@@ -127,17 +163,31 @@ extension Fusebox {
             for reference in lineage.components.values { _ = try await registry.version(reference) }
             let progress = ProgressLine(total: 0)
             let selected = try await registry.selectTrainAndRegister(
-                model: model, data: data, folds: folds, seed: seed, spec: { try spec(for: $0, data: data) },
-                configuration: configuration(for:), lineage: lineage, tags: tags,
-                progress: { method, fold, folds in Terminal.err("auto: \(method.rawValue), fold \(fold)/\(folds)") }
-            ) { report in progress.update(step: report.epoch, Self.describe(report)) }
+                model: model,
+                data: data,
+                folds: folds,
+                seed: seed,
+                spec: { try spec(for: $0, data: data) },
+                configuration: configuration(for:),
+                lineage: lineage,
+                tags: tags,
+                progress: { method, fold, folds in Terminal.err("auto: \(method.rawValue), fold \(fold)/\(folds)") },
+                onEpoch: { report in progress.update(step: report.epoch, Self.describe(report)) }
+            )
             progress.finish()
             try Self.print(selected, format: global.format)
         }
 
         /// The spec for `method` with the command's options.
         func spec(for method: FusionMethod, data: Dataset) throws -> FusionSpec {
-            var spec = FusionSpec.standard(for: data, method: method, hidden: hidden, dropout: dropout, temperature: temperature, l2: l2)
+            var spec = FusionSpec.standard(
+                for: data,
+                method: method,
+                hidden: hidden,
+                dropout: dropout,
+                temperature: temperature,
+                l2: l2
+            )
             if refuseMissing { spec.missingModalities = .refuse }
             try spec.validate()
             return spec
@@ -168,20 +218,28 @@ extension Fusebox {
         static func print(_ s: SelectedVersion, format: OutputFormat) throws {
             let rows = zip(s.selection.candidates, s.candidateRuns).map { c, run -> [String: Any] in
                 [
-                    "method": c.method.rawValue, "run": run, "cv_log_loss": c.meanLogLoss, "cv_log_loss_se": c.logLossStandardError,
-                    "cv_accuracy": c.meanAccuracy, "cv_accuracy_se": c.accuracyStandardError, "parameters": c.parameterCount,
-                    "paired_log_loss_delta": jsonNumber(c.pairedAgainstWinner?.difference), "paired_log_loss_delta_se": jsonNumber(c.pairedAgainstWinner?.standardError),
+                    "method": c.method.rawValue, "run": run, "cv_log_loss": c.meanLogLoss,
+                    "cv_log_loss_se": c.logLossStandardError,
+                    "cv_accuracy": c.meanAccuracy, "cv_accuracy_se": c.accuracyStandardError,
+                    "parameters": c.parameterCount,
+                    "paired_log_loss_delta": jsonNumber(c.pairedAgainstWinner?.difference),
+                    "paired_log_loss_delta_se": jsonNumber(c.pairedAgainstWinner?.standardError),
                     "paired_p": jsonNumber(c.pairedAgainstWinner?.p), "winner": c.method == s.selection.winner,
                 ]
             }
-            let columns = ["method", "cv_log_loss", "cv_log_loss_se", "cv_accuracy", "cv_accuracy_se", "paired_log_loss_delta", "paired_p", "parameters", "run"]
+            let columns = [
+                "method", "cv_log_loss", "cv_log_loss_se", "cv_accuracy", "cv_accuracy_se", "paired_log_loss_delta",
+                "paired_p", "parameters", "run",
+            ]
             let cells = rows.map { row in
                 columns.map { key -> String in
                     switch row[key] {
-                    case let x as Double: format == .csv ? "\(x)" : String(format: key == "paired_p" ? "%.3g" : "%.4f", x)
+                    case let x as Double:
+                        format == .csv ? "\(x)" : String(format: key == "paired_p" ? "%.3g" : "%.4f", x)
                     case let x as Int: "\(x)"
                     case let x as Int64: "\(x)"
-                    case let x as String: x + (key == "method" && row["winner"] as? Bool == true && format == .table ? " *" : "")
+                    case let x as String:
+                        x + (key == "method" && row["winner"] as? Bool == true && format == .table ? " *" : "")
                     default: ""
                     }
                 }
@@ -195,7 +253,9 @@ extension Fusebox {
                 try printJSON(object)
             case .csv: Terminal.out(Listing(columns: columns, rows: cells).csv())
             case .table:
-                Terminal.out("\(s.selection.folds)-fold cross-validation (* the winner: lowest log-loss, or the simplest within one standard error):")
+                Terminal.out(
+                    "\(s.selection.folds)-fold cross-validation (* the winner: lowest log-loss, or the simplest within one standard error):"
+                )
                 Terminal.out(Listing(columns: columns, rows: cells).table())
                 Terminal.out("")
                 try print(s.trained, format: .table)
@@ -203,9 +263,15 @@ extension Fusebox {
         }
 
         static func trainedJSON(_ t: TrainedVersion) -> [String: Any] {
-            let weights = t.weights.entries.map { e -> [String: Any] in ["modality": e.modality, "class": e.classIndex.map { $0 as Any } ?? NSNull(), "weight": Double(e.weight)] }
+            let weights = t.weights.entries.map { e -> [String: Any] in
+                [
+                    "modality": e.modality, "class": e.classIndex.map { $0 as Any } ?? NSNull(),
+                    "weight": Double(e.weight),
+                ]
+            }
             return [
-                "model": t.model, "version": t.version, "run": t.run, "metrics": t.metrics.mapValues { jsonNumber($0) }, "weights": weights,
+                "model": t.model, "version": t.version, "run": t.run, "metrics": t.metrics.mapValues { jsonNumber($0) },
+                "weights": weights,
                 "epochs": t.epochs.count, "stopped_early": t.stoppedEarly,
             ]
         }
@@ -215,17 +281,29 @@ extension Fusebox {
             case .json:
                 try printJSON(trainedJSON(t))
             case .csv:
-                try Listing(columns: ["metric", "value"], rows: t.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }).render(.csv, json: [])
+                try Listing(
+                    columns: ["metric", "value"],
+                    rows: t.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }
+                ).render(.csv, json: [])
             case .table:
-                Terminal.out("\(Terminal.bold("\(t.model)@\(t.version)")) registered (run \(t.run), \(t.epochs.count) epochs\(t.stoppedEarly ? ", stopped early" : "")).")
-                let shown = ["accuracy", "balanced_accuracy", "macro_f1", "nll", "ece", "rmse", "mae", "r2"].filter { t.metrics[$0] != nil }
+                Terminal.out(
+                    "\(Terminal.bold("\(t.model)@\(t.version)")) registered (run \(t.run), \(t.epochs.count) epochs\(t.stoppedEarly ? ", stopped early" : ""))."
+                )
+                let shown = ["accuracy", "balanced_accuracy", "macro_f1", "nll", "ece", "rmse", "mae", "r2"].filter {
+                    t.metrics[$0] != nil
+                }
                 Terminal.out(shown.map { "\($0) \(formatNumber(t.metrics[$0]!))" }.joined(separator: "  "))
                 let perModality = t.weights.perModality
                 if !perModality.isEmpty {
-                    Terminal.out(t.weights.entries.contains { $0.classIndex != nil } ? "Fusion weights (mean over classes):" : "Fusion weights:")
+                    Terminal.out(
+                        t.weights.entries.contains { $0.classIndex != nil }
+                            ? "Fusion weights (mean over classes):" : "Fusion weights:"
+                    )
                     let width = perModality.map(\.modality.count).max() ?? 0
                     for (name, w) in perModality {
-                        Terminal.out("  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(bar(Double(w)))  \(String(format: "%.3f", w))")
+                        Terminal.out(
+                            "  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(bar(Double(w)))  \(String(format: "%.3f", w))"
+                        )
                     }
                 }
             }

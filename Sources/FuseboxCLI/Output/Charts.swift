@@ -9,21 +9,38 @@ enum Charts {
         if history.contains(where: { $0.classIndex != nil }), let last = history.map(\.epoch).max() {
             let final = history.filter { $0.epoch == last }
             let classes = Set(final.compactMap(\.classIndex)).sorted()
-            let values = modalities.map { m in classes.map { c in final.first { $0.modality == m && $0.classIndex == c }?.weight ?? 0 } }
+            let values = modalities.map { m in
+                classes.map { c in final.first { $0.modality == m && $0.classIndex == c }?.weight ?? 0 }
+            }
             return SVG.heatMap(
-                title: "\(title) (epoch \(last))", rowLabel: "modality", columnLabel: "class", rows: modalities,
-                columns: classes.map { classNames?[safe: $0] ?? String($0) }, values: values)
+                title: "\(title) (epoch \(last))",
+                rowLabel: "modality",
+                columnLabel: "class",
+                rows: modalities,
+                columns: classes.map { classNames?[safe: $0] ?? String($0) },
+                values: values
+            )
         }
         return SVG.lineChart(
-            title: title, xLabel: "epoch", yLabel: "weight",
-            series: modalities.map { m in (m, history.filter { $0.modality == m }.map { (Double($0.epoch), $0.weight) }) }, yRange: 0...1)
+            title: title,
+            xLabel: "epoch",
+            yLabel: "weight",
+            series: modalities.map { m in (m, history.filter { $0.modality == m }.map { (Double($0.epoch), $0.weight) })
+            },
+            yRange: 0...1
+        )
     }
 
     /// One line per metric over steps (losses and accuracies share the axis).
     static func curves(_ histories: [String: [MetricPoint]], title: String) -> String {
         SVG.lineChart(
-            title: title, xLabel: "epoch", yLabel: "value",
-            series: histories.sorted { $0.key < $1.key }.filter { $0.value.count > 1 }.map { ($0.key, $0.value.map { (Double($0.step), $0.value) }) })
+            title: title,
+            xLabel: "epoch",
+            yLabel: "value",
+            series: histories.sorted { $0.key < $1.key }.filter { $0.value.count > 1 }.map {
+                ($0.key, $0.value.map { (Double($0.step), $0.value) })
+            }
+        )
     }
 }
 

@@ -24,15 +24,19 @@ struct Listing {
         guard !rows.isEmpty else { return "(none)" }
         let widths = columns.indices.map { c in max(columns[c].count, rows.map { $0[c].count }.max() ?? 0) }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }
-        return ([Terminal.bold(line(columns)), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
+        return
+            ([Terminal.bold(line(columns)), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line))
+            .joined(separator: "\n")
     }
 
     func csv() -> String {
         func escape(_ s: String) -> String {
-            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            s.contains(",") || s.contains("\"") || s.contains("\n")
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         return ([columns] + rows).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n")
     }
@@ -42,9 +46,15 @@ struct Listing {
 /// - Throws: when the value cannot be encoded (a non-finite number, a type JSON lacks): nothing is printed.
 func printJSON(_ value: Any) throws {
     guard JSONSerialization.isValidJSONObject(value) else {
-        throw RegistryError(.invalidInput, "The output cannot be written as JSON (it holds a value JSON cannot represent); use --format table.")
+        throw RegistryError(
+            .invalidInput,
+            "The output cannot be written as JSON (it holds a value JSON cannot represent); use --format table."
+        )
     }
-    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    let data = try JSONSerialization.data(
+        withJSONObject: value,
+        options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    )
     Terminal.out(String(decoding: data, as: UTF8.self))
 }
 

@@ -6,8 +6,11 @@ enum SVG {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">",
+            with: "&gt;"
+        )
+        .replacingOccurrences(of: "\"", with: "&quot;")
     }
 
     static func document(width: Int, height: Int, _ body: String) -> String {
@@ -22,7 +25,13 @@ enum SVG {
     static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
 
     /// Lines of `(x, y)` points with axes, ticks and a legend.
-    static func lineChart(title: String, xLabel: String, yLabel: String, series: [(name: String, points: [(Double, Double)])], yRange: ClosedRange<Double>? = nil) -> String {
+    static func lineChart(
+        title: String,
+        xLabel: String,
+        yLabel: String,
+        series: [(name: String, points: [(Double, Double)])],
+        yRange: ClosedRange<Double>? = nil
+    ) -> String {
         let (w, h, left, right, top, bottom) = (720.0, 420.0, 64.0, 150.0, 40.0, 50.0)
         let xs = series.flatMap { $0.points.map(\.0) }
         let ys = series.flatMap { $0.points.map(\.1) }
@@ -31,42 +40,64 @@ enum SVG {
         }
         var y0 = yRange?.lowerBound ?? yLo
         var y1 = yRange?.upperBound ?? yHi
-        if y1 - y0 < 1e-9 { y0 -= 0.5; y1 += 0.5 }
+        if y1 - y0 < 1e-9 {
+            y0 -= 0.5
+            y1 += 0.5
+        }
         let pad = yRange == nil ? (y1 - y0) * 0.05 : 0
         y0 -= pad
         y1 += pad
         let x1 = xMax > xMin ? xMax : xMin + 1
         func px(_ x: Double) -> Double { left + (x - xMin) / (x1 - xMin) * (w - left - right) }
         func py(_ y: Double) -> Double { h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom) }
-        var body = "<text x=\"\(fmt(w / 2 - 60))\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
-        body += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(h - bottom))\" x2=\"\(fmt(w - right))\" y2=\"\(fmt(h - bottom))\" stroke=\"#333\"/>\n"
-        body += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(top))\" x2=\"\(fmt(left))\" y2=\"\(fmt(h - bottom))\" stroke=\"#333\"/>\n"
+        var body =
+            "<text x=\"\(fmt(w / 2 - 60))\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        body +=
+            "<line x1=\"\(fmt(left))\" y1=\"\(fmt(h - bottom))\" x2=\"\(fmt(w - right))\" y2=\"\(fmt(h - bottom))\" stroke=\"#333\"/>\n"
+        body +=
+            "<line x1=\"\(fmt(left))\" y1=\"\(fmt(top))\" x2=\"\(fmt(left))\" y2=\"\(fmt(h - bottom))\" stroke=\"#333\"/>\n"
         for i in 0...4 {
             let y = y0 + (y1 - y0) * Double(i) / 4
-            body += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(y)))\" x2=\"\(fmt(w - right))\" y2=\"\(fmt(py(y)))\" stroke=\"#eee\"/>"
-            body += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", y))</text>\n"
+            body +=
+                "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(y)))\" x2=\"\(fmt(w - right))\" y2=\"\(fmt(py(y)))\" stroke=\"#eee\"/>"
+            body +=
+                "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", y))</text>\n"
         }
         let xTicks = Set(xs).sorted()
         let step = max(1, xTicks.count / 10)
         for (i, x) in xTicks.enumerated() where i % step == 0 || i == xTicks.count - 1 {
-            body += "<text x=\"\(fmt(px(x)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(formatNumber(x))</text>\n"
+            body +=
+                "<text x=\"\(fmt(px(x)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(formatNumber(x))</text>\n"
         }
-        body += "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        body += "<text transform=\"translate(16 \(fmt((top + h - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        body +=
+            "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        body +=
+            "<text transform=\"translate(16 \(fmt((top + h - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (i, s) in series.enumerated() {
             let color = palette[i % palette.count]
             let path = s.points.map { "\(fmt(px($0.0))),\(fmt(py($0.1)))" }.joined(separator: " ")
             body += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
-            for p in s.points { body += "<circle cx=\"\(fmt(px(p.0)))\" cy=\"\(fmt(py(p.1)))\" r=\"2.5\" fill=\"\(color)\"/>" }
+            for p in s.points {
+                body += "<circle cx=\"\(fmt(px(p.0)))\" cy=\"\(fmt(py(p.1)))\" r=\"2.5\" fill=\"\(color)\"/>"
+            }
             let ly = top + 10 + Double(i) * 20
-            body += "\n<rect x=\"\(fmt(w - right + 16))\" y=\"\(fmt(ly - 9))\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+            body +=
+                "\n<rect x=\"\(fmt(w - right + 16))\" y=\"\(fmt(ly - 9))\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
             body += "<text x=\"\(fmt(w - right + 34))\" y=\"\(fmt(ly + 1))\">\(escape(s.name))</text>\n"
         }
         return document(width: Int(w), height: Int(h), body)
     }
 
     /// A heat map of `values[row][column]` in [lo, hi] (white → blue), each cell labelled.
-    static func heatMap(title: String, rowLabel: String, columnLabel: String, rows: [String], columns: [String], values: [[Double]], format: String = "%.2f") -> String {
+    static func heatMap(
+        title: String,
+        rowLabel: String,
+        columnLabel: String,
+        rows: [String],
+        columns: [String],
+        values: [[Double]],
+        format: String = "%.2f"
+    ) -> String {
         let cell = 44.0
         let (left, top) = (110.0, 60.0)
         let w = left + cell * Double(columns.count) + 30
@@ -75,27 +106,38 @@ enum SVG {
         let lo = flat.min() ?? 0
         let hi = max(flat.max() ?? 1, lo + 1e-12)
         var body = "<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
-        body += "<text x=\"\(fmt(left + cell * Double(columns.count) / 2))\" y=\"44\" text-anchor=\"middle\">\(escape(columnLabel))</text>\n"
-        body += "<text transform=\"translate(14 \(fmt(top + cell * Double(rows.count) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(rowLabel))</text>\n"
+        body +=
+            "<text x=\"\(fmt(left + cell * Double(columns.count) / 2))\" y=\"44\" text-anchor=\"middle\">\(escape(columnLabel))</text>\n"
+        body +=
+            "<text transform=\"translate(14 \(fmt(top + cell * Double(rows.count) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(rowLabel))</text>\n"
         for (j, c) in columns.enumerated() {
-            body += "<text x=\"\(fmt(left + cell * (Double(j) + 0.5)))\" y=\"\(fmt(top + cell * Double(rows.count) + 16))\" text-anchor=\"middle\">\(escape(c))</text>"
+            body +=
+                "<text x=\"\(fmt(left + cell * (Double(j) + 0.5)))\" y=\"\(fmt(top + cell * Double(rows.count) + 16))\" text-anchor=\"middle\">\(escape(c))</text>"
         }
         for (i, r) in rows.enumerated() {
-            body += "\n<text x=\"\(fmt(left - 6))\" y=\"\(fmt(top + cell * (Double(i) + 0.5) + 4))\" text-anchor=\"end\">\(escape(r))</text>"
+            body +=
+                "\n<text x=\"\(fmt(left - 6))\" y=\"\(fmt(top + cell * (Double(i) + 0.5) + 4))\" text-anchor=\"end\">\(escape(r))</text>"
             for j in columns.indices {
                 let v = values[i][j]
                 let t = (v - lo) / (hi - lo)
                 let shade = Int(255 - t * 200)
                 let color = String(format: "#%02x%02x%02x", shade, shade, 255)
-                body += "<rect x=\"\(fmt(left + cell * Double(j)))\" y=\"\(fmt(top + cell * Double(i)))\" width=\"\(fmt(cell))\" height=\"\(fmt(cell))\" fill=\"\(color)\" stroke=\"white\"/>"
-                body += "<text x=\"\(fmt(left + cell * (Double(j) + 0.5)))\" y=\"\(fmt(top + cell * (Double(i) + 0.5) + 4))\" text-anchor=\"middle\" fill=\"\(t > 0.6 ? "white" : "black")\" font-size=\"10\">\(String(format: format, v))</text>"
+                body +=
+                    "<rect x=\"\(fmt(left + cell * Double(j)))\" y=\"\(fmt(top + cell * Double(i)))\" width=\"\(fmt(cell))\" height=\"\(fmt(cell))\" fill=\"\(color)\" stroke=\"white\"/>"
+                body +=
+                    "<text x=\"\(fmt(left + cell * (Double(j) + 0.5)))\" y=\"\(fmt(top + cell * (Double(i) + 0.5) + 4))\" text-anchor=\"middle\" fill=\"\(t > 0.6 ? "white" : "black")\" font-size=\"10\">\(String(format: format, v))</text>"
             }
         }
         return document(width: Int(w), height: Int(h), body)
     }
 
     /// Grouped bars: for each category, one bar per series, values in [0, 1].
-    static func groupedBars(title: String, yLabel: String, categories: [String], series: [(name: String, values: [Double])]) -> String {
+    static func groupedBars(
+        title: String,
+        yLabel: String,
+        categories: [String],
+        series: [(name: String, values: [Double])]
+    ) -> String {
         let (left, top, bottom) = (60.0, 40.0, 50.0)
         let group = 18.0 * Double(series.count) + 14
         let w = left + group * Double(categories.count) + 150
@@ -104,21 +146,27 @@ enum SVG {
         var body = "<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
         for i in 0...4 {
             let y = Double(i) / 4
-            body += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(y)))\" x2=\"\(fmt(left + group * Double(categories.count)))\" y2=\"\(fmt(py(y)))\" stroke=\"#eee\"/>"
-            body += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.2f", y))</text>\n"
+            body +=
+                "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(y)))\" x2=\"\(fmt(left + group * Double(categories.count)))\" y2=\"\(fmt(py(y)))\" stroke=\"#eee\"/>"
+            body +=
+                "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.2f", y))</text>\n"
         }
-        body += "<text transform=\"translate(16 \(fmt((top + h - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        body +=
+            "<text transform=\"translate(16 \(fmt((top + h - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (c, name) in categories.enumerated() {
             let x0 = left + group * Double(c) + 7
             for (s, serie) in series.enumerated() {
                 let v = max(0, min(1, serie.values[c]))
-                body += "<rect x=\"\(fmt(x0 + 18 * Double(s)))\" y=\"\(fmt(py(v)))\" width=\"16\" height=\"\(fmt(py(0) - py(v)))\" fill=\"\(palette[s % palette.count])\"><title>\(escape(serie.name)) \(escape(name)): \(String(format: "%.3f", serie.values[c]))</title></rect>"
+                body +=
+                    "<rect x=\"\(fmt(x0 + 18 * Double(s)))\" y=\"\(fmt(py(v)))\" width=\"16\" height=\"\(fmt(py(0) - py(v)))\" fill=\"\(palette[s % palette.count])\"><title>\(escape(serie.name)) \(escape(name)): \(String(format: "%.3f", serie.values[c]))</title></rect>"
             }
-            body += "<text x=\"\(fmt(x0 + 9 * Double(series.count)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(escape(name))</text>\n"
+            body +=
+                "<text x=\"\(fmt(x0 + 9 * Double(series.count)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(escape(name))</text>\n"
         }
         for (s, serie) in series.enumerated() {
             let lx = left + group * Double(categories.count) + 20
-            body += "<rect x=\"\(fmt(lx))\" y=\"\(fmt(top + 20 * Double(s)))\" width=\"12\" height=\"12\" fill=\"\(palette[s % palette.count])\"/>"
+            body +=
+                "<rect x=\"\(fmt(lx))\" y=\"\(fmt(top + 20 * Double(s)))\" width=\"12\" height=\"12\" fill=\"\(palette[s % palette.count])\"/>"
             body += "<text x=\"\(fmt(lx + 18))\" y=\"\(fmt(top + 20 * Double(s) + 10))\">\(escape(serie.name))</text>\n"
         }
         return document(width: Int(w), height: Int(h), body)

@@ -1,16 +1,19 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// Where output goes: results to stdout, everything else (progress, notices, errors) to stderr.
 enum Terminal {
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
     /// Colour only on a terminal and never with `NO_COLOR` set (no-color.org).
-    static var useColor: Bool { stdoutIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true }
+    static var useColor: Bool {
+        stdoutIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+    }
 
     static func out(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
@@ -35,7 +38,10 @@ struct ProgressLine {
         guard enabled else { return }
         let elapsed = Date().timeIntervalSince(start)
         let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
-        Terminal.err("\r\u{1B}[2Kepoch \(step)/\(total)  \(detail)  ETA \(String(format: "%.1f", eta))s", newline: false)
+        Terminal.err(
+            "\r\u{1B}[2Kepoch \(step)/\(total)  \(detail)  ETA \(String(format: "%.1f", eta))s",
+            newline: false
+        )
     }
 
     func finish() {

@@ -20,12 +20,25 @@ struct ClassWeightedAverageFusion: FusionOperator {
     init(_ context: FusionContext) { self.context = context }
 
     var parameterShapes: [ParameterShape] {
-        [ParameterShape(name: "fusion.weights", rows: context.modalityCount, columns: context.classCount, trainable: true)]
+        [
+            ParameterShape(
+                name: "fusion.weights",
+                rows: context.modalityCount,
+                columns: context.classCount,
+                trainable: true
+            )
+        ]
     }
 
     func initialParameters(rng: inout SeededRandom) -> [String: Matrix] {
         let (rows, columns) = (context.modalityCount, context.classCount)
-        return ["fusion.weights": Matrix(rows: rows, columns: columns, values: (0..<rows * columns).map { _ in rng.unitFloat() })]
+        return [
+            "fusion.weights": Matrix(
+                rows: rows,
+                columns: columns,
+                values: (0..<rows * columns).map { _ in rng.unitFloat() }
+            )
+        ]
     }
 
     func forward(_ h: [Matrix?], parameters: [String: Matrix]) -> (Matrix, Matrix) {
@@ -40,13 +53,19 @@ struct ClassWeightedAverageFusion: FusionOperator {
         var f = Matrix(rows: rows, columns: width)
         for m in present {
             let x = h[m]!
-            for i in 0..<rows { for k in 0..<width { f.values[i * width + k] += weights[m, k] * x.values[i * width + k] } }
+            for i in 0..<rows {
+                for k in 0..<width { f.values[i * width + k] += weights[m, k] * x.values[i * width + k] }
+            }
         }
         return (f, weights)
     }
 
     func backward(
-        _ h: [Matrix], _ w: Matrix, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ w: Matrix,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         let count = h.count
@@ -74,12 +93,18 @@ struct ClassWeightedAverageFusion: FusionOperator {
         return out
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         let a = parameters["fusion.weights"]!
         let columns = (0..<a.columns).map { k in FusionSpec.softmax((0..<modalities.count).map { a[$0, k] }) }
         var entries: [FusionWeights.Entry] = []
         for m in modalities.indices {
-            for k in 0..<a.columns { entries.append(.init(modality: modalities[m], classIndex: k, weight: columns[k][m])) }
+            for k in 0..<a.columns {
+                entries.append(.init(modality: modalities[m], classIndex: k, weight: columns[k][m]))
+            }
         }
         return entries
     }

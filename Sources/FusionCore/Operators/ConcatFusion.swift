@@ -25,13 +25,21 @@ struct ConcatFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ cache: Void, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ cache: Void,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         Concatenation(widths: context.branchWidths).backward(g)
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] { [] }
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] { [] }
 }
 
 /// Row-wise concatenation of matrices of the given widths, and its backward pass (the split).

@@ -27,11 +27,26 @@ struct ConcatMLPFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ cache: Void, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ cache: Void,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
-        ConcatFusion(context).backward(h, cache, g, parameters: parameters, gradients: &gradients, needInputGradients: needInputGradients)
+        ConcatFusion(context).backward(
+            h,
+            cache,
+            g,
+            parameters: parameters,
+            gradients: &gradients,
+            needInputGradients: needInputGradients
+        )
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] { [] }
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] { [] }
 }

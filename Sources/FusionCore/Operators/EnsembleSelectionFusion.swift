@@ -57,13 +57,21 @@ struct EnsembleSelectionFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ w: [Float], _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ w: [Float],
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         needInputGradients ? w.map { g * $0 } : []
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         perModality(modalities, parameters["fusion.weights"]!.values)
     }
 
@@ -84,6 +92,10 @@ struct EnsembleSelectionFusion: FusionOperator {
             counts[m] += 1
             for i in 0..<n { sum[i] += truth[m][i] }
         }
-        parameters["fusion.weights"] = Matrix(rows: 1, columns: h.count, values: counts.map { Float($0) / Float(Self.rounds) })
+        parameters["fusion.weights"] = Matrix(
+            rows: 1,
+            columns: h.count,
+            values: counts.map { Float($0) / Float(Self.rounds) }
+        )
     }
 }

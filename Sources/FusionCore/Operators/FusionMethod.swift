@@ -54,7 +54,8 @@ public struct FusionMethod: Sendable, Hashable, Codable, CaseIterable, RawRepres
         let name = try decoder.singleValueContainer().decode(String.self)
         guard let method = FusionMethod(rawValue: name) else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "unknown fusion method '\(name)'"))
+                .init(codingPath: decoder.codingPath, debugDescription: "unknown fusion method '\(name)'")
+            )
         }
         self = method
     }

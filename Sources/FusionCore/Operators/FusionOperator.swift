@@ -42,13 +42,21 @@ protocol FusionOperator: Sendable {
     /// returns `∂L/∂h_m` per modality (or `[]` when `needInputGradients` is false). Training
     /// always has every modality.
     func backward(
-        _ h: [Matrix], _ cache: Cache, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ cache: Cache,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix]
     /// The weights a user reads (see ``FusionWeights``). `branchOutputs` computes the branch
     /// outputs on the data the report is for (nil when no data was given); only methods whose
     /// weights vary per sample call it.
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry]
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry]
     /// For ``OperatorFitting/direct`` methods: sets the operator's parameters from branch outputs
     /// on held-out data (the validation set when there is one) and their labels.
     func fit(branchOutputs: [Matrix], labels: [Int], parameters: inout [String: Matrix])
@@ -118,13 +126,21 @@ extension FusionOperator {
 
     /// ``backward(_:_:_:parameters:gradients:needInputGradients:)`` on what ``fuse`` kept.
     func fuseBackward(
-        _ cache: OperatorCache, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ cache: OperatorCache,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         if !needInputGradients && parameterShapes.isEmpty { return [] }
         return backward(
-            cache.inputs.map { $0! }, cache.state as! Cache, g, parameters: parameters, gradients: &gradients,
-            needInputGradients: needInputGradients)
+            cache.inputs.map { $0! },
+            cache.state as! Cache,
+            g,
+            parameters: parameters,
+            gradients: &gradients,
+            needInputGradients: needInputGradients
+        )
     }
 
     /// Per-modality entries in modality order.

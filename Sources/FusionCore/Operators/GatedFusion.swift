@@ -37,7 +37,10 @@ struct GatedFusion: FusionOperator {
 
     func initialParameters(rng: inout SeededRandom) -> [String: Matrix] {
         let count = context.modalityCount
-        return ["fusion.gate.kernel": glorotUniform(rows: 2 * count, columns: count, rng: &rng), "fusion.gate.bias": Matrix(rows: 1, columns: count)]
+        return [
+            "fusion.gate.kernel": glorotUniform(rows: 2 * count, columns: count, rng: &rng),
+            "fusion.gate.bias": Matrix(rows: 1, columns: count),
+        ]
     }
 
     func forward(_ h: [Matrix?], parameters: [String: Matrix]) -> (Matrix, Cache) {
@@ -76,7 +79,11 @@ struct GatedFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ cache: Cache, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ cache: Cache,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         let (w, u) = (cache.weights, cache.gateInputs)
@@ -111,7 +118,11 @@ struct GatedFusion: FusionOperator {
     }
 
     /// The mean per-sample weight over the data the report is for (none without data).
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         guard let h = branchOutputs(), let rows = h.first(where: { $0 != nil })??.rows, rows > 0 else { return [] }
         let w = forward(h, parameters: parameters).1.weights
         return perModality(modalities, w.columnSums().map { $0 / Float(rows) })

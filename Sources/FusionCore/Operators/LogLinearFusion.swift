@@ -50,17 +50,27 @@ struct LogLinearFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ logs: [Matrix?], _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ logs: [Matrix?],
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         let a = parameters["fusion.weights"]!.values
-        let da = h.indices.map { m in FusionSpec.sigmoid(a[m]) * zip(g.values, logs[m]!.values).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+        let da = h.indices.map { m in
+            FusionSpec.sigmoid(a[m]) * zip(g.values, logs[m]!.values).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        }
         accumulate(&gradients, "fusion.weights", Matrix(rows: 1, columns: h.count, values: da))
         accumulate(&gradients, "fusion.bias", Matrix(rows: 1, columns: g.columns, values: g.columnSums()))
         return h.indices.map { FusionSpec.dividing(g * FusionSpec.softplus(a[$0]), by: h[$0]) }
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         perModality(modalities, parameters["fusion.weights"]!.values.map(FusionSpec.softplus))
     }
 }

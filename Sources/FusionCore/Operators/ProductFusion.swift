@@ -24,13 +24,21 @@ struct ProductFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ cache: Void, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ cache: Void,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         h.map { FusionSpec.dividing(g, by: $0) }
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         perModality(modalities, [Float](repeating: 1 / Float(modalities.count), count: modalities.count))
     }
 }

@@ -55,7 +55,11 @@ struct StackingFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ u: Matrix, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ u: Matrix,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         let (rows, width) = (g.rows, g.columns)
@@ -70,11 +74,16 @@ struct StackingFusion: FusionOperator {
     }
 
     /// Each modality's share of `Σ|K|` (a measure of reliance, summing to 1).
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         let k = parameters["fusion.kernel"]!
         let c = context.classCount
         let mass = modalities.indices.map { m in
-            (m * c..<(m + 1) * c).reduce(Float(0)) { s, r in s + (0..<k.columns).reduce(Float(0)) { $0 + abs(k[r, $1]) } }
+            (m * c..<(m + 1) * c).reduce(Float(0)) { s, r in s + (0..<k.columns).reduce(Float(0)) { $0 + abs(k[r, $1]) }
+            }
         }
         let total = mass.reduce(0, +)
         return perModality(modalities, mass.map { $0 / total })

@@ -29,13 +29,21 @@ struct VoteFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ cache: Void, _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ cache: Void,
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         h.map { _ in g * (1 / Float(h.count * (h.count + 1))) }
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         perModality(modalities, [Float](repeating: 1 / Float(modalities.count), count: modalities.count))
     }
 }

@@ -24,7 +24,13 @@ struct WeightedAverageFusion: FusionOperator {
     }
 
     func initialParameters(rng: inout SeededRandom) -> [String: Matrix] {
-        ["fusion.weights": Matrix(rows: 1, columns: context.modalityCount, values: (0..<context.modalityCount).map { _ in rng.unitFloat() })]
+        [
+            "fusion.weights": Matrix(
+                rows: 1,
+                columns: context.modalityCount,
+                values: (0..<context.modalityCount).map { _ in rng.unitFloat() }
+            )
+        ]
     }
 
     /// The normalised weights over the present modalities (zero for the absent ones).
@@ -44,17 +50,29 @@ struct WeightedAverageFusion: FusionOperator {
     }
 
     func backward(
-        _ h: [Matrix], _ w: [Float], _ g: Matrix, parameters: [String: Matrix], gradients: inout [String: Matrix],
+        _ h: [Matrix],
+        _ w: [Float],
+        _ g: Matrix,
+        parameters: [String: Matrix],
+        gradients: inout [String: Matrix],
         needInputGradients: Bool
     ) -> [Matrix] {
         let count = h.count
         let s = h.map { x in FusionSpec.dot(g.values, x.values) }
         let mean = zip(w, s).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-        accumulate(&gradients, "fusion.weights", Matrix(rows: 1, columns: count, values: (0..<count).map { w[$0] * (s[$0] - mean) }))
+        accumulate(
+            &gradients,
+            "fusion.weights",
+            Matrix(rows: 1, columns: count, values: (0..<count).map { w[$0] * (s[$0] - mean) })
+        )
         return needInputGradients ? w.map { g * $0 } : []
     }
 
-    func weights(parameters: [String: Matrix], modalities: [String], branchOutputs: () -> [Matrix?]?) -> [FusionWeights.Entry] {
+    func weights(
+        parameters: [String: Matrix],
+        modalities: [String],
+        branchOutputs: () -> [Matrix?]?
+    ) -> [FusionWeights.Entry] {
         perModality(modalities, FusionSpec.softmax(parameters["fusion.weights"]!.values))
     }
 }

@@ -33,7 +33,12 @@ public struct PromotionGate: Sendable, Hashable {
     public var margin: Double
     public var alpha: Double
 
-    public init(_ requirement: PromotionRequirement = .better, metric: GateMetric = .accuracy, margin: Double = 0.01, alpha: Double = 0.05) {
+    public init(
+        _ requirement: PromotionRequirement = .better,
+        metric: GateMetric = .accuracy,
+        margin: Double = 0.01,
+        alpha: Double = 0.05
+    ) {
         self.requirement = requirement
         self.metric = metric
         self.margin = margin
@@ -42,7 +47,9 @@ public struct PromotionGate: Sendable, Hashable {
 
     /// Refuses a margin or significance level outside its range.
     public func validate() throws {
-        guard margin >= 0 && margin.isFinite else { throw RegistryError(.invalidInput, "The margin must be 0 or more, got \(margin).") }
+        guard margin >= 0 && margin.isFinite else {
+            throw RegistryError(.invalidInput, "The margin must be 0 or more, got \(margin).")
+        }
         guard alpha > 0 && alpha < 1 else { throw RegistryError(.invalidInput, "α must be in (0, 1), got \(alpha).") }
     }
 
@@ -52,20 +59,50 @@ public struct PromotionGate: Sendable, Hashable {
         let confidence = String(format: "%g%%", (1 - s.alpha) * 100)
         switch (requirement, metric) {
         case (.better, .accuracy):
-            return (s.verdict == .bBetter, String(format: "McNemar p = %.3g (B-only correct %d, A-only correct %d)", s.mcnemarP, s.bOnlyCorrect, s.aOnlyCorrect))
+            return (
+                s.verdict == .bBetter,
+                String(
+                    format: "McNemar p = %.3g (B-only correct %d, A-only correct %d)",
+                    s.mcnemarP,
+                    s.bOnlyCorrect,
+                    s.aOnlyCorrect
+                )
+            )
         case (.better, _):
-            return (bound > 0, String(format: "Δ%@ %+.4f, one-sided %@ lower bound %+.4f (must be > 0)", metric.rawValue, estimate, confidence, bound))
+            return (
+                bound > 0,
+                String(
+                    format: "Δ%@ %+.4f, one-sided %@ lower bound %+.4f (must be > 0)",
+                    metric.rawValue,
+                    estimate,
+                    confidence,
+                    bound
+                )
+            )
         case (.notWorse, _):
             return (
                 bound > -margin,
-                String(format: "Δ%@ %+.4f, one-sided %@ lower bound %+.4f (must be > −%g)", metric.rawValue, estimate, confidence, bound, margin)
+                String(
+                    format: "Δ%@ %+.4f, one-sided %@ lower bound %+.4f (must be > −%g)",
+                    metric.rawValue,
+                    estimate,
+                    confidence,
+                    bound,
+                    margin
+                )
             )
         }
     }
 
     /// B's improvement over A on the metric and its one-sided `1 − α` lower bound.
     func improvement(_ s: PairedComparison) -> (estimate: Double, lowerBound: Double) {
-        let bounds = s.oneSided ?? OneSidedBounds(accuracyLower: s.deltaAccuracy.lower, macroF1Lower: s.deltaMacroF1.lower, nllUpper: s.deltaNLL.upper)
+        let bounds =
+            s.oneSided
+            ?? OneSidedBounds(
+                accuracyLower: s.deltaAccuracy.lower,
+                macroF1Lower: s.deltaMacroF1.lower,
+                nllUpper: s.deltaNLL.upper
+            )
         switch metric {
         case .accuracy: return (s.deltaAccuracy.estimate, bounds.accuracyLower)
         case .macroF1: return (s.deltaMacroF1.estimate, bounds.macroF1Lower)
@@ -75,6 +112,8 @@ public struct PromotionGate: Sendable, Hashable {
 
     /// How the gate reads in a reason or a message: `not-worse on accuracy (margin 0.01, α = 0.05)`.
     public var description: String {
-        "\(requirement.rawValue) on \(metric.rawValue)" + (requirement == .notWorse ? String(format: " (margin %g, α = %g)", margin, alpha) : String(format: " (α = %g)", alpha))
+        "\(requirement.rawValue) on \(metric.rawValue)"
+            + (requirement == .notWorse
+                ? String(format: " (margin %g, α = %g)", margin, alpha) : String(format: " (α = %g)", alpha))
     }
 }

@@ -23,45 +23,95 @@ extension Registry {
     /// `fold_log_loss` per fold, and against the winner `paired_log_loss_delta`, its `_se` and
     /// `paired_p`), created in the same transaction.
     public func selectTrainAndRegister(
-        model: String, data: Dataset, folds: Int = 5, seed: UInt64 = 0, spec: (FusionMethod) throws -> FusionSpec,
-        configuration: (FusionSpec) -> TrainingConfiguration, lineage: Lineage = Lineage(), tags: [String: String] = [:],
-        progress: (FusionMethod, Int, Int) -> Void = { _, _, _ in }, onEpoch: @escaping (EpochReport) -> Void = { _ in }
+        model: String,
+        data: Dataset,
+        folds: Int = 5,
+        seed: UInt64 = 0,
+        spec: (FusionMethod) throws -> FusionSpec,
+        configuration: (FusionSpec) -> TrainingConfiguration,
+        lineage: Lineage = Lineage(),
+        tags: [String: String] = [:],
+        progress: (FusionMethod, Int, Int) -> Void = { _, _, _ in },
+        onEpoch: @escaping (EpochReport) -> Void = { _ in }
     ) async throws -> SelectedVersion {
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
-        guard tags[Self.parentRunTag] == nil else { throw RegistryError(.invalidInput, "The tag '\(Self.parentRunTag)' is set by fusebox; choose another key.") }
+        guard tags[Self.parentRunTag] == nil else {
+            throw RegistryError(.invalidInput, "The tag '\(Self.parentRunTag)' is set by fusebox; choose another key.")
+        }
         let methods = ModelSelection.applicableMethods(for: data, spec: spec)
-        let selection = try ModelSelection.crossValidate(methods, on: data, folds: folds, seed: seed, spec: spec, configuration: configuration, progress: progress)
+        let selection = try ModelSelection.crossValidate(
+            methods,
+            on: data,
+            folds: folds,
+            seed: seed,
+            spec: spec,
+            configuration: configuration,
+            progress: progress
+        )
         let winnerSpec = try spec(selection.winner)
         var winnerConfiguration = configuration(winnerSpec)
         winnerConfiguration.seed = seed
         let candidateRuns = CandidateRuns()
         let trained = try await trainAndRegister(
-            model: model, spec: winnerSpec, data: data, configuration: winnerConfiguration, lineage: lineage, tags: tags,
+            model: model,
+            spec: winnerSpec,
+            data: data,
+            configuration: winnerConfiguration,
+            lineage: lineage,
+            tags: tags,
             extraParams: [
-                "method": .text("auto"), "chosen_method": .text(selection.winner.rawValue), "folds": .number(Double(folds)),
+                "method": .text("auto"), "chosen_method": .text(selection.winner.rawValue),
+                "folds": .number(Double(folds)),
                 "candidates": .text(selection.candidates.map(\.method.rawValue).joined(separator: ",")),
             ],
             withRun: { db, parent in
-                candidateRuns.ids = try selection.candidates.map { try Self.insertCandidateRun($0, selection: selection, model: model, parent: parent, principal: principal, in: db) }
+                candidateRuns.ids = try selection.candidates.map {
+                    try Self.insertCandidateRun(
+                        $0,
+                        selection: selection,
+                        model: model,
+                        parent: parent,
+                        principal: principal,
+                        in: db
+                    )
+                }
             },
-            onEpoch: onEpoch)
+            onEpoch: onEpoch
+        )
         return SelectedVersion(selection: selection, trained: trained, candidateRuns: candidateRuns.ids)
     }
 
     /// One candidate's finished run, linked to `parent`.
     static func insertCandidateRun(
-        _ c: CandidateScore, selection: ModelSelection, model: String, parent: Int64, principal: String, in db: Database
+        _ c: CandidateScore,
+        selection: ModelSelection,
+        model: String,
+        parent: Int64,
+        principal: String,
+        in db: Database
     ) throws -> Int64 {
         let run = try insertRun(
-            kind: .training, model: model, version: nil,
-            params: ["method": .text(c.method.rawValue), "folds": .number(Double(selection.folds)), "seed": .number(Double(selection.seed))],
-            tags: [parentRunTag: String(parent)], principal: principal, in: db)
+            kind: .training,
+            model: model,
+            version: nil,
+            params: [
+                "method": .text(c.method.rawValue), "folds": .number(Double(selection.folds)),
+                "seed": .number(Double(selection.seed)),
+            ],
+            tags: [parentRunTag: String(parent)],
+            principal: principal,
+            in: db
+        )
         var metrics = [
-            MetricPoint(key: "cv_log_loss", step: 0, value: c.meanLogLoss), MetricPoint(key: "cv_log_loss_se", step: 0, value: c.logLossStandardError),
-            MetricPoint(key: "cv_accuracy", step: 0, value: c.meanAccuracy), MetricPoint(key: "cv_accuracy_se", step: 0, value: c.accuracyStandardError),
+            MetricPoint(key: "cv_log_loss", step: 0, value: c.meanLogLoss),
+            MetricPoint(key: "cv_log_loss_se", step: 0, value: c.logLossStandardError),
+            MetricPoint(key: "cv_accuracy", step: 0, value: c.meanAccuracy),
+            MetricPoint(key: "cv_accuracy_se", step: 0, value: c.accuracyStandardError),
         ]
-        metrics += c.foldLogLoss.enumerated().map { MetricPoint(key: "fold_log_loss", step: $0.offset + 1, value: $0.element) }
+        metrics += c.foldLogLoss.enumerated().map {
+            MetricPoint(key: "fold_log_loss", step: $0.offset + 1, value: $0.element)
+        }
         if let paired = c.pairedAgainstWinner {
             metrics += [
                 MetricPoint(key: "paired_log_loss_delta", step: 0, value: paired.difference),

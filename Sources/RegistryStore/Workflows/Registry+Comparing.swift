@@ -16,17 +16,29 @@ extension Registry {
     /// Evaluates a version on a dataset and records the evaluation (a finished evaluation run).
     /// - Parameter subsets: also record the accuracy of every proper subset of the modalities
     ///   (missing ones handled by the model's policy) as `accuracy[image+text]`-style metrics.
-    public func evaluate(_ reference: VersionReference, on data: Dataset, subsets: Bool = false) async throws -> EvaluationRecord {
+    public func evaluate(
+        _ reference: VersionReference,
+        on data: Dataset,
+        subsets: Bool = false
+    ) async throws -> EvaluationRecord {
         try await evaluate(loadClassifier(reference), reference, on: data, subsets: subsets)
     }
 
     /// ``evaluate(_:on:subsets:)`` with the model already loaded (and verified).
     func evaluate(
-        _ model: FusedClassifier, _ reference: VersionReference, on data: Dataset, subsets: Bool = false, ignoringOtherModalities: Bool = false
+        _ model: FusedClassifier,
+        _ reference: VersionReference,
+        on data: Dataset,
+        subsets: Bool = false,
+        ignoringOtherModalities: Bool = false
     ) async throws -> EvaluationRecord {
         let version = try await version(reference)
         let pinned = VersionReference(model: version.model, selector: .number(version.number))
-        let (metrics, predictions) = try Self.evaluation(of: model, on: data, ignoringOtherModalities: ignoringOtherModalities)
+        let (metrics, predictions) = try Self.evaluation(
+            of: model,
+            on: data,
+            ignoringOtherModalities: ignoringOtherModalities
+        )
         var all = metrics
         if subsets, model.spec.modalities.count > 1 {
             let names = model.spec.modalities.map(\.name).filter { data.modality($0) != nil }
@@ -35,12 +47,21 @@ extension Registry {
                 let key = "accuracy[\(chosen.joined(separator: "+"))]"
                 let partial = try data.selecting(modalities: chosen)
                 do { all[key] = try Self.evaluation(of: model, on: partial).metrics["accuracy"] } catch {
-                    throw RegistryError(.invalidInput, "\(key) cannot be computed for \(reference.model): \(error)", cause: error)
+                    throw RegistryError(
+                        .invalidInput,
+                        "\(key) cannot be computed for \(reference.model): \(error)",
+                        cause: error
+                    )
                 }
             }
         }
         return try await recordEvaluation(
-            of: pinned, datasetFingerprint: data.fingerprint, modalities: Self.modalitiesUsed(model, data), metrics: all, predictions: predictions)
+            of: pinned,
+            datasetFingerprint: data.fingerprint,
+            modalities: Self.modalitiesUsed(model, data),
+            metrics: all,
+            predictions: predictions
+        )
     }
 
     /// Compares two versions on the same samples, reusing stored evaluations of either on this
@@ -49,28 +70,44 @@ extension Registry {
     ///   (refused otherwise, since such a comparison measures memory, not generalisation); recorded
     ///   as the comparison run's `allow_training_data` param.
     public func compare(
-        _ a: VersionReference, _ b: VersionReference, on data: Dataset, alpha: Double = 0.05, resamples: Int = 1000, seed: UInt64 = 0,
+        _ a: VersionReference,
+        _ b: VersionReference,
+        on data: Dataset,
+        alpha: Double = 0.05,
+        resamples: Int = 1000,
+        seed: UInt64 = 0,
         allowTrainingData: Bool = false
     ) async throws -> ComparisonRecord {
-        guard !data.isRegression else { throw RegistryError(.invalidInput, "Comparisons are for classifiers; the data has real-valued targets.") }
+        guard !data.isRegression else {
+            throw RegistryError(.invalidInput, "Comparisons are for classifiers; the data has real-valued targets.")
+        }
         if !allowTrainingData {
             for reference in [a, b] {
                 let version = try await version(reference)
                 // The data it was fitted and validated on, and the whole data its training run was given.
-                var seen = version.datasets.filter { $0.key != "test" }.map { (role: $0.key == "validation" ? "validation" : "training", fingerprint: $0.value) }
+                var seen = version.datasets.filter { $0.key != "test" }.map {
+                    (role: $0.key == "validation" ? "validation" : "training", fingerprint: $0.value)
+                }
                 if let run = version.trainingRun, let given = try await self.run(run).params["train_fingerprint"] {
                     seen.append((role: "training", fingerprint: given))
                 }
                 if let role = seen.first(where: { $0.fingerprint == data.fingerprint })?.role {
                     throw RegistryError(
                         .invalidInput,
-                        "This data is \(version.reference)'s \(role) data (same fingerprint); a comparison on it measures memory, not generalisation. Use held-out data, or pass --allow-training-data (recorded).")
+                        "This data is \(version.reference)'s \(role) data (same fingerprint); a comparison on it measures memory, not generalisation. Use held-out data, or pass --allow-training-data (recorded)."
+                    )
                 }
             }
         }
         let ea = try await evaluationReusingStored(a, on: data)
         let eb = try await evaluationReusingStored(b, on: data)
-        let statistics = try PairedComparison(a: ea.predictions, b: eb.predictions, alpha: alpha, resamples: resamples, seed: seed)
+        let statistics = try PairedComparison(
+            a: ea.predictions,
+            b: eb.predictions,
+            alpha: alpha,
+            resamples: resamples,
+            seed: seed
+        )
         return try await recordComparison(a: ea, b: eb, statistics: statistics, allowTrainingData: allowTrainingData)
     }
 
@@ -84,8 +121,14 @@ extension Registry {
     /// - Parameter allowTrainingData: judge on data a version was trained or validated on (refused
     ///   otherwise: a gate on training data measures memory, not generalisation); recorded.
     public func promote(
-        _ candidate: VersionReference, alias: String, data: Dataset, gate: PromotionGate = PromotionGate(), resamples: Int = 1000,
-        seed: UInt64 = 0, force: Bool = false, allowTrainingData: Bool = false
+        _ candidate: VersionReference,
+        alias: String,
+        data: Dataset,
+        gate: PromotionGate = PromotionGate(),
+        resamples: Int = 1000,
+        seed: UInt64 = 0,
+        force: Bool = false,
+        allowTrainingData: Bool = false
     ) async throws -> PromotionOutcome {
         try Names.validateAlias(alias)
         try gate.validate()
@@ -94,36 +137,81 @@ extension Registry {
         guard let current else {
             let event = try await write { db in
                 try Self.moveAliasIfUnchanged(
-                    alias, model: target.model, expecting: nil, to: target.number, reason: "first promotion", comparison: nil, forced: false,
-                    principal: principal, in: db)
+                    alias,
+                    model: target.model,
+                    expecting: nil,
+                    to: target.number,
+                    reason: "first promotion",
+                    comparison: nil,
+                    forced: false,
+                    principal: principal,
+                    in: db
+                )
             }
-            return PromotionOutcome(event: event, comparison: nil, passed: true, forced: false, explanation: "'\(alias)' did not exist; it now points at \(target.reference)")
+            return PromotionOutcome(
+                event: event,
+                comparison: nil,
+                passed: true,
+                forced: false,
+                explanation: "'\(alias)' did not exist; it now points at \(target.reference)"
+            )
         }
         guard current.version != target.number else {
             throw RegistryError(.invalidInput, "'\(alias)' already points at \(target.reference).")
         }
         let baseline = VersionReference(model: target.model, selector: .number(current.version))
         let comparison = try await compare(
-            baseline, VersionReference(model: target.model, selector: .number(target.number)), on: data, alpha: gate.alpha, resamples: resamples,
-            seed: seed, allowTrainingData: allowTrainingData)
+            baseline,
+            VersionReference(model: target.model, selector: .number(target.number)),
+            on: data,
+            alpha: gate.alpha,
+            resamples: resamples,
+            seed: seed,
+            allowTrainingData: allowTrainingData
+        )
         let (passed, evidence) = gate.judge(comparison.statistics)
         let summary = "\(target.reference) vs \(target.model)@\(current.version): \(evidence)"
         guard passed || force else {
-            return PromotionOutcome(event: nil, comparison: comparison, passed: false, forced: false, explanation: "gate \(gate.description) failed: \(summary)")
+            return PromotionOutcome(
+                event: nil,
+                comparison: comparison,
+                passed: false,
+                forced: false,
+                explanation: "gate \(gate.description) failed: \(summary)"
+            )
         }
-        let reason = (passed ? "gate \(gate.description) passed: " : "forced past gate \(gate.description): ") + summary
+        let reason =
+            (passed ? "gate \(gate.description) passed: " : "forced past gate \(gate.description): ") + summary
             + (allowTrainingData ? " [judged on data allowed to overlap training]" : "")
         let event = try await write { db in
             try Self.moveAliasIfUnchanged(
-                alias, model: target.model, expecting: current.version, to: target.number, reason: reason, comparison: comparison.id, forced: !passed,
-                principal: principal, in: db)
+                alias,
+                model: target.model,
+                expecting: current.version,
+                to: target.number,
+                reason: reason,
+                comparison: comparison.id,
+                forced: !passed,
+                principal: principal,
+                in: db
+            )
         }
-        return PromotionOutcome(event: event, comparison: comparison, passed: passed, forced: !passed, explanation: reason)
+        return PromotionOutcome(
+            event: event,
+            comparison: comparison,
+            passed: passed,
+            forced: !passed,
+            explanation: reason
+        )
     }
 
     func evaluationReusingStored(_ reference: VersionReference, on data: Dataset) async throws -> EvaluationRecord {
         let model = try await loadClassifier(reference)
-        if let stored = try await findEvaluation(of: reference, datasetFingerprint: data.fingerprint, modalities: Self.modalitiesUsed(model, data)) {
+        if let stored = try await findEvaluation(
+            of: reference,
+            datasetFingerprint: data.fingerprint,
+            modalities: Self.modalitiesUsed(model, data)
+        ) {
             return stored
         }
         return try await evaluate(model, reference, on: data, ignoringOtherModalities: true)
@@ -137,21 +225,31 @@ extension Registry {
     /// modalities the model does not have are left out (a comparison of versions with different
     /// modalities on the same data); otherwise they are an error (a misspelt name, say).
     static func evaluation(
-        of model: FusedClassifier, on data: Dataset, ignoringOtherModalities: Bool = false
+        of model: FusedClassifier,
+        on data: Dataset,
+        ignoringOtherModalities: Bool = false
     ) throws -> (metrics: [String: Double], predictions: SamplePredictions) {
         let used = modalitiesUsed(model, data)
-        let data = ignoringOtherModalities && !used.isEmpty && used.count < data.modalities.count ? try data.selecting(modalities: used) : data
+        let data =
+            ignoringOtherModalities && !used.isEmpty && used.count < data.modalities.count
+            ? try data.selecting(modalities: used) : data
         let p = try model.predictProbabilities(data)
         switch data.targets {
         case .classes(let labels):
             let predictions = SamplePredictions(
-                labels: labels, predictedClasses: p.argmaxRows(), trueClassProbabilities: labels.enumerated().map { p[$0.offset, $0.element] },
-                classCount: model.spec.classCount)
+                labels: labels,
+                predictedClasses: p.argmaxRows(),
+                trueClassProbabilities: labels.enumerated().map { p[$0.offset, $0.element] },
+                classCount: model.spec.classCount
+            )
             return (ClassificationMetrics(probabilities: p, labels: labels).scalars, predictions)
         case .values(let t):
             let predictions = SamplePredictions(
-                labels: [Int](repeating: 0, count: t.count), predictedClasses: [Int](repeating: 0, count: t.count),
-                trueClassProbabilities: [Float](repeating: 1, count: t.count), classCount: 2)
+                labels: [Int](repeating: 0, count: t.count),
+                predictedClasses: [Int](repeating: 0, count: t.count),
+                trueClassProbabilities: [Float](repeating: 1, count: t.count),
+                classCount: 2
+            )
             return (RegressionMetrics(predictions: p.values, targets: t).scalars, predictions)
         }
     }

@@ -21,45 +21,81 @@ extension Registry {
     /// one transaction. If training fails the run is marked failed; if the process dies the run
     /// is marked failed the next time a store is opened. Either way no version appears.
     public func trainAndRegister(
-        model: String, spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
-        initialParameters: [String: Matrix] = [:], lineage: Lineage = Lineage(), tags: [String: String] = [:],
+        model: String,
+        spec: FusionSpec,
+        data: Dataset,
+        validation: Dataset? = nil,
+        configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix] = [:],
+        lineage: Lineage = Lineage(),
+        tags: [String: String] = [:],
         onEpoch: @escaping (EpochReport) -> Void = { _ in }
     ) async throws -> TrainedVersion {
         try await trainAndRegister(
-            model: model, spec: spec, data: data, validation: validation, configuration: configuration, initialParameters: initialParameters,
-            lineage: lineage, tags: tags, extraParams: [:], onEpoch: onEpoch)
+            model: model,
+            spec: spec,
+            data: data,
+            validation: validation,
+            configuration: configuration,
+            initialParameters: initialParameters,
+            lineage: lineage,
+            tags: tags,
+            extraParams: [:],
+            onEpoch: onEpoch
+        )
     }
 
     /// ``trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)``
     /// with `extraParams` added to the run's and `withRun(db, run)` called in the transaction that creates the run.
     func trainAndRegister(
-        model: String, spec: FusionSpec, data: Dataset, validation: Dataset? = nil, configuration: TrainingConfiguration,
-        initialParameters: [String: Matrix] = [:], lineage: Lineage = Lineage(), tags: [String: String] = [:],
-        extraParams: [String: ParamValue], withRun: @escaping @Sendable (Database, Int64) throws -> Void = { _, _ in },
+        model: String,
+        spec: FusionSpec,
+        data: Dataset,
+        validation: Dataset? = nil,
+        configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix] = [:],
+        lineage: Lineage = Lineage(),
+        tags: [String: String] = [:],
+        extraParams: [String: ParamValue],
+        withRun: @escaping @Sendable (Database, Int64) throws -> Void = { _, _ in },
         onEpoch: @escaping (EpochReport) -> Void = { _ in }
     ) async throws -> TrainedVersion {
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
         var params: [String: ParamValue] = [
-            "method": .text(spec.method.rawValue), "task": .text(spec.task.rawValue), "epochs": .number(Double(configuration.epochs)),
+            "method": .text(spec.method.rawValue), "task": .text(spec.task.rawValue),
+            "epochs": .number(Double(configuration.epochs)),
             "batch_size": .number(Double(configuration.batchSize)), "lr": .number(Double(configuration.learningRate)),
             "optimizer": .text(configuration.optimizer.rawValue), "seed": .number(Double(configuration.seed)),
-            "val_split": .number(configuration.validationSplit), "modalities": .text(spec.modalities.map(\.name).joined(separator: ",")),
+            "val_split": .number(configuration.validationSplit),
+            "modalities": .text(spec.modalities.map(\.name).joined(separator: ",")),
             "train_fingerprint": .text(data.fingerprint), "samples": .number(Double(data.count)),
         ]
         params["l2"] = .number(Double(spec.l2))
         params["temperature"] = .text(spec.modalities.contains(where: \.temperature) ? "true" : "false")
         if configuration.optimizer == .sgd { params["momentum"] = .number(Double(configuration.momentum)) }
         if configuration.optimizer == .lbfgs { params["gradient_tolerance"] = .number(configuration.gradientTolerance) }
-        if let rate = spec.head.compactMap({ if case .dropout(let r) = $0 { r } else { nil } }).first { params["dropout"] = .number(Double(rate)) }
+        if let rate = spec.head.compactMap({ if case .dropout(let r) = $0 { r } else { nil } }).first {
+            params["dropout"] = .number(Double(rate))
+        }
         if let patience = configuration.patience { params["patience"] = .number(Double(patience)) }
-        if let units = spec.head.compactMap({ if case .dense(let u) = $0 { u } else { nil } }).first, spec.method == .concatMLP {
+        if let units = spec.head.compactMap({ if case .dense(let u) = $0 { u } else { nil } }).first,
+            spec.method == .concatMLP
+        {
             params["hidden"] = .number(Double(units))
         }
         let runParams = params.merging(extraParams) { $1 }
         let run: Int64 = try await write { db in
             _ = try Self.ensureModel(model, kind: .fused, in: db)
-            let run = try Self.insertRun(kind: .training, model: model, version: nil, params: runParams, tags: tags, principal: principal, in: db)
+            let run = try Self.insertRun(
+                kind: .training,
+                model: model,
+                version: nil,
+                params: runParams,
+                tags: tags,
+                principal: principal,
+                in: db
+            )
             try withRun(db, run)
             return run
         }
@@ -69,12 +105,18 @@ extension Registry {
         do {
             let writer = self.writer
             let result = try Trainer.train(
-                spec: spec, data: data, validation: validation, configuration: configuration, initialParameters: initialParameters
+                spec: spec,
+                data: data,
+                validation: validation,
+                configuration: configuration,
+                initialParameters: initialParameters
             ) { report in
                 var metrics = ["train_loss": report.trainLoss]
                 if let loss = report.validationLoss { metrics["val_loss"] = loss }
                 for (key, value) in report.validationMetrics { metrics["val_\(key)"] = value }
-                let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map { MetricPoint(key: $0.key, step: report.epoch, value: $0.value) }
+                let points = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.map {
+                    MetricPoint(key: $0.key, step: report.epoch, value: $0.value)
+                }
                 // Synchronous, blocking write: the trainer's callback is synchronous. A failed write
                 // (busy, disk full) stops training: a run must not lose its history silently.
                 do {
@@ -98,10 +140,22 @@ extension Registry {
             fullLineage.datasets["train"] = result.train.fingerprint
             if let validation = result.validation { fullLineage.datasets["validation"] = validation.fingerprint }
             try await logMetrics(run: run, final.filter { $0.value.isFinite })
-            let version = try await registerVersion(model: model, classifier: result.model, lineage: fullLineage, tags: tags, finishingRun: run)
+            let version = try await registerVersion(
+                model: model,
+                classifier: result.model,
+                lineage: fullLineage,
+                tags: tags,
+                finishingRun: run
+            )
             return TrainedVersion(
-                model: model, version: version, run: run, metrics: metrics, weights: result.model.fusionWeights(on: evaluated),
-                epochs: result.epochs, stoppedEarly: result.stoppedEarly)
+                model: model,
+                version: version,
+                run: run,
+                metrics: metrics,
+                weights: result.model.fusionWeights(on: evaluated),
+                epochs: result.epochs,
+                stoppedEarly: result.stoppedEarly
+            )
         } catch {
             do { try await failRun(run, reason: "\(error)") } catch let failing {
                 // The original error matters more; the run is swept as abandoned later.
