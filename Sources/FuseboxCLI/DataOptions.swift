@@ -61,11 +61,16 @@ struct DataOptions: ParsableArguments {
                     }
                     var file = String(spec[spec.index(after: eq)...])
                     var kind: ModalityKind?
-                    if let colon = file.lastIndex(of: ":"),
-                        let k = ModalityKind(rawValue: String(file[file.index(after: colon)...]))
-                    {
-                        kind = k
-                        file = String(file[..<colon])
+                    if let colon = file.lastIndex(of: ":") {
+                        let suffix = String(file[file.index(after: colon)...])
+                        if let k = ModalityKind(rawValue: suffix) {
+                            kind = k
+                            file = String(file[..<colon])
+                        } else if !suffix.contains(".") && !suffix.contains("/") {
+                            throw ValidationError(
+                                "Unknown kind '\(suffix)' in --modality \(spec): use probs, logits or features."
+                            )
+                        }
                     }
                     return (String(spec[..<eq]), file, kind)
                 },
@@ -73,7 +78,8 @@ struct DataOptions: ParsableArguments {
             )
         }
         let names = classes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        let classCount = names?.count ?? model.flatMap { $0.task == .classification ? $0.classCount : nil }
+        // Class names do not set the class count: the data's widths do, and a mismatch is named as such.
+        let classCount = model.flatMap { $0.task == .classification ? $0.classCount : nil }
         return try DatasetFiles.load(
             source,
             kinds: kindMap,

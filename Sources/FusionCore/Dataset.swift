@@ -145,7 +145,10 @@ public struct Dataset: Sendable {
             classes = 1
         }
         if let classNames, classNames.count != classes {
-            throw FusionError(.invalidData, "\(classNames.count) class names given for \(classes) classes")
+            throw FusionError(
+                .invalidData,
+                "\(classNames.count) class names were given (--classes) but the data has \(classes) classes"
+            )
         }
         self.modalities = modalities
         self.targets = targets

@@ -67,7 +67,10 @@ public enum DatasetFiles {
                 arrays.append((m.name, try readSingle(m.path), m.path))
                 if let kind = m.kind { kinds[m.name] = kind }
             }
-            if let labelPath { labels = (try readSingle(labelPath), labelPath) }
+            if let labelPath {
+                let named = try classNames.flatMap { try namedLabels(labelPath, classNames: $0) }
+                labels = (try named ?? readSingle(labelPath), labelPath)
+            }
         }
         guard !arrays.isEmpty else { throw FusionError(.invalidData, "no modality was given") }
         var inputs: [ModalityInput] = []
@@ -87,6 +90,14 @@ public enum DatasetFiles {
             }
             inputs.append(
                 ModalityInput(name: name, kind: kinds[name] ?? ModalityInput.detectKind(matrix), values: matrix)
+            )
+        }
+        // Modalities first agree with each other (the message names two of them, not labels that a
+        // prediction never takes).
+        if let first = inputs.first, let ragged = inputs.first(where: { $0.values.rows != first.values.rows }) {
+            throw FusionError(
+                .invalidData,
+                "modality '\(ragged.name)' has \(ragged.values.rows) rows but '\(first.name)' has \(first.values.rows) (modalities must have equal lengths)"
             )
         }
         let targets: Targets
@@ -134,6 +145,27 @@ public enum DatasetFiles {
             }
         }
         return try Dataset(modalities: inputs, targets: targets, classCount: classCount, classNames: classNames)
+    }
+
+    /// Labels written as class names (a `.csv` or `.txt` file, one per line, an optional header),
+    /// mapped to their index in `classNames`; nil when the file is not text or its labels are numbers.
+    static func namedLabels(_ path: String, classNames: [String]) throws -> Tensor? {
+        guard path.hasSuffix(".csv") || path.hasSuffix(".txt") else { return nil }
+        var cells = try CSVTable.readTextCells(path: path)
+        let index = Dictionary(classNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        // A first line that is neither a class name nor a number is a header.
+        if let first = cells.first, index[first] == nil, Double(first) == nil { cells.removeFirst() }
+        guard cells.contains(where: { Double($0) == nil }) else { return nil }
+        let labels = try cells.enumerated().map { row, name in
+            guard let k = index[name] else {
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)': label '\(name)' at row \(row) is not one of the --classes (\(classNames.joined(separator: ", ")))"
+                )
+            }
+            return Int32(k)
+        }
+        return Tensor(int32s: labels, shape: [labels.count])
     }
 
     /// Every named array of a safetensors or `.npz` file.

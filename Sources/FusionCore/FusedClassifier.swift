@@ -76,8 +76,26 @@ public struct FusedClassifier: Sendable {
                     "none of the model's modalities (\(spec.modalities.map(\.name).joined(separator: ", "))) is in the data"
                 )
             }
+            guard spec.method.absentModality != .refused else {
+                throw FusionError(
+                    .missingModality,
+                    "modality '\(missing[0])' is missing and \(spec.method.rawValue) needs every modality (its learned layer reads all of them together); pass every modality, or use a method that renormalises over those present, e.g. weighted-average"
+                )
+            }
         }
         return inputs
+    }
+
+    /// What prediction on `data` does about the model's modalities it lacks, in one sentence for a
+    /// user (nil when none is missing): `modality 'text' is missing: weighted-average renormalises…`.
+    public func absentModalityNotice(for data: Dataset) -> String? {
+        let missing = spec.modalities.map(\.name).filter { data.modality($0) == nil }
+        guard !missing.isEmpty, missing.count < spec.modalities.count, spec.missingModalities == .renormalize,
+            spec.method.absentModality != .refused
+        else { return nil }
+        let names = missing.map { "'\($0)'" }.joined(separator: ", ")
+        return
+            "modality \(names) \(missing.count == 1 ? "is" : "are") missing; with \(spec.method.rawValue) \(spec.method.absentModality.description)."
     }
 
     /// Class probabilities (n × C, rows summing to 1), or n × 1 values for regression, computed

@@ -189,9 +189,10 @@ public enum Trainer {
             )
         }
 
-        // A directly fitted operator trains by gradient only what lies around it (its branches), if anything.
-        let gradientEpochs = type(of: fusion).fitting == .direct && trainable.isEmpty ? 0 : configuration.epochs
-        if configuration.optimizer == .lbfgs {
+        // Gradient epochs only when there is something to train: a parameter-free method (and a directly
+        // fitted one without learned branches) records no epochs.
+        let gradientEpochs = trainable.isEmpty ? 0 : configuration.epochs
+        if configuration.optimizer == .lbfgs && gradientEpochs > 0 {
             // Full batch: the objective is the mean loss over every training row plus the L2 penalty.
             let names = trainable.sorted()
             let targets = train.targets

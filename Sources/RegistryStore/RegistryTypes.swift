@@ -124,6 +124,10 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible, Expressible
         }
     }
 
+    /// A Float parameter as the user typed it: its shortest decimal (`0.001`), not the Float widened
+    /// to a Double (`0.0010000000474974513`), so `params.lr = 0.001` matches what was given.
+    public static func decimal(_ x: Float) -> ParamValue { .number(Double("\(x)") ?? Double(x)) }
+
     var number: Double? {
         switch self {
         case .number(let d): d

@@ -22,6 +22,16 @@ public struct CSVTable: Sendable {
         return try parse(text, path: path, labelColumn: labelColumn, hasHeader: hasHeader)
     }
 
+    /// The non-empty lines of a UTF-8 text file, trimmed of spaces and of one pair of double quotes
+    /// (a one-column CSV of names, such as class labels written as text).
+    public static func readTextCells(path: String) throws -> [String] {
+        let file = try PosixFile(readingAtPath: path)
+        guard let text = String(validating: try file.read(count: file.size, at: 0), as: UTF8.self) else {
+            throw TensorIOError(.invalidCSV, path: path, "is not UTF-8 text")
+        }
+        return text.split(whereSeparator: \.isNewline).map { String($0).trimmingQuotes() }.filter { !$0.isEmpty }
+    }
+
     /// Parses CSV text; see ``read(path:labelColumn:hasHeader:)``.
     public static func parse(
         _ text: String,

@@ -31,10 +31,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         let prefix = try file.read(count: 8, at: 0)
         let declared = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard declared <= UInt64(SafetensorsHeader.maximumHeaderSize) else {
+            let kind = FileSignature.describe(prefix).map { ": it looks like \($0)" } ?? ""
             throw TensorIOError(
                 .invalidHeader,
                 path: path,
-                "header length \(declared) is absurdly large (limit \(SafetensorsHeader.maximumHeaderSize) bytes)"
+                "is not a safetensors file\(kind) (its first 8 bytes would declare a \(declared)-byte header; the limit is \(SafetensorsHeader.maximumHeaderSize))"
             )
         }
         guard Int(declared) <= file.size - 8 else {

@@ -10,7 +10,7 @@ import Logging
 @main
 enum FuseboxMain {
     static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        let arguments = Fusebox.normalizedArguments(Array(CommandLine.arguments.dropFirst()))
         let verbose = arguments.contains("--verbose") || arguments.contains("-v")
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -28,7 +28,9 @@ enum FuseboxMain {
             if verbose, let cause = Fusebox.underlyingCause(of: error) {
                 FileHandle.standardError.write(Data("cause: \(cause)\n".utf8))
             }
-            Fusebox.exit(withError: error)
+            guard let (line, code) = Fusebox.oneLineError(for: error) else { Fusebox.exit(withError: error) }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            exit(code)
         }
     }
 }

@@ -85,7 +85,7 @@ struct BadInputTests {
             [
                 "train", "fuse", "--modality", "image=short.npy", "--modality", "text=text.npy", "--labels",
                 "labels.npy",
-            ], "rows but there are"
+            ], "rows but 'image' has"
         ),
         (
             "missing file",

@@ -186,10 +186,11 @@ struct IntegrityCLITests {
     @Test func outputFilesAreNeverOverwrittenWithoutForce() throws {
         let dir = try threeVersions()
         try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.file("existing")))
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.file("existing.csv")))
         for arguments in [
             ["weights", "fuse@2", "--svg", "existing"], ["runs", "show", "2", "--svg", "existing"],
             ["compare", "fuse@1", "fuse@2", "--html", "existing"] + Self.testData,
-            ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "existing"],
+            ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "existing.csv"],
             ["export", "fuse@2", "-o", "existing"],
             ["backup", "existing"],
         ] {
@@ -199,6 +200,7 @@ struct IntegrityCLITests {
                 "\(arguments): \(r.stderr)"
             )
             #expect(try String(contentsOfFile: dir.file("existing"), encoding: .utf8) == "keep")
+            #expect(try String(contentsOfFile: dir.file("existing.csv"), encoding: .utf8) == "keep")
         }
         _ = try ok(["weights", "fuse@2", "--svg", "existing", "--force"], dir)
         #expect(try String(contentsOfFile: dir.file("existing"), encoding: .utf8).hasPrefix("<svg"))

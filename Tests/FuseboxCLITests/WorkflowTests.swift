@@ -99,10 +99,20 @@ struct WorkflowTests {
             dir
         )
         #expect(try String(contentsOfFile: dir.file("preds.csv"), encoding: .utf8).hasPrefix("predicted,p0,"))
-        let eval = try object(ok(["eval", "fuse@2"] + testData + ["--format", "json", "--subsets"], dir))
-        #expect(eval["model"] as? String == "fuse" && eval["version"] as? Int == 2)
+        let eval = try object(ok(["eval", "fuse@1"] + testData + ["--format", "json", "--subsets"], dir))
+        #expect(eval["model"] as? String == "fuse" && eval["version"] as? Int == 1)
         let metrics = try #require(eval["metrics"] as? [String: Any])
         #expect(metrics["accuracy"] is Double && metrics["accuracy[image]"] is Double && metrics["ece"] is Double)
+        // concat-mlp reads every modality together: with one missing it refuses instead of guessing.
+        let refused = try FuseboxBinary.run(["eval", "fuse@2", "--subsets"] + testData, in: dir.path)
+        #expect(refused.status == 1 && refused.stderr.contains("concat-mlp needs every modality"), "\(refused.stderr)")
+        let noted = try FuseboxBinary.run(
+            ["predict", "fuse@1", "--modality", "image=image.npy", "--format", "csv"],
+            in: dir.path
+        )
+        #expect(noted.stderr.contains("Note: modality 'text' is missing; with weighted-average the weights"))
+        #expect(noted.stderr.contains("of the modalities present are renormalised"))
+        #expect(noted.stdout.hasPrefix("sample,predicted,p0,"))
 
         // compare, with the HTML report
         let comparison = try object(

@@ -34,7 +34,7 @@ struct OperatorTableTests {
 
     @Test func everyOperatorDeclaresHowItTreatsAnAbsentModality() {
         #expect(FusionMethod.weightedAverage.absentModality == .renormalizeWeights)
-        #expect(FusionMethod.concatMLP.absentModality == .uniformStandIn)
+        #expect(FusionMethod.concatMLP.absentModality == .refused)
         #expect(FusionMethod.max.absentModality == .presentModalitiesOnly)
         for method in FusionMethod.allCases { #expect(!method.absentModality.description.isEmpty) }
     }

@@ -114,6 +114,17 @@ extension Fusebox {
                         "event": outcome.event.map(Fusebox.eventJSON) as Any? ?? NSNull(),
                     ] as [String: Any]
                 )
+            } else if global.format == .csv {
+                try Listing(
+                    columns: ["passed", "forced", "moved", "to", "comparison", "explanation"],
+                    rows: [
+                        [
+                            "\(outcome.passed)", "\(outcome.forced)", "\(outcome.event != nil)",
+                            outcome.event?.toVersion.map(String.init) ?? "",
+                            outcome.comparison.map { String($0.id) } ?? "", outcome.explanation,
+                        ]
+                    ]
+                ).render(.csv, json: [])
             } else if let event = outcome.event {
                 Terminal.out(
                     "\(Terminal.green("promoted")) \(event.model)@\(alias) → \(event.toVersion.map(String.init) ?? "?")\(outcome.forced ? " (forced)" : ""): \(outcome.explanation)"
@@ -155,17 +166,27 @@ extension Fusebox {
                 ] as [String: Any]
             )
         }
-        let rows = keys.filter { !$0.contains("[") }.map { k in
+        let intervals = ["accuracy": s.deltaAccuracy, "macro_f1": s.deltaMacroF1, "nll": s.deltaNLL]
+        let rows: [[Cell]] = keys.filter { !$0.contains("[") }.map { k in
             [
-                k, formatNumber(c.a.metrics[k]!), formatNumber(c.b.metrics[k]!),
-                String(format: "%+.4f", c.b.metrics[k]! - c.a.metrics[k]!),
+                Cell(k), .number(c.a.metrics[k]!), .number(c.b.metrics[k]!),
+                .number(c.b.metrics[k]! - c.a.metrics[k]!, signed: true),
+            ] + (format == .csv ? [.number(intervals[k]?.lower), .number(intervals[k]?.upper)] : [])
+        }
+        guard format == .table else {
+            // CSV: ASCII headers, full precision, the bootstrap interval of B − A where there is one,
+            // then McNemar's p and the verdict as rows of their own.
+            let extra: [[Cell]] = [
+                ["mcnemar_p", "", "", .number(s.mcnemarP), "", ""],
+                ["verdict", "", "", Cell(s.verdict.rawValue), "", ""],
             ]
+            return try Listing(columns: ["metric", "a", "b", "b_minus_a", "ci_lower", "ci_upper"], rows: rows + extra)
+                .render(.csv, json: [])
         }
         try Listing(
             columns: ["metric", "A \(c.a.model)@\(c.a.version)", "B \(c.b.model)@\(c.b.version)", "B − A"],
             rows: rows
-        ).render(format, json: [])
-        guard format == .table else { return }
+        ).render(.table, json: [])
         let f1 = perClassF1(c)
         Terminal.out(
             "\nper-class F1 (B − A): "

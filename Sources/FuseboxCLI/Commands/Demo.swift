@@ -154,11 +154,16 @@ extension Fusebox {
             say(
                 "Next:       fusebox history \(model)   ·   fusebox weights \(model)@\(versions[1].1)   ·   fusebox runs --where \"metrics.val_accuracy > 0.6\""
             )
-            say(
-                String(
-                    format: "Done in %.1f s.",
-                    Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                )
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            // With --format json or csv the narrative goes to stderr and the summary to stdout.
+            try printDone(
+                String(format: "Done in %.1f s.", seconds),
+                [
+                    "store": registry.path, "model": model, "versions": versions.count, "production": production.number,
+                    "test_accuracy": versions.map(\.2), "charts": [svgWeights, svgClass, svgCurves], "report": html,
+                    "seconds": seconds,
+                ],
+                format: global.format
             )
         }
 

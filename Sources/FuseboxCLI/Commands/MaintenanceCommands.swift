@@ -19,6 +19,15 @@ extension Fusebox {
                         "damaged": report.damaged, "ok": report.isHealthy,
                     ] as [String: Any]
                 )
+            } else if global.format == .csv {
+                let rows: [[Cell]] =
+                    [
+                        ["integrity_check", Cell(report.integrity.joined(separator: "; "))],
+                        ["blobs", .number(Double(report.blobsChecked))],
+                        ["bytes", .number(Double(report.bytesChecked))],
+                        ["records", .number(Double(report.recordsChecked))],
+                    ] + report.damaged.map { ["damaged", Cell($0)] }
+                try Listing(columns: ["check", "value"], rows: rows).render(.csv, json: [])
             } else {
                 Terminal.out("integrity_check: \(report.integrity.joined(separator: "; "))")
                 Terminal.out("tensors: \(report.blobsChecked) blobs, \(report.bytesChecked) bytes re-hashed")
@@ -46,7 +55,11 @@ extension Fusebox {
 
         func run() async throws {
             try await global.openRegistry(.read).backup(toPath: file, overwrite: force)
-            Terminal.out("Backed up '\(global.storePath)' to '\(file)'.")
+            try printDone(
+                "Backed up '\(global.storePath)' to '\(file)'.",
+                ["store": global.storePath, "backup": file],
+                format: global.format
+            )
         }
     }
 

@@ -12,8 +12,10 @@ extension Fusebox {
         func run() async throws {
             let registry = try global.openRegistry(.create)
             let applied = try await registry.appliedMigrations()
-            Terminal.out(
-                "Store '\(registry.path)' is ready (schema \(applied.last ?? "none"), \(applied.count) migrations)."
+            try printDone(
+                "Store '\(registry.path)' is ready (schema \(applied.last ?? "none"), \(applied.count) migrations).",
+                ["store": registry.path, "schema": applied.last ?? "", "migrations": applied.count],
+                format: global.format
             )
         }
     }
@@ -34,14 +36,11 @@ extension Fusebox {
             let number = try await registry.registerComponent(model: model, safetensorsPath: weights, tags: tags)
             let version = try await registry.version(VersionReference(model: model, selector: .number(number)))
             let bytes = version.tensors.reduce(0) { $0 + $1.byteCount }
-            switch global.format {
-            case .json:
-                try printJSON(
-                    ["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes]
-                        as [String: Any]
-                )
-            default: Terminal.out("\(model)@\(number) registered: \(version.tensors.count) tensors, \(bytes) bytes.")
-            }
+            try printDone(
+                "\(model)@\(number) registered: \(version.tensors.count) tensors, \(bytes) bytes.",
+                ["model": model, "version": number, "tensors": version.tensors.count, "bytes": bytes],
+                format: global.format
+            )
         }
     }
 
@@ -85,10 +84,10 @@ extension Fusebox {
                 columns: ["version", "created", "aliases", "method"] + keys,
                 rows: versions.map { v in
                     [
-                        String(v.number), isoDate(v.createdAt), v.aliases.joined(separator: ","),
-                        v.spec?.method.rawValue ?? v.kind.rawValue,
+                        Cell(String(v.number)), Cell(isoDate(v.createdAt)), Cell(v.aliases.joined(separator: ",")),
+                        Cell(v.spec?.method.rawValue ?? v.kind.rawValue),
                     ]
-                        + keys.map { v.metrics[$0].map(formatNumber) ?? "-" }
+                        + keys.map { Cell.number(v.metrics[$0]) }
                 }
             ).render(
                 global.format,
@@ -126,7 +125,27 @@ extension Fusebox {
                         as [String: Any]
                 },
             ]
-            guard global.format == .table else { return try printJSON(json) }
+            switch global.format {
+            case .json: return try printJSON(json)
+            case .csv:
+                var rows: [[Cell]] = [
+                    ["model", "", Cell(v.model)], ["version", "", Cell(String(v.number))],
+                    ["kind", "", Cell(v.kind.rawValue)],
+                    ["created", "", Cell(isoDate(v.createdAt))], ["method", "", Cell(v.spec?.method.rawValue ?? "")],
+                ]
+                rows += v.aliases.map { ["alias", "", Cell($0)] }
+                rows += (v.spec?.modalities ?? []).map {
+                    ["modality", Cell($0.name), Cell("\($0.kind.rawValue) \($0.width)")]
+                }
+                rows += v.tensors.map { ["tensor", Cell($0.name), Cell($0.sha256)] }
+                rows += v.trainingRun.map { [["training_run", "", Cell(String($0))]] } ?? []
+                rows += v.datasets.sorted { $0.key < $1.key }.map { ["dataset", Cell($0.key), Cell($0.value)] }
+                rows += v.components.sorted { $0.key < $1.key }.map { ["component", Cell($0.key), Cell($0.value)] }
+                rows += v.tags.sorted { $0.key < $1.key }.map { ["tag", Cell($0.key), Cell($0.value)] }
+                rows += v.metrics.sorted { $0.key < $1.key }.map { ["metric", Cell($0.key), .number($0.value)] }
+                return try Listing(columns: ["field", "key", "value"], rows: rows).render(.csv, json: [])
+            case .table: break
+            }
             Terminal.out(Terminal.bold(v.reference) + "  \(v.kind.rawValue)  created \(isoDate(v.createdAt))")
             if let spec = v.spec {
                 Terminal.out(
@@ -245,8 +264,14 @@ extension Fusebox {
 
         func run() async throws {
             let registry = try global.openRegistry(.read)
-            try await registry.exportSafetensors(Fusebox.reference(reference), toPath: output, overwrite: force)
-            Terminal.out("Wrote '\(output)'.")
+            let reference = try Fusebox.reference(reference)
+            try await registry.exportSafetensors(reference, toPath: output, overwrite: force)
+            let version = try await registry.version(reference)
+            try printDone(
+                "Wrote \(version.reference) to '\(output)'.",
+                ["model": version.model, "version": version.number, "file": output],
+                format: global.format
+            )
         }
     }
 

@@ -17,6 +17,12 @@ extension Fusebox {
         var output: String?
         @Flag(help: "Overwrite an existing output file.") var force = false
 
+        func validate() throws {
+            if let output, !output.hasSuffix(".npy") && !output.hasSuffix(".csv") {
+                throw ValidationError("-o takes a .npy or .csv file, got '\(output)'.")
+            }
+        }
+
         func run() async throws {
             if let output { try OutputFile.checkWritable(output, overwrite: force) }
             let registry = try global.openRegistry(.read)
@@ -26,36 +32,39 @@ extension Fusebox {
                 requireLabels: false,
                 model: model.spec
             )
+            if let notice = model.absentModalityNotice(for: data) { Terminal.err("Note: \(notice)") }
             let p = try model.predictProbabilities(data)
             let predicted = model.spec.task == .classification ? p.argmaxRows() : []
-            let names = model.spec.classNames ?? (0..<p.columns).map { "p\($0)" }
+            // Without class names a class is its index: `predicted` is 9, the probability columns p0…p9.
+            let names = model.spec.classNames ?? (0..<p.columns).map { String($0) }
+            let columns = model.spec.classNames ?? (0..<p.columns).map { "p\($0)" }
             if let output {
                 if output.hasSuffix(".npy") {
-                    try NumPyArray.write(Tensor(p), toPath: output)
-                } else if output.hasSuffix(".csv") {
+                    try NumPyArray.write(Tensor(p), toPath: output, overwrite: force)
+                } else {
                     let lines =
-                        ["predicted," + names.joined(separator: ",")]
+                        ["predicted," + columns.joined(separator: ",")]
                         + (0..<p.rows).map { i in
                             "\(predicted.isEmpty ? "" : names[predicted[i]]),\(p.row(i).map { String($0) }.joined(separator: ","))"
                         }
                     try OutputFile.write(text: lines.joined(separator: "\n") + "\n", toPath: output, overwrite: force)
-                } else {
-                    throw ValidationError("-o takes a .npy or .csv file, got '\(output)'.")
                 }
                 Terminal.err("Wrote \(p.rows) predictions to '\(output)'.")
                 return
             }
             try Listing(
-                columns: ["sample", "predicted"] + names,
+                columns: ["sample", "predicted"] + columns,
                 rows: (0..<p.rows).map { i in
-                    [String(i), predicted.isEmpty ? "" : names[predicted[i]]]
-                        + p.row(i).map { String(format: "%.4f", $0) }
+                    [Cell(String(i)), Cell(predicted.isEmpty ? "" : names[predicted[i]])]
+                        + p.row(i).map { Cell.number(Double($0)) }
                 }
             ).render(
                 global.format,
                 json: (0..<p.rows).map { i in
                     [
-                        "sample": i, "predicted": predicted.isEmpty ? NSNull() : names[predicted[i]] as Any,
+                        "sample": i,
+                        "predicted": predicted.isEmpty
+                            ? NSNull() : model.spec.classNames.map { $0[predicted[i]] as Any } ?? predicted[i],
                         "probabilities": p.row(i).map(Double.init),
                     ] as [String: Any]
                 }
@@ -80,6 +89,7 @@ extension Fusebox {
             let ref = try Fusebox.reference(reference)
             let model = try await registry.loadClassifier(ref)
             let data = try input.load(regression: model.spec.task == .regression, model: model.spec)
+            if let notice = model.absentModalityNotice(for: data) { Terminal.err("Note: \(notice)") }
             let record = try await registry.evaluate(ref, on: data, subsets: subsets)
             switch global.format {
             case .json:
@@ -99,7 +109,7 @@ extension Fusebox {
                 }
                 try Listing(
                     columns: ["metric", "value"],
-                    rows: record.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }
+                    rows: record.metrics.sorted { $0.key < $1.key }.map { [Cell($0.key), .number($0.value)] }
                 ).render(global.format, json: [])
             }
         }

@@ -35,8 +35,8 @@ extension Fusebox {
                 columns: ["epoch", "modality", "class", "weight"],
                 rows: history.map {
                     [
-                        String($0.epoch), $0.modality, $0.classIndex.map(String.init) ?? "-",
-                        String(format: "%.4f", $0.weight),
+                        Cell(String($0.epoch)), Cell($0.modality), Cell($0.classIndex.map(String.init) ?? "-"),
+                        .number($0.weight),
                     ]
                 }
             ).render(
@@ -92,13 +92,13 @@ extension Fusebox.Runs {
             let keys = ["val_accuracy", "accuracy", "val_loss", "mcnemar_p"]
             try Listing(
                 columns: ["run", "kind", "status", "model", "version", "method", "started", "by"] + keys,
-                rows: runs.map { r in
-                    [
+                rows: runs.map { r -> [Cell] in
+                    let text: [String] = [
                         String(r.id), r.kind.rawValue, r.status.rawValue, r.model ?? "-",
                         r.version.map(String.init) ?? "-", r.params["method"] ?? "-", isoDate(r.startedAt),
                         r.principal ?? "-",
                     ]
-                        + keys.map { r.metrics[$0].map(formatNumber) ?? "-" }
+                    return text.map { Cell($0) } + keys.map { Cell.number(r.metrics[$0]) }
                 }
             ).render(global.format, json: runs.map(Fusebox.runJSON))
         }
@@ -122,6 +122,18 @@ extension Fusebox.Runs {
                 var json = Fusebox.runJSON(run)
                 json["history"] = histories.mapValues { $0.map { ["step": $0.step, "value": $0.value] } }
                 try printJSON(json)
+            } else if global.format == .csv {
+                var rows: [[Cell]] = [
+                    ["id", "", Cell(String(run.id))], ["kind", "", Cell(run.kind.rawValue)],
+                    ["status", "", Cell(run.status.rawValue)],
+                    ["model", "", Cell(run.model ?? "")], ["version", "", Cell(run.version.map(String.init) ?? "")],
+                    ["started", "", Cell(isoDate(run.startedAt))], ["ended", "", Cell(run.endedAt.map(isoDate) ?? "")],
+                    ["principal", "", Cell(run.principal ?? "")], ["failure", "", Cell(run.failure ?? "")],
+                ]
+                rows += run.params.sorted { $0.key < $1.key }.map { ["param", Cell($0.key), Cell($0.value)] }
+                rows += run.tags.sorted { $0.key < $1.key }.map { ["tag", Cell($0.key), Cell($0.value)] }
+                rows += run.metrics.sorted { $0.key < $1.key }.map { ["metric", Cell($0.key), .number($0.value)] }
+                try Listing(columns: ["field", "key", "value"], rows: rows).render(.csv, json: [])
             } else {
                 Terminal.out(
                     Terminal.bold("run \(run.id)")
@@ -138,7 +150,7 @@ extension Fusebox.Runs {
                     Listing(
                         columns: ["metric", "latest", "steps"],
                         rows: run.metrics.sorted { $0.key < $1.key }.map {
-                            [$0.key, formatNumber($0.value), String(histories[$0.key]?.count ?? 0)]
+                            [Cell($0.key), .number($0.value), Cell(String(histories[$0.key]?.count ?? 0))]
                         }
                     ).table()
                 )

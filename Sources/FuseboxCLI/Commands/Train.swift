@@ -70,8 +70,8 @@ extension Fusebox {
                 "Stop after this many epochs without a lower validation loss (without validation data: without a lower training loss), keeping the best weights."
         )
         var patience: Int?
-        @Option(help: "Hidden units of the concat-mlp head.") var hidden = 128
-        @Option(help: "Dropout rate of the concat-mlp head.") var dropout: Float = 0.2
+        @Option(help: "Hidden units of the concat-mlp head (default 128).") var hidden: Int?
+        @Option(help: "Dropout rate of the concat-mlp head (default 0.2).") var dropout: Float?
         @Option(help: "classification or regression.") var task: Task = .classification
         @Flag(help: "Learn a temperature per modality before fusing (calibration).") var temperature = false
         @Option(help: "L2 penalty on kernels (default 1e-3 for stacking, else 0).") var l2: Float?
@@ -91,8 +91,18 @@ extension Fusebox {
             guard valSplit >= 0 && valSplit < 1 else {
                 throw ValidationError("--val-split must be in [0, 1), got \(valSplit).")
             }
-            guard hidden >= 1 else { throw ValidationError("--hidden must be 1 or more.") }
-            guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1).") }
+            if let hidden, hidden < 1 { throw ValidationError("--hidden must be 1 or more.") }
+            if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1).") }
+            // Options that would do nothing for the method are refused, with the reason.
+            if case .method(let m) = method, m != .concatMLP {
+                if hidden != nil {
+                    throw ValidationError("--hidden applies to concat-mlp; \(m.rawValue) has no hidden layer.")
+                }
+                if dropout != nil {
+                    throw ValidationError("--dropout applies to concat-mlp; \(m.rawValue) has no dropout layer.")
+                }
+            }
+
             if let patience, patience < 1 { throw ValidationError("--patience must be 1 or more.") }
             if initWeights != nil && method != .method(.weightedAverage) {
                 throw ValidationError("--init-weights applies to --method weighted-average.")
@@ -118,6 +128,7 @@ extension Fusebox {
                 return try await runAuto(data: data, lineage: lineage, tags: tags)
             }
             let spec = try spec(for: method, data: data)
+            try checkOptionsApply(to: spec)
             var initial: [String: Matrix] = [:]
             if let initWeights {
                 let values = try initWeights.split(separator: ",", omittingEmptySubsequences: false).map { item in
@@ -178,13 +189,29 @@ extension Fusebox {
             try Self.print(selected, format: global.format)
         }
 
+        /// Refuses training options given for a spec with nothing to train (a parameter-free method on
+        /// probability outputs, without --temperature): they would do nothing.
+        func checkOptionsApply(to spec: FusionSpec) throws {
+            guard spec.parameterShapes.isEmpty else { return }
+            let given = [
+                ("--epochs", epochs != nil), ("--batch-size", batchSize != nil), ("--lr", lr != nil),
+                ("--optimizer", optimizer != nil),
+                ("--patience", patience != nil),
+            ]
+            if let option = given.first(where: \.1)?.0 {
+                throw ValidationError(
+                    "\(option) does nothing for \(spec.method.rawValue) on these inputs: it has no parameters to train (--temperature would add some)."
+                )
+            }
+        }
+
         /// The spec for `method` with the command's options.
         func spec(for method: FusionMethod, data: Dataset) throws -> FusionSpec {
             var spec = FusionSpec.standard(
                 for: data,
                 method: method,
-                hidden: hidden,
-                dropout: dropout,
+                hidden: hidden ?? 128,
+                dropout: dropout ?? 0.2,
                 temperature: temperature,
                 l2: l2
             )
@@ -272,7 +299,8 @@ extension Fusebox {
             return [
                 "model": t.model, "version": t.version, "run": t.run, "metrics": t.metrics.mapValues { jsonNumber($0) },
                 "weights": weights,
-                "epochs": t.epochs.count, "stopped_early": t.stoppedEarly,
+                "epochs": t.epochs.count, "stopped_early": t.stoppedEarly, "metrics_data": t.metricsData,
+                "metrics_samples": t.metricsSamples,
             ]
         }
 
@@ -283,7 +311,7 @@ extension Fusebox {
             case .csv:
                 try Listing(
                     columns: ["metric", "value"],
-                    rows: t.metrics.sorted { $0.key < $1.key }.map { [$0.key, formatNumber($0.value)] }
+                    rows: t.metrics.sorted { $0.key < $1.key }.map { [Cell($0.key), .number($0.value)] }
                 ).render(.csv, json: [])
             case .table:
                 Terminal.out(
@@ -292,7 +320,11 @@ extension Fusebox {
                 let shown = ["accuracy", "balanced_accuracy", "macro_f1", "nll", "ece", "rmse", "mae", "r2"].filter {
                     t.metrics[$0] != nil
                 }
-                Terminal.out(shown.map { "\($0) \(formatNumber(t.metrics[$0]!))" }.joined(separator: "  "))
+                let note = t.metricsData == "training" ? "no validation split, so optimistic" : "held out"
+                Terminal.out(
+                    "On the \(t.metricsData) data (\(t.metricsSamples) samples, \(note)): "
+                        + shown.map { "\($0) \(formatNumber(t.metrics[$0]!))" }.joined(separator: "  ")
+                )
                 let perModality = t.weights.perModality
                 if !perModality.isEmpty {
                     Terminal.out(

@@ -12,7 +12,7 @@ struct ConcatFusion: FusionOperator {
     static let fitting = OperatorFitting.none
     static let inputs = OperatorInputs.concatenated
     static let outputSpace = OutputSpace.vector
-    static let absentModality = AbsentModalityHandling.uniformStandIn
+    static let absentModality = AbsentModalityHandling.refused
     let context: FusionContext
     init(_ context: FusionContext) { self.context = context }
 
@@ -46,23 +46,19 @@ struct ConcatFusion: FusionOperator {
 struct Concatenation {
     var widths: [Int]
 
-    /// `[h_1 … h_M]`; an absent block is filled with `1/w` (the uniform distribution over its columns).
+    /// `[h_1 … h_M]` (every modality is present: the methods that concatenate refuse absent ones).
     func forward(_ h: [Matrix?]) -> Matrix {
-        let rows = h.first { $0 != nil }!!.rows
+        let rows = h[0]!.rows
         let total = widths.reduce(0, +)
         var f = [Float](repeating: 0, count: rows * total)
         var offset = 0
         f.withUnsafeMutableBufferPointer { out in
             for (m, w) in widths.enumerated() {
-                if let x = h[m] {
-                    x.values.withUnsafeBufferPointer { src in
-                        for i in 0..<rows {
-                            let (dst, row) = (out.baseAddress! + i * total + offset, src.baseAddress! + i * w)
-                            for k in 0..<w { dst[k] = row[k] }
-                        }
+                h[m]!.values.withUnsafeBufferPointer { src in
+                    for i in 0..<rows {
+                        let (dst, row) = (out.baseAddress! + i * total + offset, src.baseAddress! + i * w)
+                        for k in 0..<w { dst[k] = row[k] }
                     }
-                } else {
-                    for i in 0..<rows { for k in 0..<w { out[i * total + offset + k] = 1 / Float(w) } }
                 }
                 offset += w
             }

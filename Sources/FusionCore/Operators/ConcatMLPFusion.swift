@@ -13,7 +13,7 @@ struct ConcatMLPFusion: FusionOperator {
     static let fitting = OperatorFitting.none
     static let inputs = OperatorInputs.concatenated
     static let outputSpace = OutputSpace.vector
-    static let absentModality = AbsentModalityHandling.uniformStandIn
+    static let absentModality = AbsentModalityHandling.refused
     let context: FusionContext
     init(_ context: FusionContext) { self.context = context }
 

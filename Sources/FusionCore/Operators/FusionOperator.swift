@@ -88,16 +88,17 @@ public enum AbsentModalityHandling: Sendable, Hashable {
     case renormalizeWeights
     /// The rule is applied to the present modalities only.
     case presentModalitiesOnly
-    /// The absent modality is replaced by the uniform distribution `1/C` (its place in a learned
-    /// map of all modalities cannot be renormalised away).
-    case uniformStandIn
+    /// Prediction is refused: a learned map reads every modality's outputs together, and any
+    /// stand-in for one of them would be a guess the model was never trained on.
+    case refused
 
     /// One sentence for a user.
     public var description: String {
         switch self {
         case .renormalizeWeights: "the weights of the modalities present are renormalised to sum to one"
         case .presentModalitiesOnly: "the rule is applied to the modalities present"
-        case .uniformStandIn: "the missing modality is replaced by the uniform distribution 1/C"
+        case .refused:
+            "it needs every modality (its learned layer reads all of them together), so prediction is refused"
         }
     }
 }

@@ -17,7 +17,7 @@ struct StackingFusion: FusionOperator {
     static let fitting = OperatorFitting.gradient
     static let inputs = OperatorInputs.classDistributions
     static let outputSpace = OutputSpace.logits
-    static let absentModality = AbsentModalityHandling.uniformStandIn
+    static let absentModality = AbsentModalityHandling.refused
     static let defaultL2: Float = 1e-3
     let context: FusionContext
     init(_ context: FusionContext) { self.context = context }
@@ -39,14 +39,13 @@ struct StackingFusion: FusionOperator {
 
     /// Keeps `u`, the stacked log-probabilities.
     func forward(_ h: [Matrix?], parameters: [String: Matrix]) -> (Matrix, Matrix) {
-        let any = h.first { $0 != nil }!!
-        let (rows, width) = (any.rows, any.columns)
-        let uniform = Float.log(1 / Float(width))
+        // Every modality is present: stacking refuses absent ones.
+        let (rows, width) = (h[0]!.rows, h[0]!.columns)
         var u = Matrix(rows: rows, columns: h.count * width)
         for m in h.indices {
-            let logs = h[m].map(clampedLog)
+            let logs = clampedLog(h[m]!)
             for i in 0..<rows {
-                for k in 0..<width { u[i, m * width + k] = logs?[i, k] ?? uniform }
+                for k in 0..<width { u[i, m * width + k] = logs[i, k] }
             }
         }
         var z = Matrix.multiply(u, parameters["fusion.kernel"]!)

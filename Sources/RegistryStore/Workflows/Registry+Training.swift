@@ -8,8 +8,13 @@ public struct TrainedVersion: Sendable {
     public let model: String
     public let version: Int
     public let run: Int64
-    /// Metrics on the validation data (or the training data when there is none).
+    /// Metrics on the validation data (or the training data when there is none: see ``metricsData``).
     public let metrics: [String: Double]
+    /// Which data ``metrics`` were measured on: `validation` (held out from training), or `training`
+    /// (no validation split: the data the model was fitted to, an optimistic figure).
+    public let metricsData: String
+    /// How many samples ``metrics`` were measured on.
+    public let metricsSamples: Int
     public let weights: FusionWeights
     public let epochs: [EpochReport]
     public let stoppedEarly: Bool
@@ -65,18 +70,18 @@ extension Registry {
         var params: [String: ParamValue] = [
             "method": .text(spec.method.rawValue), "task": .text(spec.task.rawValue),
             "epochs": .number(Double(configuration.epochs)),
-            "batch_size": .number(Double(configuration.batchSize)), "lr": .number(Double(configuration.learningRate)),
+            "batch_size": .number(Double(configuration.batchSize)), "lr": .decimal(configuration.learningRate),
             "optimizer": .text(configuration.optimizer.rawValue), "seed": .number(Double(configuration.seed)),
             "val_split": .number(configuration.validationSplit),
             "modalities": .text(spec.modalities.map(\.name).joined(separator: ",")),
             "train_fingerprint": .text(data.fingerprint), "samples": .number(Double(data.count)),
         ]
-        params["l2"] = .number(Double(spec.l2))
+        params["l2"] = .decimal(spec.l2)
         params["temperature"] = .text(spec.modalities.contains(where: \.temperature) ? "true" : "false")
-        if configuration.optimizer == .sgd { params["momentum"] = .number(Double(configuration.momentum)) }
+        if configuration.optimizer == .sgd { params["momentum"] = .decimal(configuration.momentum) }
         if configuration.optimizer == .lbfgs { params["gradient_tolerance"] = .number(configuration.gradientTolerance) }
         if let rate = spec.head.compactMap({ if case .dropout(let r) = $0 { r } else { nil } }).first {
-            params["dropout"] = .number(Double(rate))
+            params["dropout"] = .decimal(rate)
         }
         if let patience = configuration.patience { params["patience"] = .number(Double(patience)) }
         if let units = spec.head.compactMap({ if case .dense(let u) = $0 { u } else { nil } }).first,
@@ -152,6 +157,8 @@ extension Registry {
                 version: version,
                 run: run,
                 metrics: metrics,
+                metricsData: result.validation == nil ? "training" : "validation",
+                metricsSamples: evaluated.count,
                 weights: result.model.fusionWeights(on: evaluated),
                 epochs: result.epochs,
                 stoppedEarly: result.stoppedEarly

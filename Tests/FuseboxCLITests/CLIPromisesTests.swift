@@ -1,0 +1,312 @@
+import Foundation
+import FuseboxTestSupport
+import Testing
+
+/// The README's reference sections, checked against the binary so they cannot drift: every
+/// command and option in the command table exists, every JSON shape has its keys, every command
+/// honours each format it accepts, and the messages users meet point the right way.
+@Suite(.serialized)
+struct CLIPromisesTests {
+    static let readme: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
+    }()
+
+    /// The lines of a README section (from its heading to the next one of the same level).
+    static func section(_ heading: String) -> [Substring] {
+        let lines = readme.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0 == heading }) else { return [] }
+        let level = heading.prefix { $0 == "#" }
+        let end = lines[(start + 1)...].firstIndex { $0.hasPrefix(level + " ") } ?? lines.endIndex
+        return Array(lines[(start + 1)..<end])
+    }
+
+    /// The code spans of a Markdown table row, in order.
+    static func codeSpans(_ line: Substring) -> [String] {
+        line.split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map {
+            String($0.element)
+        }
+    }
+
+    func ok(
+        _ arguments: [String],
+        _ dir: TemporaryDirectory,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> CLIResult {
+        let r = try FuseboxBinary.run(arguments, in: dir.path)
+        #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
+        return r
+    }
+
+    /// A store with fuse@1 (text only), fuse@2 (image and text), a component, a promotion and held-out data.
+    func prepared() throws -> TemporaryDirectory {
+        let dir = TemporaryDirectory()
+        try WorkflowTests.writeData(in: dir, samples: 1500)
+        _ = try ok(
+            [
+                "train", "fuse", "--modality", "text=text.npy", "--labels", "labels.npy", "--lr", "0.003", "--epochs",
+                "3",
+            ],
+            dir
+        )
+        _ = try ok(["train", "fuse", "--data", "data.safetensors", "--split", "train"], dir)
+        _ = try ok(["export", "fuse@2", "-o", "fuse2.safetensors"], dir)
+        _ = try ok(["register", "cnn", "--weights", "fuse2.safetensors"], dir)
+        _ = try ok(["promote", "fuse@1", "--data", "data.safetensors", "--split", "test"], dir)
+        return dir
+    }
+
+    @Test func everyCommandAndOptionInTheCommandTableExists() throws {
+        let rows = Self.section("## Commands").filter { $0.hasPrefix("| `") }
+        #expect(rows.count >= 15)
+        for row in rows {
+            let spans = Self.codeSpans(row)
+            // The first cell's spans name commands (`alias set|delete|list`, `runs [list]`, `versions MODEL`).
+            let firstCell = row.split(separator: "|")[0...1].joined()
+            let commands = Self.codeSpans(Substring(firstCell)).map { span -> [String] in
+                let words = span.split(separator: " ").map(String.init).filter {
+                    $0.first?.isLowercase == true && !$0.hasPrefix("-")
+                }
+                let name = words.first.map { [$0] } ?? []
+                let sub = words.dropFirst().first.map {
+                    $0.replacingOccurrences(of: "[", with: "").replacingOccurrences(of: "]", with: "")
+                }
+                return name + (sub.map { $0.split(separator: "|").map(String.init).prefix(1).map { $0 } } ?? [])
+            }
+            var help = ""
+            for command in commands where !command.isEmpty {
+                let r = try FuseboxBinary.run(command + ["--help"], in: NSTemporaryDirectory())
+                #expect(r.status == 0, "\(command) --help: \(r.stderr)")
+                help += r.stdout
+            }
+            for option in spans.flatMap({ $0.split(separator: " ") }).map(String.init) where option.hasPrefix("--") {
+                let name = String(option.prefix { $0 != "=" && $0 != " " })
+                #expect(help.contains(name), "\(row.prefix(40))…: \(name) is not an option of \(commands)")
+            }
+        }
+    }
+
+    @Test func everyJSONShapeInTheReadmeHasItsKeys() throws {
+        let dir = try prepared()
+        let test = ["--data", "data.safetensors", "--split", "test", "--bootstrap", "100"]
+        // How each documented command is run here.
+        let invocations: [String: [String]] = [
+            "train": ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--method", "log-linear"],
+            "weights": ["weights", "fuse@2"],
+            "eval": ["eval", "fuse@2", "--data", "data.safetensors", "--split", "test"],
+            "compare": ["compare", "fuse@1", "fuse@2"] + test, "promote": ["promote", "fuse@2"] + test,
+            "versions": ["versions", "fuse"], "history": ["history", "fuse"], "verify": ["verify"],
+            "gc": ["gc", "--dry-run"],
+        ]
+        for row in Self.section("## JSON output").filter({ $0.hasPrefix("| `") }) {
+            let spans = Self.codeSpans(row)
+            guard let command = spans.first, let arguments = invocations[command], spans.count >= 2 else { continue }
+            let output = try JSONSerialization.jsonObject(
+                with: Data(ok(arguments + ["--format", "json"], dir).stdout.utf8)
+            )
+            let present = Self.keys(of: output)
+            // Documented keys are the quoted words followed by , : } or ] (values such as "validation"|"training" are not).
+            let shape = spans[1]
+            let documented = shape.matches(of: try Regex(#""([a-z_]+)"\s*[,:}\]]"#)).compactMap { match in
+                match.output[1].substring.map(String.init)
+            }
+            #expect(!documented.isEmpty, "\(command)")
+            for key in documented {
+                #expect(
+                    present.contains(key),
+                    "README's \(command) shape has \"\(key)\"; the output has \(present.sorted())"
+                )
+            }
+        }
+    }
+
+    static func keys(of value: Any) -> Set<String> {
+        switch value {
+        case let object as [String: Any]: Set(object.keys).union(object.values.flatMap { keys(of: $0) })
+        case let array as [Any]: array.reduce(into: Set<String>()) { $0.formUnion(keys(of: $1)) }
+        default: []
+        }
+    }
+
+    @Test func everyCommandHonoursEachFormat() throws {
+        let dir = try prepared()
+        let test = ["--data", "data.safetensors", "--split", "test"]
+        let commands: [[String]] = [
+            ["init"], ["models"], ["versions", "fuse"], ["show", "fuse@2"], ["predict", "fuse@2"] + test,
+            ["eval", "fuse@2"] + test,
+            ["compare", "fuse@1", "fuse@2", "--bootstrap", "100"] + test, ["runs"], ["runs", "show", "2"],
+            ["weights", "fuse@2"],
+            ["alias", "list"], ["alias", "list", "fuse"], ["history", "fuse"], ["verify"], ["gc", "--dry-run"],
+        ]
+        for command in commands {
+            let json = try ok(command + ["--format", "json"], dir)
+            #expect(
+                (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) != nil,
+                "\(command) json: \(json.stdout.prefix(200))"
+            )
+            let csv = try ok(command + ["--format", "csv"], dir).stdout
+            let lines = csv.split(separator: "\n")
+            #expect(!csv.hasPrefix("{") && !csv.hasPrefix("["), "\(command) csv printed JSON")
+            #expect(lines.first?.allSatisfy { $0.isASCII } == true, "\(command) csv header: \(lines.first ?? "")")
+            #expect(lines.first?.contains(",") == true, "\(command) csv: \(csv.prefix(200))")
+        }
+        // Commands that act print JSON and CSV too.
+        let acting: [[String]] = [
+            ["export", "fuse@2", "-o", "a.safetensors"], ["export", "fuse@2", "-o", "b.safetensors"],
+            ["backup", "c.sqlite"],
+            ["backup", "d.sqlite"], ["alias", "set", "fuse@2", "staging"], ["alias", "set", "fuse", "staging", "1"],
+        ]
+        for (i, command) in acting.enumerated() {
+            let format = i % 2 == 0 ? "json" : "csv"
+            let out = try ok(command + ["--format", format], dir).stdout
+            if format == "json" {
+                #expect((try? JSONSerialization.jsonObject(with: Data(out.utf8))) != nil, "\(command): \(out)")
+            } else {
+                #expect(out.split(separator: "\n").count == 2 && !out.hasPrefix("{"), "\(command): \(out)")
+            }
+        }
+        // CSV keeps full precision (a p-value of 1e-30 is not 0.0000) and says B − A in ASCII.
+        let compare = try ok(["compare", "fuse@1", "fuse@2", "--bootstrap", "100", "--format", "csv"] + test, dir)
+            .stdout
+        #expect(compare.hasPrefix("metric,a,b,b_minus_a,ci_lower,ci_upper\n"))
+        let p = try #require(
+            compare.split(separator: "\n").first { $0.hasPrefix("mcnemar_p,") }?.split(
+                separator: ",",
+                omittingEmptySubsequences: false
+            )[3]
+        )
+        #expect(Double(p).map { $0 > 0 && $0 < 1e-6 } == true, "mcnemar_p \(p)")
+    }
+
+    @Test func paramsAreStoredAsTheUserGaveThem() throws {
+        let dir = try prepared()
+        let runs =
+            try FuseboxBinary.json(ok(["runs", "--where", "params.lr = 0.003", "--format", "json"], dir))
+            as? [[String: Any]]
+        #expect(runs?.count == 1)
+        #expect((runs?.first?["params"] as? [String: String])?["lr"] == "0.003")
+    }
+
+    @Test func usageErrorsAreOneLineNamingTheArgumentAndExit64() throws {
+        let dir = try prepared()
+        let cases: [([String], String)] = [
+            (["show", "sentiment@0"], "'sentiment@0' is not a version"),
+            (
+                ["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "-o", "preds.txt"],
+                "-o takes a .npy or .csv file"
+            ),
+            (
+                ["train", "x", "--data", "data.safetensors", "--split", "train", "--lr", "-1"],
+                "--lr must be positive, got -1"
+            ),
+            (["train", "x", "--modality", "image=image.npy:logit", "--labels", "labels.npy"], "Unknown kind 'logit'"),
+            (
+                ["train", "x", "--data", "data.safetensors", "--split", "train", "--method", "magic"],
+                "'magic' is invalid for '--method"
+            ),
+            (
+                [
+                    "train", "x", "--data", "data.safetensors", "--split", "train", "--method", "weighted-average",
+                    "--hidden", "8",
+                ],
+                "--hidden applies to concat-mlp"
+            ),
+            (
+                ["train", "x", "--data", "data.safetensors", "--split", "train", "--method", "mean", "--epochs", "10"],
+                "--epochs does nothing for mean"
+            ),
+            (["alias", "set", "fuse@2", "production", "3"], "Give the version once"),
+        ]
+        for (arguments, fragment) in cases {
+            let before = storeSnapshot(dir.file("fusebox.sqlite"))
+            let r = try FuseboxBinary.run(arguments, in: dir.path)
+            let lines = r.stderr.split(separator: "\n")
+            #expect(r.status == 64, "\(arguments): exit \(r.status): \(r.stderr)")
+            #expect(
+                lines.count == 1 && lines[0].hasPrefix("Error: ") && r.stderr.contains(fragment),
+                "\(arguments): \(r.stderr)"
+            )
+            #expect(storeSnapshot(dir.file("fusebox.sqlite")) == before)
+        }
+    }
+
+    @Test func messagesPointTheRightWay() throws {
+        let dir = try prepared()
+        // The store option before the command, as users type it.
+        #expect(
+            try ok(["--db", "fusebox.sqlite", "versions", "fuse", "--format", "json"], dir).stdout.contains(
+                "\"version\""
+            )
+        )
+        // Class names that do not match the data's width say so.
+        let classes = try FuseboxBinary.run(
+            ["train", "x", "--modality", "image=image.npy", "--labels", "labels.npy", "--classes", "a,b,c"],
+            in: dir.path
+        )
+        #expect(
+            classes.stderr.contains("3 class names were given (--classes) but the data has 10 classes"),
+            "\(classes.stderr)"
+        )
+        // A NumPy file given as weights is named as what it is.
+        let weights = try FuseboxBinary.run(["register", "bert", "--weights", "labels.npy"], in: dir.path)
+        #expect(
+            weights.stderr.contains("is not a safetensors file: it looks like a NumPy array (.npy)"),
+            "\(weights.stderr)"
+        )
+        // Prediction with ragged modalities does not talk about labels it never takes.
+        try Data(try Data(contentsOf: URL(fileURLWithPath: dir.file("image.npy")))).write(
+            to: URL(fileURLWithPath: dir.file("copy.npy"))
+        )
+        let short = try FuseboxBinary.run(
+            ["eval", "fuse@2", "--modality", "image=image.npy", "--modality", "text=labels.npy"],
+            in: dir.path
+        )
+        #expect(short.status != 0)
+        // Without class names, a prediction is the class index, not p9.
+        let predicted =
+            try FuseboxBinary.json(
+                ok(["predict", "fuse@2", "--data", "data.safetensors", "--split", "test", "--format", "json"], dir)
+            ) as? [[String: Any]]
+        #expect(predicted?.first?["predicted"] is Int)
+        // Training says which data its metrics are from.
+        let trained = try ok(
+            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--val-split", "0"],
+            dir
+        ).stdout
+        #expect(trained.contains("On the training data (") && trained.contains("no validation split"), "\(trained)")
+        let validated = try ok(
+            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--val-split", "0.2"],
+            dir
+        ).stdout
+        #expect(validated.contains("On the validation data ("), "\(validated)")
+        // A parameter-free method records no epochs.
+        let mean =
+            try FuseboxBinary.json(
+                ok(
+                    [
+                        "train", "fuse", "--data", "data.safetensors", "--split", "train", "--method", "mean",
+                        "--format", "json",
+                    ],
+                    dir
+                )
+            ) as? [String: Any]
+        #expect(mean?["epochs"] as? Int == 0)
+        // String labels with --classes are mapped to indices; an unknown one is named.
+        let names = (0..<10).map { "c\($0)" }
+        let labels =
+            try FuseboxBinary.json(
+                ok(["predict", "fuse@2", "--data", "data.safetensors", "--split", "train", "--format", "json"], dir)
+            ) as? [[String: Any]]
+        let text = "label\n" + (labels ?? []).map { names[$0["predicted"] as? Int ?? 0] }.joined(separator: "\n") + "\n"
+        try text.write(toFile: dir.file("names.csv"), atomically: true, encoding: .utf8)
+        let image = ["--modality", "image=image.npy", "--modality", "text=text.npy"]
+        _ = try ok(["train", "named", "--labels", "names.csv", "--classes", names.joined(separator: ",")] + image, dir)
+        try (text + "bird\n").write(toFile: dir.file("bad-names.csv"), atomically: true, encoding: .utf8)
+        let bad = try FuseboxBinary.run(
+            ["train", "named", "--labels", "bad-names.csv", "--classes", names.joined(separator: ",")] + image,
+            in: dir.path
+        )
+        #expect(bad.stderr.contains("label 'bird' at row"), "\(bad.stderr)")
+    }
+}
