@@ -179,6 +179,24 @@ struct CLIPromisesTests {
         #expect(Double(p).map { $0 > 0 && $0 < 1e-6 } == true, "mcnemar_p \(p)")
     }
 
+    @Test func everyQueryExampleInTheReadmeRuns() throws {
+        let dir = try prepared()
+        let lines = Self.section("## Run queries")
+        let start = try #require(lines.firstIndex { $0.hasPrefix("```") })
+        let end = try #require(lines[(start + 1)...].firstIndex { $0.hasPrefix("```") })
+        let examples = lines[(start + 1)..<end].map { line in
+            String(line.split(separator: "#", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
+        }
+        #expect(examples.count >= 4)
+        for query in examples {
+            let r = try FuseboxBinary.run(["runs", "--where", query, "--format", "json"], in: dir.path)
+            #expect(
+                r.status == 0 && (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) is [Any],
+                "\(query): \(r.stderr)"
+            )
+        }
+    }
+
     @Test func paramsAreStoredAsTheUserGaveThem() throws {
         let dir = try prepared()
         let runs =

@@ -35,7 +35,9 @@ extension Fusebox {
                 columns: ["epoch", "modality", "class", "weight"],
                 rows: history.map {
                     [
-                        Cell(String($0.epoch)), Cell($0.modality), Cell($0.classIndex.map(String.init) ?? "-"),
+                        // Classes by name, as the heat map shows them, when the version has names.
+                        Cell(String($0.epoch)), Cell($0.modality),
+                        Cell($0.classIndex.map { version.spec?.classNames?[safe: $0] ?? String($0) } ?? "-"),
                         .number($0.weight),
                     ]
                 }

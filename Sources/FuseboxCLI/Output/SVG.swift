@@ -24,6 +24,27 @@ enum SVG {
 
     static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
 
+    /// The width a label takes at 12 px Helvetica or Arial, generously (7 px a character), so a
+    /// layout that fits by this measure fits in a browser.
+    static func textWidth(_ s: String, fontSize: Double = 12) -> Double { Double(s.count) * fontSize * 7 / 12 }
+
+    /// About five round tick values covering `lo...hi` (steps of 1, 2 or 5 × 10ⁿ), with the decimals
+    /// their step needs and no more.
+    static func niceTicks(_ lo: Double, _ hi: Double) -> [(value: Double, label: String)] {
+        let raw = (hi - lo) / 5
+        guard raw > 0, raw.isFinite else { return [(lo, formatNumber(lo))] }
+        let magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        let decimals = max(0, -Int(floor(log10(step))))
+        var ticks: [(Double, String)] = []
+        var v = ceil(lo / step - 1e-9) * step
+        while v <= hi + step * 1e-9 {
+            ticks.append((v, String(format: "%.\(decimals)f", v == 0 ? 0 : v)))
+            v += step
+        }
+        return ticks
+    }
+
     /// Lines of `(x, y)` points with axes, ticks and a legend.
     static func lineChart(
         title: String,
@@ -32,7 +53,11 @@ enum SVG {
         series: [(name: String, points: [(Double, Double)])],
         yRange: ClosedRange<Double>? = nil
     ) -> String {
-        let (w, h, left, right, top, bottom) = (720.0, 420.0, 64.0, 150.0, 40.0, 50.0)
+        // The legend sits right of the plot; the chart widens so the longest name fits.
+        let legend = 34 + (series.map { textWidth($0.name) }.max() ?? 0) + 10
+        let (plot, h, left, top, bottom) = (506.0, 420.0, 64.0, 40.0, 50.0)
+        let right = max(150, legend)
+        let w = max(left + plot + right, 20 + textWidth(title, fontSize: 15))
         let xs = series.flatMap { $0.points.map(\.0) }
         let ys = series.flatMap { $0.points.map(\.1) }
         guard let xMin = xs.min(), let xMax = xs.max(), let yLo = ys.min(), let yHi = ys.max() else {
@@ -51,7 +76,7 @@ enum SVG {
         func px(_ x: Double) -> Double { left + (x - xMin) / (x1 - xMin) * (w - left - right) }
         func py(_ y: Double) -> Double { h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom) }
         var body =
-            "<text x=\"\(fmt(w / 2 - 60))\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+            "<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
         body +=
             "<line x1=\"\(fmt(left))\" y1=\"\(fmt(h - bottom))\" x2=\"\(fmt(w - right))\" y2=\"\(fmt(h - bottom))\" stroke=\"#333\"/>\n"
         body +=
@@ -63,11 +88,10 @@ enum SVG {
             body +=
                 "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", y))</text>\n"
         }
-        let xTicks = Set(xs).sorted()
-        let step = max(1, xTicks.count / 10)
-        for (i, x) in xTicks.enumerated() where i % step == 0 || i == xTicks.count - 1 {
+        // Round ticks, not the data's x values (bin centres at four decimals collide).
+        for (x, label) in niceTicks(xMin, x1) {
             body +=
-                "<text x=\"\(fmt(px(x)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(formatNumber(x))</text>\n"
+                "<text x=\"\(fmt(px(x)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(label)</text>\n"
         }
         body +=
             "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
@@ -99,9 +123,13 @@ enum SVG {
         format: String = "%.2f"
     ) -> String {
         let cell = 44.0
-        let (left, top) = (110.0, 60.0)
-        let w = left + cell * Double(columns.count) + 30
-        let h = top + cell * Double(rows.count) + 50
+        // Row names fit left of the grid; column names longer than a cell are turned 45°.
+        let left = max(110, 30 + (rows.map { textWidth($0) }.max() ?? 0))
+        let longestColumn = columns.map { textWidth($0) }.max() ?? 0
+        let turned = longestColumn > cell - 4
+        let top = 60.0
+        let w = max(left + cell * Double(columns.count) + 30, 20 + textWidth(title, fontSize: 15))
+        let h = top + cell * Double(rows.count) + (turned ? 30 + longestColumn * 0.71 : 50)
         let flat = values.flatMap { $0 }
         let lo = flat.min() ?? 0
         let hi = max(flat.max() ?? 1, lo + 1e-12)
@@ -111,8 +139,11 @@ enum SVG {
         body +=
             "<text transform=\"translate(14 \(fmt(top + cell * Double(rows.count) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(rowLabel))</text>\n"
         for (j, c) in columns.enumerated() {
+            let (x, y) = (left + cell * (Double(j) + 0.5), top + cell * Double(rows.count) + 16)
             body +=
-                "<text x=\"\(fmt(left + cell * (Double(j) + 0.5)))\" y=\"\(fmt(top + cell * Double(rows.count) + 16))\" text-anchor=\"middle\">\(escape(c))</text>"
+                turned
+                ? "<text transform=\"translate(\(fmt(x)) \(fmt(y))) rotate(45)\" text-anchor=\"start\">\(escape(c))</text>"
+                : "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"middle\">\(escape(c))</text>"
         }
         for (i, r) in rows.enumerated() {
             body +=
@@ -138,10 +169,15 @@ enum SVG {
         categories: [String],
         series: [(name: String, values: [Double])]
     ) -> String {
-        let (left, top, bottom) = (60.0, 40.0, 50.0)
+        let (left, top) = (60.0, 40.0)
         let group = 18.0 * Double(series.count) + 14
-        let w = left + group * Double(categories.count) + 150
-        let h = 360.0
+        // Category names wider than a group are turned 45°; the legend widens the chart to fit.
+        let longest = categories.map { textWidth($0) }.max() ?? 0
+        let turned = longest > group - 4
+        let bottom = turned ? 30 + longest * 0.71 : 50
+        let legend = 38 + (series.map { textWidth($0.name) }.max() ?? 0) + 10
+        let w = max(left + group * Double(categories.count) + max(150, legend), 20 + textWidth(title, fontSize: 15))
+        let h = 310 + bottom
         func py(_ y: Double) -> Double { h - bottom - y * (h - top - bottom) }
         var body = "<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
         for i in 0...4 {
@@ -160,8 +196,11 @@ enum SVG {
                 body +=
                     "<rect x=\"\(fmt(x0 + 18 * Double(s)))\" y=\"\(fmt(py(v)))\" width=\"16\" height=\"\(fmt(py(0) - py(v)))\" fill=\"\(palette[s % palette.count])\"><title>\(escape(serie.name)) \(escape(name)): \(String(format: "%.3f", serie.values[c]))</title></rect>"
             }
+            let (x, y) = (x0 + 9 * Double(series.count), h - bottom + 16)
             body +=
-                "<text x=\"\(fmt(x0 + 9 * Double(series.count)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(escape(name))</text>\n"
+                turned
+                ? "<text transform=\"translate(\(fmt(x)) \(fmt(y))) rotate(45)\" text-anchor=\"start\">\(escape(name))</text>\n"
+                : "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"middle\">\(escape(name))</text>\n"
         }
         for (s, serie) in series.enumerated() {
             let lx = left + group * Double(categories.count) + 20
