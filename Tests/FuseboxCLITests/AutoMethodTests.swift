@@ -8,12 +8,6 @@ import Testing
 /// the parent run, the winner registered, and default training that converges.
 @Suite(.serialized)
 struct AutoMethodTests {
-    func ok(_ arguments: [String], _ dir: TemporaryDirectory) throws -> CLIResult {
-        let r = try FuseboxBinary.run(arguments, in: dir.path)
-        #expect(r.status == 0, "\(arguments): \(r.stderr)")
-        return r
-    }
-
     @Test func autoPrintsTheLeaderboardRecordsEachCandidateAndRegistersTheWinner() throws {
         let dir = TemporaryDirectory()
         try WorkflowTests.writeData(in: dir, samples: 600)

@@ -29,16 +29,6 @@ struct CLIPromisesTests {
         }
     }
 
-    func ok(
-        _ arguments: [String],
-        _ dir: TemporaryDirectory,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> CLIResult {
-        let r = try FuseboxBinary.run(arguments, in: dir.path)
-        #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
-        return r
-    }
-
     /// A store with fuse@1 (text only), fuse@2 (image and text), a component, a promotion and held-out data.
     func prepared() throws -> TemporaryDirectory {
         let dir = TemporaryDirectory()

@@ -8,16 +8,6 @@ import Testing
 struct IntegrityCLITests {
     static let hasSQLite3Module = Python.hasModule("sqlite3")
 
-    func ok(
-        _ arguments: [String],
-        _ dir: TemporaryDirectory,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> CLIResult {
-        let r = try FuseboxBinary.run(arguments, in: dir.path)
-        #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
-        return r
-    }
-
     /// fuse@1 sees only text (weak), fuse@2 and fuse@3 image and text (strong); test data is held out.
     func threeVersions() throws -> TemporaryDirectory {
         let dir = TemporaryDirectory()

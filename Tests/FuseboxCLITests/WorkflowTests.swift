@@ -29,16 +29,6 @@ struct WorkflowTests {
         try SafetensorsWriter.write(tensors, toPath: dir.file("data.safetensors"))
     }
 
-    func ok(
-        _ arguments: [String],
-        _ dir: TemporaryDirectory,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> CLIResult {
-        let r = try FuseboxBinary.run(arguments, in: dir.path)
-        #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
-        return r
-    }
-
     func object(_ r: CLIResult) throws -> [String: Any] { try #require(try FuseboxBinary.json(r) as? [String: Any]) }
     func array(_ r: CLIResult) throws -> [[String: Any]] { try #require(try FuseboxBinary.json(r) as? [[String: Any]]) }
 
