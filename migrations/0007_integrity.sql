@@ -57,13 +57,28 @@ SELECT id, fusebox_digest(runId, evaluationA, evaluationB, datasetFingerprint, s
 FROM comparison;
 UPDATE comparison SET digest = (SELECT digest FROM comparisonDigest d WHERE d.id = comparison.id);
 
--- Runs: who started them, the host that owns a running one, its last sign of life, and a soft
--- delete (`fusebox runs delete`; `gc` purges).
+-- Runs: who started them, the host that owns a running one, its last sign of life, a soft
+-- delete (`fusebox runs delete`; `gc` purges), and, once a run has ended, a digest of what it
+-- recorded (reals printed with 17 significant digits, so every bit of them counts).
 ALTER TABLE run ADD COLUMN principal TEXT;
 ALTER TABLE run ADD COLUMN ownerHost TEXT;
 ALTER TABLE run ADD COLUMN heartbeatAt REAL;
 ALTER TABLE run ADD COLUMN deletedAt REAL;
+ALTER TABLE run ADD COLUMN digest TEXT;
 CREATE INDEX run_deleted ON run(deletedAt) WHERE deletedAt IS NOT NULL;
+
+CREATE VIEW runDigest AS
+SELECT r.id, fusebox_digest(r.kind, r.status, r.startedAt, r.endedAt, r.failure, r.modelId, r.versionId, r.principal,
+    (SELECT json_group_array(json_array(key, value)) FROM (SELECT key, value FROM runParam WHERE runId = r.id ORDER BY key)),
+    (SELECT json_group_array(json_array(key, value)) FROM (SELECT key, value FROM runTag WHERE runId = r.id ORDER BY key)),
+    (SELECT json_group_array(json_array(name, step, printf('%!.17g', value), time)) FROM (
+        SELECT k.name, m.step, m.value, m.time FROM metric m JOIN metricKey k ON k.id = m.keyId WHERE m.runId = r.id
+        ORDER BY k.name, m.step)),
+    (SELECT json_group_array(json_array(epoch, modality, classIndex, printf('%!.17g', weight))) FROM (
+        SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = r.id ORDER BY epoch, rowid))
+) AS digest
+FROM run r;
+UPDATE run SET digest = (SELECT digest FROM runDigest d WHERE d.id = run.id) WHERE status != 'running';
 
 -- Alias history: who moved it; rows can be neither changed (0006) nor removed.
 ALTER TABLE aliasEvent ADD COLUMN principal TEXT;

@@ -109,7 +109,14 @@ extension Registry {
                     "Alias '\(alias)' of model '\(model)' has no earlier target to roll back to."
                 )
             }
-            let label = try Self.version(id: target, in: db).reference
+            let previous = try Self.version(id: target, in: db)
+            let label = previous.reference
+            if let deletion = previous.deletion {
+                throw RegistryError(
+                    .conflict,
+                    "Refusing to roll '\(alias)' back to \(label): it was deleted by \(deletion.by) at \(isoTime(deletion.at)). Point the alias at a live version with 'fusebox alias set'."
+                )
+            }
             do {
                 _ = try Self.loadTensors(versionId: target, label: label, verify: true, in: db)
             } catch let error as RegistryError where error.code == .corruptData {

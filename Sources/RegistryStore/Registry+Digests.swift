@@ -60,6 +60,31 @@ extension Registry {
         )
     }
 
+    /// Seals a run that has ended (its digest covers what it recorded); a running run is left open.
+    static func sealRunIfEnded(_ id: Int64, in db: Database) throws {
+        try db.cachedStatement(
+            sql:
+                "UPDATE run SET digest = (SELECT digest FROM runDigest WHERE id = ?) WHERE id = ? AND status != 'running'"
+        ).execute(arguments: [id, id])
+    }
+
+    /// Throws `corruptData` when an ended run's record changed after it ended.
+    static func checkRun(_ id: Int64, in db: Database) throws {
+        let intact = try Bool.fetchOne(
+            db.cachedStatement(
+                sql:
+                    "SELECT r.status = 'running' OR r.digest IS d.digest FROM run r JOIN runDigest d ON d.id = r.id WHERE r.id = ?"
+            ),
+            arguments: [id]
+        )
+        guard intact ?? true else {
+            throw RegistryError(
+                .corruptData,
+                "Run \(id) fails its checksum: its params, tags, metrics or weight history changed after it ended. Run 'fusebox verify'."
+            )
+        }
+    }
+
     /// True when the evaluation's (or comparison's) stored digest still matches its columns.
     static func isIntact(_ table: String, _ id: Int64, in db: Database) throws -> Bool {
         try Bool.fetchOne(

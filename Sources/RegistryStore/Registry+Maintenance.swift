@@ -52,6 +52,30 @@ extension Registry {
                 )
                 damaged += rows.map { "\(table) \($0["id"] as Int64) (run \($0["runId"] as Int64))" }
             }
+            // Ended runs: params, tags, metrics and weight history.
+            damaged += try Int64.fetchAll(
+                db,
+                sql:
+                    "SELECT r.id FROM run r JOIN runDigest d ON d.id = r.id WHERE r.status != 'running' AND r.digest IS NOT d.digest ORDER BY r.id"
+            ).map { "run \($0) (params, tags, metrics or weight history)" }
+            // Derived records must agree with what they derive from: each latest metric value with
+            // the series' last step, each alias with the last event of its append-only history.
+            damaged += try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.runId, k.name FROM latestMetric l JOIN metricKey k ON k.id = l.keyId
+                    WHERE (l.step, l.value) IS NOT (SELECT m.step, m.value FROM metric m WHERE m.runId = l.runId AND m.keyId = l.keyId ORDER BY m.step DESC LIMIT 1)
+                    ORDER BY l.runId, k.name
+                    """
+            ).map { "run \($0[0] as Int64) latest value of '\($0[1] as String)'" }
+            damaged += try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.name, a.name FROM alias a JOIN model m ON m.id = a.modelId
+                    WHERE a.versionId IS NOT (SELECT e.toVersionId FROM aliasEvent e WHERE e.modelId = a.modelId AND e.alias = a.name ORDER BY e.id DESC LIMIT 1)
+                    ORDER BY m.name, a.name
+                    """
+            ).map { "alias '\($0[1] as String)' of \($0[0] as String) (its target is not the one its history records)" }
             return VerificationReport(
                 integrity: integrity,
                 blobsChecked: checked,
@@ -59,7 +83,10 @@ extension Registry {
                 recordsChecked: versions.count
                     + (try Int.fetchOne(
                         db,
-                        sql: "SELECT (SELECT count(*) FROM evaluation) + (SELECT count(*) FROM comparison)"
+                        sql: """
+                            SELECT (SELECT count(*) FROM evaluation) + (SELECT count(*) FROM comparison)
+                            + (SELECT count(*) FROM run WHERE status != 'running') + (SELECT count(*) FROM alias)
+                            """
                     )!),
                 damaged: damaged
             )

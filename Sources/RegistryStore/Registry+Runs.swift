@@ -43,13 +43,16 @@ extension Registry {
         }
         try await write { db in
             try Self.insertMetrics(run: run, points, in: db)
-            try Self.touch(run: run, in: db)
+            try Self.wrote(to: run, in: db)
         }
     }
 
     /// Records the fusion weights after an epoch.
     public func logFusionWeights(run: Int64, epoch: Int, _ weights: FusionWeights) async throws {
-        try await write { db in try Self.insertWeights(run: run, epoch: epoch, weights, in: db) }
+        try await write { db in
+            try Self.insertWeights(run: run, epoch: epoch, weights, in: db)
+            try Self.wrote(to: run, in: db)
+        }
     }
 
     /// Records one epoch: its metrics and fusion weights, in one transaction.
@@ -60,7 +63,7 @@ extension Registry {
         try await write { db in
             try Self.insertMetrics(run: run, points, in: db)
             try Self.insertWeights(run: run, epoch: epoch, weights, in: db)
-            try Self.touch(run: run, in: db)
+            try Self.wrote(to: run, in: db)
         }
     }
 
@@ -76,12 +79,14 @@ extension Registry {
                 sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ? AND status = 'running'",
                 arguments: [Clock.unixSeconds(), reason, run]
             )
+            try Self.sealRunIfEnded(run, in: db)
         }
     }
 
-    /// One run.
+    /// One run (an ended run's digest is checked).
     public func run(_ id: Int64) async throws -> RunSummary {
         try await read { db in
+            try Self.checkRun(id, in: db)
             guard
                 let run = try Self.runSummaries(
                     whereSQL: "r.id = ?",
@@ -126,6 +131,7 @@ extension Registry {
     /// Every metric key of a run with its values, in step order.
     public func metricHistories(run: Int64) async throws -> [String: [MetricPoint]] {
         try await read { db in
+            try Self.checkRun(run, in: db)
             var out: [String: [MetricPoint]] = [:]
             for row in try Row.fetchAll(
                 db,
@@ -143,7 +149,8 @@ extension Registry {
     /// The fusion-weight history of a run, by epoch then modality then class.
     public func fusionWeightHistory(run: Int64) async throws -> [WeightPoint] {
         try await read { db in
-            try Row.fetchAll(
+            try Self.checkRun(run, in: db)
+            return try Row.fetchAll(
                 db,
                 sql:
                     "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ? ORDER BY epoch, rowid",
@@ -184,6 +191,7 @@ extension Registry {
                         sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?",
                         arguments: [Clock.unixSeconds(), reason, id]
                     )
+                    try Self.sealRunIfEnded(id, in: db)
                 }
             }
         } catch {
@@ -234,6 +242,12 @@ extension Registry {
         return id
     }
 
+    /// After a write to a run: a running run's heartbeat is refreshed, an ended run is sealed again.
+    static func wrote(to run: Int64, in db: Database) throws {
+        try touch(run: run, in: db)
+        try sealRunIfEnded(run, in: db)
+    }
+
     static func touch(run: Int64, in db: Database) throws {
         try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ? AND status = 'running'").execute(
             arguments: [Clock.unixSeconds(), run])
@@ -251,6 +265,7 @@ extension Registry {
                 "Run \(run) is not running (it may have been marked failed); it cannot be finished."
             )
         }
+        try sealRunIfEnded(run, in: db)
     }
 
     static func keyId(_ name: String, in db: Database) throws -> Int64 {

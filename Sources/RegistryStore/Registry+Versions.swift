@@ -284,6 +284,7 @@ extension Registry {
         }
         if let run = lineage.trainingRun {
             try db.execute(sql: "UPDATE run SET versionId = ? WHERE id = ?", arguments: [id, run])
+            try wrote(to: run, in: db)
         }
         return (id, number)
     }

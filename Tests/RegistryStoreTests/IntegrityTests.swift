@@ -26,6 +26,7 @@ struct IntegrityTests {
             toPath: path
         )
         try await registry.registerComponent(model: "bert", safetensorsPath: path)
+        try await registry.setAlias("production", model: "fusion", version: 2)
         _ = try await registry.compare(
             VersionReference(parsing: "fusion@1"),
             VersionReference(parsing: "fusion@2"),
@@ -84,6 +85,28 @@ struct IntegrityTests {
             sql: "UPDATE comparison SET statistics = replace(statistics, '\"alpha\":0.05', '\"alpha\":0.5')",
             reported: "comparison 1"
         ),
+        // An ended run's record: the last bits of one metric value, a param, the latest-value index.
+        Damage(
+            sql: """
+                UPDATE metric SET value = value * (1 + 1e-15) WHERE (runId, keyId, step) =
+                (SELECT runId, keyId, step FROM metric WHERE value != 0 LIMIT 1)
+                """,
+            reported: "run "
+        ),
+        Damage(
+            sql: "UPDATE runParam SET value = 'x' WHERE (runId, key) = (SELECT runId, key FROM runParam LIMIT 1)",
+            reported: "run "
+        ),
+        Damage(
+            sql:
+                "UPDATE latestMetric SET value = value + 1 WHERE (runId, keyId) = (SELECT runId, keyId FROM latestMetric LIMIT 1)",
+            reported: "run "
+        ),
+        // The alias table against its append-only history.
+        Damage(
+            sql: "UPDATE alias SET versionId = (SELECT min(id) FROM modelVersion)",
+            reported: "alias 'production' of fusion"
+        ),
     ]
 
     @Test(arguments: damages) func verifyNamesEveryDamagedItem(_ damage: Damage) async throws {
@@ -95,8 +118,10 @@ struct IntegrityTests {
         }
         let report = try await registry.verify()
         #expect(!report.isHealthy)
-        #expect(report.damaged.count == 1)
-        #expect(report.damaged.first?.hasPrefix(damage.reported) == true, "\(report.damaged)")
+        #expect(
+            !report.damaged.isEmpty && report.damaged.allSatisfy { $0.hasPrefix(damage.reported) },
+            "\(report.damaged)"
+        )
     }
 
     @Test func exportOfADamagedHeaderNamesTheVersionAndWritesNothing() async throws {
@@ -207,8 +232,15 @@ struct IntegrityTests {
         let all = try await registry.versions(of: "m", includingDeleted: true)
         #expect(all.first { $0.number == 2 }?.deletion?.reason == "leaked test data")
         #expect(try await registry.models().first?.versionCount == 2)
+        // An alias is never rolled back onto a deleted version.
+        try await registry.setAlias("staging", model: "m", version: 1)
+        try await registry.setAlias("staging", model: "m", version: 3)
+        try await registry.deleteVersion(VersionReference(parsing: "m@1"))
+        await #expect {
+            try await registry.rollback("staging", model: "m")
+        } throws: { error in "\(error)".contains("Refusing to roll 'staging' back to m@1: it was deleted") }
         // A tombstone is final and its bytes are reclaimed.
-        #expect(try await registry.collectGarbage().blobs == 1)
+        #expect(try await registry.collectGarbage().blobs == 2)
         #expect(try await registry.verify().isHealthy)
         #expect(try await registry.version(VersionReference(parsing: "m")).principal == ProcessIdentity.user)
     }
