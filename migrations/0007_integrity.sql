@@ -10,13 +10,16 @@
 ALTER TABLE model ADD COLUMN lastVersionNumber INTEGER NOT NULL DEFAULT 0 CHECK (lastVersionNumber >= 0);
 UPDATE model SET lastVersionNumber = (SELECT coalesce(max(number), 0) FROM modelVersion v WHERE v.modelId = model.id);
 
--- Versions: digests of the spec, of the registered safetensors header, and of the tensor layout
--- (names, dtypes, shapes, blob digests, in file order); the principal who registered it; and a
+-- Versions: digests of the spec, of the registered safetensors header, of the tensor layout
+-- (names, dtypes, shapes, blob digests, in file order) and of the record around them (number,
+-- creation, principal, training run, tags, dataset fingerprints, components); the principal who
+-- registered it; and a
 -- tombstone (deletedAt, deletedBy, deleteReason) for deleted versions, whose rows stay so their
 -- number and history stay meaningful while their tensors are unlinked for `gc`.
 ALTER TABLE modelVersion ADD COLUMN specDigest TEXT;
 ALTER TABLE modelVersion ADD COLUMN headerDigest TEXT;
 ALTER TABLE modelVersion ADD COLUMN layoutDigest TEXT;
+ALTER TABLE modelVersion ADD COLUMN recordDigest TEXT;
 ALTER TABLE modelVersion ADD COLUMN principal TEXT;
 ALTER TABLE modelVersion ADD COLUMN deletedAt REAL;
 ALTER TABLE modelVersion ADD COLUMN deletedBy TEXT;
@@ -29,13 +32,21 @@ SELECT v.id,
     fusebox_digest((
         SELECT json_group_array(json_array(t.position, t.name, t.dtype, t.shape, b.sha256, b.byteCount))
         FROM (SELECT * FROM versionTensor WHERE versionId = v.id ORDER BY position) t JOIN tensorBlob b ON b.id = t.blobId
-    )) AS layout
+    )) AS layout,
+    fusebox_digest(v.modelId, v.number, v.createdAt, v.principal, v.trainingRunId,
+        (SELECT json_group_array(json_array(key, value)) FROM (SELECT key, value FROM modelVersionTag WHERE versionId = v.id ORDER BY key)),
+        (SELECT json_group_array(json_array(role, fingerprint)) FROM (
+            SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = v.id ORDER BY role)),
+        (SELECT json_group_array(json_array(modality, componentVersionId)) FROM (
+            SELECT modality, componentVersionId FROM modelVersionComponent WHERE versionId = v.id ORDER BY modality))
+    ) AS record
 FROM modelVersion v;
 
 UPDATE modelVersion SET
     specDigest = (SELECT spec FROM versionDigest d WHERE d.id = modelVersion.id),
     headerDigest = (SELECT header FROM versionDigest d WHERE d.id = modelVersion.id),
-    layoutDigest = (SELECT layout FROM versionDigest d WHERE d.id = modelVersion.id);
+    layoutDigest = (SELECT layout FROM versionDigest d WHERE d.id = modelVersion.id),
+    recordDigest = (SELECT record FROM versionDigest d WHERE d.id = modelVersion.id);
 
 -- Versions are never removed (a delete is a tombstone), and a tombstone is never lifted.
 CREATE TRIGGER modelVersion_no_delete BEFORE DELETE ON modelVersion

@@ -8,13 +8,14 @@ extension Registry {
         ("specDigest", "spec", "spec"),
         ("headerDigest", "header", "safetensors header"),
         ("layoutDigest", "layout", "tensor list (names, dtypes, shapes, digests)"),
+        ("recordDigest", "record", "record (number, tags, lineage)"),
     ]
 
     static func sealVersion(_ id: Int64, in db: Database) throws {
         try db.execute(
             sql: """
-                UPDATE modelVersion SET (specDigest, headerDigest, layoutDigest) =
-                (SELECT spec, header, layout FROM versionDigest WHERE id = ?) WHERE id = ?
+                UPDATE modelVersion SET (specDigest, headerDigest, layoutDigest, recordDigest) =
+                (SELECT spec, header, layout, record FROM versionDigest WHERE id = ?) WHERE id = ?
                 """,
             arguments: [id, id]
         )
@@ -30,13 +31,14 @@ extension Registry {
         }
     }
 
-    /// The parts of a version whose digest no longer matches (a deleted version's tensors are unlinked,
-    /// so only its spec and header are checked).
+    /// The parts of a version whose digest no longer matches (a deleted version's tensors are unlinked
+    /// and its training run may be purged, so only its spec and header are checked).
     static func damagedParts(ofVersion id: Int64, in db: Database) throws -> [String] {
         let row = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT v.specDigest IS d.spec, v.headerDigest IS d.header, v.layoutDigest IS d.layout OR v.deletedAt IS NOT NULL
+                    SELECT v.specDigest IS d.spec, v.headerDigest IS d.header, v.layoutDigest IS d.layout OR v.deletedAt IS NOT NULL,
+                        v.recordDigest IS d.record OR v.deletedAt IS NOT NULL
                     FROM modelVersion v JOIN versionDigest d ON d.id = v.id WHERE v.id = ?
                     """
             ),

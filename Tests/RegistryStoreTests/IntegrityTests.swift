@@ -102,6 +102,14 @@ struct IntegrityTests {
                 "UPDATE latestMetric SET value = value + 1 WHERE (runId, keyId) = (SELECT runId, keyId FROM latestMetric LIMIT 1)",
             reported: "run "
         ),
+        // A version's record: a tag added behind the store's back.
+        Damage(
+            sql: """
+                INSERT INTO modelVersionTag (versionId, key, value)
+                VALUES ((SELECT id FROM modelVersion WHERE number = 2 AND spec IS NOT NULL), 'owner', 'mallory')
+                """,
+            reported: "fusion@2 record"
+        ),
         // The alias table against its append-only history.
         Damage(
             sql: "UPDATE alias SET versionId = (SELECT min(id) FROM modelVersion)",
