@@ -1,5 +1,7 @@
 import Foundation
 import FuseboxTestSupport
+import TensorCore
+import TensorIO
 import Testing
 
 /// The README's reference sections, checked against the binary so they cannot drift: every
@@ -185,6 +187,67 @@ struct CLIPromisesTests {
                 "\(query): \(r.stderr)"
             )
         }
+    }
+
+    /// The README's metric conventions, recomputed here from their definitions on data whose fused
+    /// probabilities are known (the mean of two modalities), against what `eval` reports.
+    @Test func metricConventionsAreWhatTheReadmeSays() throws {
+        let conventions = Self.section("## JSON output").joined(separator: " ")
+        #expect(
+            conventions.contains("clipped at 1e-15") && conventions.contains("15 equal-width")
+                && conventions.contains("(0 to 2)")
+        )
+        let dir = TemporaryDirectory()
+        let (n, c) = (300, 3)
+        var rng = TestRandom(seed: 11)
+        func probabilities() -> [[Double]] {
+            (0..<n).map { _ in
+                let raw = (0..<c).map { _ in Double.random(in: 0.01...1, using: &rng) }
+                return raw.map { $0 / raw.reduce(0, +) }
+            }
+        }
+        let (a, b) = (probabilities(), probabilities())
+        let labels = (0..<n).map { _ in Int.random(in: 0..<c, using: &rng) }
+        for (name, rows) in [("a", a), ("b", b)] {
+            try NumPyArray.write(
+                Tensor(floats: rows.flatMap { $0.map(Float.init) }, shape: [n, c]),
+                toPath: dir.file("\(name).npy")
+            )
+        }
+        try NumPyArray.write(Tensor(int32s: labels.map(Int32.init), shape: [n]), toPath: dir.file("y.npy"))
+        let data = ["--modality", "a=a.npy", "--modality", "b=b.npy", "--labels", "y.npy"]
+        _ = try ok(["train", "m", "--method", "mean"] + data, dir)
+        let eval = try #require(
+            try FuseboxBinary.json(ok(["eval", "m@1", "--format", "json"] + data, dir)) as? [String: Any]
+        )
+        let metrics = try #require(eval["metrics"] as? [String: Double])
+        // The fused probabilities, as Float32 rows averaged (what the binary computes), then the definitions.
+        let p = (0..<n).map { i in (0..<c).map { k in (Double(Float(a[i][k])) + Double(Float(b[i][k]))) / 2 } }
+        var nll = 0.0
+        var brier = 0.0
+        var count = [Int](repeating: 0, count: 15)
+        var correct = [Int](repeating: 0, count: 15)
+        var confidence = [Double](repeating: 0, count: 15)
+        for i in 0..<n {
+            nll -= log(max(p[i][labels[i]], 1e-15)) / Double(n)
+            for k in 0..<c {
+                let target: Double = k == labels[i] ? 1 : 0
+                brier += (p[i][k] - target) * (p[i][k] - target) / Double(n)
+            }
+            let top = p[i].max()!
+            let bin = min(14, Int(top * 15))
+            count[bin] += 1
+            correct[bin] += p[i].firstIndex(of: top)! == labels[i] ? 1 : 0
+            confidence[bin] += top
+        }
+        var ece = 0.0
+        for bin in 0..<15 where count[bin] > 0 {
+            let accuracy = Double(correct[bin]) / Double(count[bin])
+            ece += Double(count[bin]) / Double(n) * abs(accuracy - confidence[bin] / Double(count[bin]))
+        }
+        #expect(abs(metrics["nll"]! - nll) < 1e-5, "nll \(metrics["nll"]!) vs \(nll)")
+        #expect(abs(metrics["brier"]! - brier) < 1e-5, "brier \(metrics["brier"]!) vs \(brier)")
+        #expect(abs(metrics["ece"]! - ece) < 1e-5, "ece \(metrics["ece"]!) vs \(ece)")
     }
 
     @Test func paramsAreStoredAsTheUserGaveThem() throws {
