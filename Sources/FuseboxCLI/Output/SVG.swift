@@ -91,7 +91,7 @@ enum SVG {
         // Round ticks, not the data's x values (bin centres at four decimals collide).
         for (x, label) in niceTicks(xMin, x1) {
             body +=
-                "<text x=\"\(fmt(px(x)))\" y=\"\(fmt(h - bottom + 16))\" text-anchor=\"middle\">\(label)</text>\n"
+                "<text x=\"\(fmt(px(x)))\" y=\"\(fmt(h - bottom + 20))\" text-anchor=\"middle\">\(label)</text>\n"
         }
         body +=
             "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
@@ -128,7 +128,9 @@ enum SVG {
         let longestColumn = columns.map { textWidth($0) }.max() ?? 0
         let turned = longestColumn > cell - 4
         let top = 60.0
-        let w = max(left + cell * Double(columns.count) + 30, 20 + textWidth(title, fontSize: 15))
+        // A turned label runs right as far as it runs down (cos 45° of its length).
+        let lastLabelEnd = left + cell * (Double(columns.count) - 0.5) + (turned ? longestColumn * 0.71 + 10 : 0)
+        let w = max(left + cell * Double(columns.count) + 30, lastLabelEnd, 20 + textWidth(title, fontSize: 15))
         let h = top + cell * Double(rows.count) + (turned ? 30 + longestColumn * 0.71 : 50)
         let flat = values.flatMap { $0 }
         let lo = flat.min() ?? 0
@@ -176,7 +178,11 @@ enum SVG {
         let turned = longest > group - 4
         let bottom = turned ? 30 + longest * 0.71 : 50
         let legend = 38 + (series.map { textWidth($0.name) }.max() ?? 0) + 10
-        let w = max(left + group * Double(categories.count) + max(150, legend), 20 + textWidth(title, fontSize: 15))
+        let w = max(
+            left + group * Double(categories.count) + max(150, legend),
+            left + group * (Double(categories.count) - 0.5) + (turned ? longest * 0.71 + 10 : 0),
+            20 + textWidth(title, fontSize: 15)
+        )
         let h = 310 + bottom
         func py(_ y: Double) -> Double { h - bottom - y * (h - top - bottom) }
         var body = "<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
