@@ -210,7 +210,7 @@ public struct VerificationReport: Sendable {
     public let integrity: [String]
     public let blobsChecked: Int
     public let bytesChecked: Int
-    /// Versions, evaluations and comparisons whose digests were recomputed.
+    /// Versions, evaluations, comparisons, ended runs and aliases checked against their digests or history.
     public let recordsChecked: Int
     /// Every item whose bytes no longer match their digest: `MODEL@N tensor 'NAME'`, `MODEL@N spec`,
     /// `MODEL@N safetensors header`, `MODEL@N tensor list (…)`, `evaluation ID (run R)`, `comparison ID (run R)`.

@@ -32,7 +32,7 @@ extension Fusebox {
                 Terminal.out("integrity_check: \(report.integrity.joined(separator: "; "))")
                 Terminal.out("tensors: \(report.blobsChecked) blobs, \(report.bytesChecked) bytes re-hashed")
                 Terminal.out(
-                    "records: \(report.recordsChecked) versions, evaluations and comparisons checked against their digests"
+                    "records: \(report.recordsChecked) (versions, evaluations, comparisons, ended runs, aliases) checked against their digests"
                 )
                 for bad in report.damaged { Terminal.out(Terminal.red("damaged: \(bad)")) }
             }
