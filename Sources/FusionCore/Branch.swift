@@ -19,12 +19,7 @@ extension ModalitySpec {
     ) -> (Matrix, BranchCache) {
         let prefix = "branch.\(name)"
         var h = x
-        if standardize {
-            let mean = parameters["\(prefix).mean"]!.values
-            let std = parameters["\(prefix).std"]!.values
-            let n = h.columns
-            for i in 0..<h.rows { for j in 0..<n { h.values[i * n + j] = (h.values[i * n + j] - mean[j]) / std[j] } }
-        }
+        if standardize { h = h.standardized(mean: parameters["\(prefix).mean"]!, std: parameters["\(prefix).std"]!) }
         var cache = BranchCache(temperature: nil, layers: [])
         if temperature {
             let inverse = Float.exp(-parameters["\(prefix).log_temperature"]!.values[0])

@@ -76,17 +76,23 @@ struct FusionNetwork {
         case (.classes(let y), .logits): (value, gradient) = Loss.logitCrossEntropy(pass.output, labels: y)
         case (.classes(let y), _): (value, gradient) = Loss.probabilityCrossEntropy(pass.output, labels: y)
         }
-        if spec.l2 > 0 {
-            for name in l2Names {
-                value += Double(spec.l2 / 2) * Double(parameters[name]!.values.reduce(0) { $0 + $1 * $1 })
-            }
+        for (name, l2) in l2Strengths {
+            value += Double(l2 / 2) * Double(parameters[name]!.values.reduce(0) { $0 + $1 * $1 })
         }
         return (value, gradient)
     }
 
-    /// Kernels the L2 penalty applies to.
-    var l2Names: [String] {
-        spec.parameterShapes.map(\.name).filter { $0.hasSuffix("kernel") && !$0.hasPrefix("fusion.gate") }
+    /// The kernels the L2 penalty applies to, with their strength: a branch's own
+    /// ``ModalitySpec/l2`` when it has one, else ``FusionSpec/l2``; kernels at strength 0 are left out.
+    var l2Strengths: [(name: String, l2: Float)] {
+        let names = spec.parameterShapes.map(\.name).filter { $0.hasSuffix("kernel") && !$0.hasPrefix("fusion.gate") }
+        var own: [String: Float] = [:]
+        for m in spec.modalities {
+            guard let l2 = m.l2 else { continue }
+            let dense = m.layers.filter { if case .dense = $0 { true } else { false } }.count
+            for i in 0..<dense { own["branch.\(m.name).dense\(i).kernel"] = l2 }
+        }
+        return names.map { ($0, own[$0] ?? spec.l2) }.filter { $0.l2 > 0 }
     }
 
     /// `∂L/∂θ` for every trainable parameter reached by the pass.
@@ -122,9 +128,7 @@ struct FusionNetwork {
 
     private func withL2(_ gradients: [String: Matrix], _ parameters: [String: Matrix]) -> [String: Matrix] {
         var gradients = gradients
-        if spec.l2 > 0 {
-            for name in l2Names { accumulate(&gradients, name, parameters[name]! * spec.l2) }
-        }
+        for (name, l2) in l2Strengths { accumulate(&gradients, name, parameters[name]! * l2) }
         return gradients
     }
 

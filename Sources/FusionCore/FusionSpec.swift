@@ -31,6 +31,9 @@ public struct ModalitySpec: Sendable, Hashable, Codable {
     /// `[.dense(units: classes), .softmax]`; for `probs` none; for `logits` `[.softmax]` unless a
     /// temperature applies it.
     public var layers: [LayerSpec]
+    /// The branch's own L2 strength `λ` on its Dense kernels (chosen by cross-validation for a
+    /// cross-fitted branch, see ``CrossFittedBranches``); nil applies the spec's ``FusionSpec/l2``.
+    public var l2: Float?
 
     public init(
         name: String,
@@ -46,6 +49,13 @@ public struct ModalitySpec: Sendable, Hashable, Codable {
         self.temperature = temperature && kind != .features
         self.standardize = standardize ?? (kind == .features)
         self.layers = layers
+    }
+
+    /// True for the branch ``standard(name:kind:width:classes:temperature:)`` gives a `features`
+    /// modality of a classifier, standardise → `Dense(classes)` → softmax: a multinomial logistic
+    /// regression that can be fitted on its own (``CrossFittedBranches``).
+    func isLogisticBranch(classes: Int) -> Bool {
+        kind == .features && standardize && layers == [.dense(units: classes), .softmax]
     }
 
     /// True when the branch has trainable parameters (a temperature or Dense layers).
@@ -104,6 +114,10 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     public var missingModalities: MissingModalityPolicy
     /// L2 penalty `λ/2 · Σ K²` on Dense kernels and the stacking matrix (0 = none).
     public var l2: Float
+    /// Set when the `features` branches were fitted on their own and the operator and head on
+    /// their `K`-fold out-of-fold probabilities (``CrossFittedBranches``); nil when every part was
+    /// trained together, end to end. It records how the model was made; prediction is the same.
+    public var branchFolds: Int?
 
     public init(
         task: Task = .classification,
@@ -167,6 +181,23 @@ public struct FusionSpec: Sendable, Hashable, Codable {
             head: head,
             l2: l2 ?? fusion.defaultL2
         )
+    }
+
+    /// The modalities whose branch is a logistic regression that can be fitted on its own (classification only).
+    public var crossFittableModalities: [String] {
+        task == .classification ? modalities.filter { $0.isLogisticBranch(classes: classCount) }.map(\.name) : []
+    }
+
+    /// The spec of everything after the named branches: each becomes a `probs` input of
+    /// ``classCount`` columns, which is what its logistic regression outputs.
+    func headSpec(replacing names: [String]) -> FusionSpec {
+        var head = self
+        head.modalities = modalities.map { m in
+            names.contains(m.name)
+                ? ModalitySpec(name: m.name, kind: .probs, width: classCount, layers: []) : m
+        }
+        head.branchFolds = nil
+        return head
     }
 
     /// The operator that implements ``method`` for this spec's modalities and classes.

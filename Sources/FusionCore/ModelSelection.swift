@@ -10,7 +10,7 @@ public struct CandidateScore: Sendable {
     public let foldAccuracy: [Double]
     /// Each sample's out-of-fold log-loss, in the data's row order (for paired comparisons).
     public let sampleLogLoss: [Double]
-    /// Trainable parameters of the operator and head (what "simpler" means in a tie).
+    /// Learned parameters of the operator and head, trained or fitted directly (what "simpler" means in a tie).
     public let parameterCount: Int
     /// Against the winner: the mean per-sample difference of out-of-fold log-loss (this − winner),
     /// its standard error `sd(d)/√n`, and the two-sided p-value of `z = mean/SE` (normal). Nil for the winner.
@@ -37,13 +37,22 @@ public struct CandidateScore: Sendable {
 /// is trained on K − 1 folds with the settings `configuration(spec)` gives and scored on the
 /// held-out fold, so every sample gets an out-of-fold prediction from every method. The winner
 /// has the lowest mean fold log-loss, except that among the methods whose mean lies within one
-/// standard error of the best, the simplest (fewest trainable parameters, then the lower loss) wins.
+/// paired standard error of the best — `mean(ℓ(c) − ℓ(best)) ≤ sd(ℓ(c) − ℓ(best))/√n` over the
+/// samples' out-of-fold log-losses, the comparison that accounts for both being scored on the
+/// same samples — the simplest (fewest learned parameters, then the lower loss) wins.
+///
+/// When the settings cross-fit `features` branches (``TrainingConfiguration/branchFolds``), the
+/// branches are cross-fitted once on all rows (``CrossFittedBranches``) and every method's operator
+/// and head is cross-validated on their out-of-fold probabilities, on the same folds: the branches
+/// are the same whichever method wins, so they are not fitted again per method and fold.
 public struct ModelSelection: Sendable {
     /// Best first (by mean fold log-loss).
     public let candidates: [CandidateScore]
     public let winner: FusionMethod
     public let folds: Int
     public let seed: UInt64
+    /// The cross-fitted branches the heads were compared on, if any (the winner's refit reuses them).
+    public let branches: CrossFittedBranches?
 
     /// The classification methods whose standard spec fits `data` (for the spec the caller builds).
     public static func applicableMethods(for data: Dataset, spec: (FusionMethod) throws -> FusionSpec) -> [FusionMethod]
@@ -78,10 +87,23 @@ public struct ModelSelection: Sendable {
                 "\(k)-fold cross-validation needs at least \(k) samples, there are \(data.count)"
             )
         }
+        var data = data
+        var branches: CrossFittedBranches?
+        let first = try spec(methods[0])
+        if let branchFolds = configuration(first).branchFolds, !first.crossFittableModalities.isEmpty {
+            branches = try CrossFittedBranches.fit(
+                data,
+                modalities: first.crossFittableModalities,
+                folds: branchFolds,
+                seed: seed
+            )
+            data = branches!.outOfFold
+        }
         let labels = data.labels
         var scores: [CandidateScore] = []
         for method in methods {
-            let methodSpec = try spec(method)
+            let fullSpec = try spec(method)
+            let methodSpec = branches.map { fullSpec.headSpec(replacing: $0.branches.map(\.modality)) } ?? fullSpec
             var foldLoss: [Double] = []
             var foldAccuracy: [Double] = []
             var sampleLoss = [Double](repeating: 0, count: data.count)
@@ -89,7 +111,8 @@ public struct ModelSelection: Sendable {
                 progress(method, f + 1, k)
                 let held = Set(heldOut)
                 let train = data.subset((0..<data.count).filter { !held.contains($0) })
-                var c = configuration(methodSpec)
+                var c = configuration(fullSpec).selectingByCrossValidation
+                c.branchFolds = nil
                 c.seed = seed &+ UInt64(f)
                 let model = try Trainer.train(spec: methodSpec, data: train, configuration: c).model
                 let p = try model.predictProbabilities(data.subset(heldOut))
@@ -105,7 +128,7 @@ public struct ModelSelection: Sendable {
                 foldLoss.append(loss / Double(heldOut.count))
                 foldAccuracy.append(Double(correct) / Double(heldOut.count))
             }
-            let count = methodSpec.parameterShapes.filter { $0.trainable && !$0.name.hasPrefix("branch.") }.reduce(0) {
+            let count = methodSpec.parameterShapes.filter { !$0.name.hasPrefix("branch.") }.reduce(0) {
                 $0 + $1.rows * $1.columns
             }
             scores.append(
@@ -121,14 +144,35 @@ public struct ModelSelection: Sendable {
         }
         scores.sort { $0.meanLogLoss < $1.meanLogLoss }
         let best = scores[0]
-        let winner = scores.filter { $0.meanLogLoss <= best.meanLogLoss + best.logLossStandardError }
-            .min { ($0.parameterCount, $0.meanLogLoss) < ($1.parameterCount, $1.meanLogLoss) }!
+        let winner = scores.filter { c in
+            let (difference, standardError, _) = Self.paired(c, best)
+            return difference <= standardError
+        }.min { ($0.parameterCount, $0.meanLogLoss) < ($1.parameterCount, $1.meanLogLoss) }!
         for i in scores.indices where scores[i].method != winner.method {
-            let d = zip(scores[i].sampleLogLoss, winner.sampleLogLoss).map { $0 - $1 }
-            let (mean, se) = (CandidateScore.mean(d), CandidateScore.standardError(d))
-            let p = se > 0 ? Double.erfc(abs(mean / se) / 2.squareRoot()) : (mean == 0 ? 1 : 0)
-            scores[i].pairedAgainstWinner = (mean, se, p)
+            scores[i].pairedAgainstWinner = Self.paired(scores[i], winner)
         }
-        return ModelSelection(candidates: scores, winner: winner.method, folds: k, seed: seed)
+        return ModelSelection(candidates: scores, winner: winner.method, folds: k, seed: seed, branches: branches)
+    }
+
+    /// The paired comparison of `a` with `b` on the same samples: the mean of `dᵢ = ℓᵢ(a) − ℓᵢ(b)`
+    /// (out-of-fold log-losses), its standard error `sd(d)/√n`, and the two-sided normal p-value of `mean/SE`.
+    static func paired(
+        _ a: CandidateScore,
+        _ b: CandidateScore
+    ) -> (difference: Double, standardError: Double, p: Double) {
+        let d = zip(a.sampleLogLoss, b.sampleLogLoss).map { $0 - $1 }
+        let (mean, se) = (CandidateScore.mean(d), CandidateScore.standardError(d))
+        let p = se > 0 ? Double.erfc(abs(mean / se) / 2.squareRoot()) : (mean == 0 ? 1 : 0)
+        return (mean, se, p)
+    }
+}
+
+extension TrainingConfiguration {
+    /// The settings for a fit inside automatic selection, where the folds are the validation: no
+    /// rows are held out unless early stopping needs them (``patience``).
+    public var selectingByCrossValidation: TrainingConfiguration {
+        var c = self
+        if c.patience == nil { c.validationSplit = 0 }
+        return c
     }
 }

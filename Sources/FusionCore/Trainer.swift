@@ -24,12 +24,19 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     public var gradientTolerance = 1e-4
     /// With `patience` and no validation data: the relative decrease of the training loss that counts as progress.
     public var convergenceTolerance = 1e-4
+    /// Cross-fitting: each `features` branch of a classifier (``FusionSpec/crossFittableModalities``)
+    /// is fitted on its own and the operator and head on its out-of-fold probabilities from this
+    /// many folds (``CrossFittedBranches``); the settings above then apply to the head. Nil trains
+    /// the branches together with the head, end to end, as a Keras model would be.
+    public var branchFolds: Int?
 
     public init() {}
 
     /// Settings that train `spec` to convergence, so a user who gives no hyper-parameters gets a
     /// converged model on a thousand rows or a million:
     ///
+    /// - `features` branches of a classifier are cross-fitted with 5 folds (``branchFolds``), and
+    ///   what follows is said of the rest of the spec (the operator and head);
     /// - a spec without a hidden layer (every operator head, with temperatures and logistic
     ///   feature branches) is fitted full batch by L-BFGS until `max|∂L/∂θ| ≤ 10⁻⁴` (scikit-learn's `tol`), at most 2000
     ///   iterations — the way scikit-learn fits a logistic regression;
@@ -40,7 +47,9 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     public static func converging(for spec: FusionSpec, validationSplit: Double = 0) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.validationSplit = validationSplit
-        if spec.hasHiddenLayer {
+        let crossFitted = spec.crossFittableModalities
+        if !crossFitted.isEmpty { c.branchFolds = 5 }
+        if spec.headSpec(replacing: crossFitted).hasHiddenLayer {
             c.epochs = 500
             c.patience = 10
         } else {
@@ -86,6 +95,8 @@ public struct TrainingResult: Sendable {
     /// The validation dataset actually used (split off or given), if any.
     public let validation: Dataset?
     public let train: Dataset
+    /// The cross-fitted branches, when ``TrainingConfiguration/branchFolds`` applied.
+    public var branches: CrossFittedBranches?
 }
 
 /// Mini-batch training of a fusion spec.
@@ -99,6 +110,8 @@ public enum Trainer {
     ///   - validation: a validation set; when nil and `validationSplit > 0`, a stratified split.
     ///   - initialParameters: values that replace the initialisation for the names given
     ///     (e.g. `["fusion.weights": [[0.2, 0.7]]]` to reproduce a reference run).
+    ///   - branches: cross-fitted branches already fitted on exactly the training rows (as
+    ///     `--method auto` has them), used instead of fitting them again.
     ///   - onEpoch: called after each epoch; return false to cancel (the trainer then throws
     ///     ``FusionError`` `cancelled`).
     public static func train(
@@ -107,6 +120,7 @@ public enum Trainer {
         validation: Dataset? = nil,
         configuration: TrainingConfiguration,
         initialParameters: [String: Matrix] = [:],
+        branches: CrossFittedBranches? = nil,
         onEpoch: (EpochReport) throws -> Bool = { _ in true }
     ) throws -> TrainingResult {
         try spec.validate()
@@ -119,9 +133,44 @@ public enum Trainer {
             )
         }
         guard train.count > 0 else { throw FusionError(.invalidData, "there are no training samples") }
+        if let folds = configuration.branchFolds, !spec.crossFittableModalities.isEmpty {
+            return try trainCrossFitted(
+                spec: spec,
+                train: train,
+                validation: validation,
+                folds: folds,
+                configuration: configuration,
+                initialParameters: initialParameters,
+                branches: branches,
+                onEpoch: onEpoch
+            )
+        }
         guard configuration.epochs >= 1, configuration.batchSize >= 1, configuration.learningRate > 0 else {
             throw FusionError(.invalidSpec, "epochs, batch size and learning rate must be positive")
         }
+        return try Self.train(
+            spec: spec,
+            train: train,
+            validation: validation,
+            configuration: configuration,
+            initialParameters: initialParameters,
+            inputsAreHeldOut: false,
+            onEpoch: onEpoch
+        )
+    }
+
+    /// Trains on `train`, validating on `validation`. `inputsAreHeldOut` says the training rows'
+    /// inputs are already out-of-fold outputs (cross-fitting): a directly fitted operator then
+    /// fits on them rather than on the smaller validation set.
+    static func train(
+        spec: FusionSpec,
+        train: Dataset,
+        validation: Dataset?,
+        configuration: TrainingConfiguration,
+        initialParameters: [String: Matrix],
+        inputsAreHeldOut: Bool,
+        onEpoch: (EpochReport) throws -> Bool
+    ) throws -> TrainingResult {
         var parameters = spec.initialParameters(seed: configuration.seed)
         fitStandardization(spec: spec, data: train, parameters: &parameters)
         for (name, value) in initialParameters {
@@ -282,11 +331,13 @@ public enum Trainer {
         }
         if let best { model.parameters = best.parameters }
         if type(of: fusion).fitting == .direct {
-            // Fitted on held-out outputs when there are any (what it selects by must not be what the branches saw).
+            // Fitted on held-out outputs (what it selects by must not be what the branches saw): the
+            // training rows' when they are out-of-fold, else the validation rows' when there are any.
             let clock = ContinuousClock.now
             parameters = model.parameters
             let (heldOut, heldOutInputs) =
-                validation.flatMap { v in validationInputs.map { (v, $0) } } ?? (train, inputs.map { $0 })
+                (inputsAreHeldOut ? nil : validation.flatMap { v in validationInputs.map { (v, $0) } })
+                ?? (train, inputs.map { $0 })
             let h = network.branchOutputs(heldOutInputs, parameters: parameters, training: false, rng: &rng).outputs.map
             { $0! }
             fusion.fit(branchOutputs: h, labels: heldOut.labels, parameters: &parameters)
@@ -311,28 +362,11 @@ public enum Trainer {
     }
 
     /// Sets each standardised branch's mean and standard deviation from the training data
-    /// (a deviation below 1e-6 becomes 1 so constant columns pass through centred).
+    /// (`Matrix.standardization()`).
     static func fitStandardization(spec: FusionSpec, data: Dataset, parameters: inout [String: Matrix]) {
         for m in spec.modalities where m.standardize {
             guard let x = data.modality(m.name)?.values else { continue }
-            var mean = [Double](repeating: 0, count: x.columns)
-            var square = [Double](repeating: 0, count: x.columns)
-            for i in 0..<x.rows {
-                for j in 0..<x.columns {
-                    let v = Double(x[i, j])
-                    mean[j] += v
-                    square[j] += v * v
-                }
-            }
-            let n = Double(max(x.rows, 1))
-            let mu = mean.map { $0 / n }
-            let sd = zip(square, mu).map { (($0 / n) - $1 * $1).squareRoot() }
-            parameters["branch.\(m.name).mean"] = Matrix(rows: 1, columns: x.columns, values: mu.map { Float($0) })
-            parameters["branch.\(m.name).std"] = Matrix(
-                rows: 1,
-                columns: x.columns,
-                values: sd.map { $0 < 1e-6 ? 1 : Float($0) }
-            )
+            (parameters["branch.\(m.name).mean"], parameters["branch.\(m.name).std"]) = x.standardization()
         }
     }
 }

@@ -230,16 +230,20 @@ extension Registry {
             ]
         )
         let id = db.lastInsertedRowID
-        for (key, value) in params.sorted(by: { $0.key < $1.key }) {
-            try db.execute(
-                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",
-                arguments: [id, key, value.description, value.number]
-            )
-        }
+        try insertParams(run: id, params, in: db)
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
         }
         return id
+    }
+
+    static func insertParams(run: Int64, _ params: [String: ParamValue], in db: Database) throws {
+        for (key, value) in params.sorted(by: { $0.key < $1.key }) {
+            try db.execute(
+                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",
+                arguments: [run, key, value.description, value.number]
+            )
+        }
     }
 
     /// After a write to a run: a running run's heartbeat is refreshed, an ended run is sealed again.

@@ -117,9 +117,13 @@ extension Fusebox {
                 "training_run": v.trainingRun as Any? ?? NSNull(), "datasets": v.datasets, "components": v.components,
                 "metrics": v.metrics.mapValues { jsonNumber($0) },
                 "method": v.spec?.method.rawValue as Any? ?? NSNull(),
-                "modalities": v.spec?.modalities.map {
-                    ["name": $0.name, "kind": $0.kind.rawValue, "width": $0.width] as [String: Any]
+                "modalities": v.spec?.modalities.map { m in
+                    [
+                        "name": m.name, "kind": m.kind.rawValue, "width": m.width,
+                        "branch": v.spec.map { Self.branch(m, of: $0) } ?? "", "l2": jsonNumber(m.l2.map(Double.init)),
+                    ] as [String: Any]
                 } ?? [],
+                "branch_folds": v.spec?.branchFolds as Any? ?? NSNull(),
                 "tensors": v.tensors.map {
                     ["name": $0.name, "dtype": $0.dtype.rawValue, "shape": $0.shape.dimensions, "sha256": $0.sha256]
                         as [String: Any]
@@ -134,8 +138,13 @@ extension Fusebox {
                     ["created", "", Cell(isoDate(v.createdAt))], ["method", "", Cell(v.spec?.method.rawValue ?? "")],
                 ]
                 rows += v.aliases.map { ["alias", "", Cell($0)] }
-                rows += (v.spec?.modalities ?? []).map {
-                    ["modality", Cell($0.name), Cell("\($0.kind.rawValue) \($0.width)")]
+                if let spec = v.spec {
+                    rows += spec.modalities.map {
+                        [
+                            "modality", Cell($0.name),
+                            Cell("\($0.kind.rawValue) \($0.width): \(Self.branch($0, of: spec))"),
+                        ]
+                    }
                 }
                 rows += v.tensors.map { ["tensor", Cell($0.name), Cell($0.sha256)] }
                 rows += v.trainingRun.map { [["training_run", "", Cell(String($0))]] } ?? []
@@ -157,6 +166,12 @@ extension Fusebox {
                             separator: ", "
                         )
                 )
+                let width = spec.modalities.map(\.name.count).max() ?? 0
+                for m in spec.modalities {
+                    Terminal.out(
+                        "  branch \(m.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(Self.branch(m, of: spec))"
+                    )
+                }
             }
             if !v.aliases.isEmpty { Terminal.out("aliases: " + v.aliases.joined(separator: ", ")) }
             if let run = v.trainingRun { Terminal.out("training run: \(run)") }
@@ -182,6 +197,34 @@ extension Fusebox {
         }
     }
 
+}
+
+extension Fusebox.Show {
+    /// What a modality's branch does, in words: `standardise → logistic regression (λ = 0.00125),
+    /// fitted on its own; head on 5-fold out-of-fold probabilities`.
+    static func branch(_ m: ModalitySpec, of spec: FusionSpec) -> String {
+        var steps: [String] = []
+        if m.standardize { steps.append("standardise") }
+        if m.temperature { steps.append("temperature") }
+        for layer in m.layers {
+            switch layer {
+            case .dense(let units): steps.append("Dense(\(units))")
+            case .relu: steps.append("relu")
+            case .dropout(let rate): steps.append("Dropout(\(rate))")
+            case .softmax: steps.append("softmax")
+            }
+        }
+        if m.kind == .probs && steps.isEmpty { steps.append("probabilities as given") }
+        var text = steps.joined(separator: " → ")
+        if let folds = spec.branchFolds, let l2 = m.l2 {
+            text =
+                "standardise → logistic regression (λ = \(formatNumber(Double(l2)))), fitted on its own; head on \(folds)-fold out-of-fold probabilities"
+        }
+        return text
+    }
+}
+
+extension Fusebox {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A model's versions and alias events, newest first.")
         @OptionGroup var global: GlobalOptions

@@ -49,7 +49,13 @@ extension Fusebox {
 
         @Argument(help: "Model name, e.g. 'sentiment-av'.") var model: String
         @Option(help: "Fusion method, or 'auto'.") var method: MethodChoice = .method(.weightedAverage)
-        @Option(help: "Folds for --method auto.") var folds = 5
+        @Option(help: "Folds for cross-fitting features branches and for --method auto (stratified, seeded).")
+        var folds = 5
+        @Flag(
+            help:
+                "Train features branches together with the head, end to end (as a Keras model would), instead of fitting each on its own and the head on their out-of-fold probabilities."
+        )
+        var jointBranches = false
         @Option(
             help:
                 "Epochs (or L-BFGS iterations). Giving this, --optimizer, --batch-size or --lr selects the explicit path: Adam, lr 1e-3, batch 256, 10 epochs unless given, step for step as Keras."
@@ -129,6 +135,11 @@ extension Fusebox {
             }
             let spec = try spec(for: method, data: data)
             try checkOptionsApply(to: spec)
+            if jointBranches && spec.crossFittableModalities.isEmpty {
+                throw ValidationError(
+                    "--joint-branches applies to features modalities of a classifier; these inputs have none."
+                )
+            }
             var initial: [String: Matrix] = [:]
             if let initWeights {
                 let values = try initWeights.split(separator: ",", omittingEmptySubsequences: false).map { item in
@@ -232,6 +243,7 @@ extension Fusebox {
             configuration.momentum = momentum
             configuration.seed = seed
             configuration.validationSplit = valSplit
+            configuration.branchFolds = jointBranches || spec.crossFittableModalities.isEmpty ? nil : folds
             return configuration
         }
 

@@ -50,7 +50,7 @@ extension Registry {
             progress: progress
         )
         let winnerSpec = try spec(selection.winner)
-        var winnerConfiguration = configuration(winnerSpec)
+        var winnerConfiguration = configuration(winnerSpec).selectingByCrossValidation
         winnerConfiguration.seed = seed
         let candidateRuns = CandidateRuns()
         let trained = try await trainAndRegister(
@@ -65,6 +65,7 @@ extension Registry {
                 "folds": .number(Double(folds)),
                 "candidates": .text(selection.candidates.map(\.method.rawValue).joined(separator: ",")),
             ],
+            branches: selection.branches,
             withRun: { db, parent in
                 candidateRuns.ids = try selection.candidates.map {
                     try Self.insertCandidateRun(

@@ -46,12 +46,14 @@ extension Registry {
             lineage: lineage,
             tags: tags,
             extraParams: [:],
+            branches: nil,
             onEpoch: onEpoch
         )
     }
 
     /// ``trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)``
-    /// with `extraParams` added to the run's and `withRun(db, run)` called in the transaction that creates the run.
+    /// with `extraParams` added to the run's, `withRun(db, run)` called in the transaction that creates the run,
+    /// and `branches` already cross-fitted on the training rows (see ``Trainer/train(spec:data:validation:configuration:initialParameters:branches:onEpoch:)``).
     func trainAndRegister(
         model: String,
         spec: FusionSpec,
@@ -62,6 +64,7 @@ extension Registry {
         lineage: Lineage = Lineage(),
         tags: [String: String] = [:],
         extraParams: [String: ParamValue],
+        branches: CrossFittedBranches?,
         withRun: @escaping @Sendable (Database, Int64) throws -> Void = { _, _ in },
         onEpoch: @escaping (EpochReport) -> Void = { _ in }
     ) async throws -> TrainedVersion {
@@ -84,6 +87,9 @@ extension Registry {
             params["dropout"] = .decimal(rate)
         }
         if let patience = configuration.patience { params["patience"] = .number(Double(patience)) }
+        if !spec.crossFittableModalities.isEmpty {
+            params["branches"] = .text(configuration.branchFolds == nil ? "joint" : "cross-fitted")
+        }
         if let units = spec.head.compactMap({ if case .dense(let u) = $0 { u } else { nil } }).first,
             spec.method == .concatMLP
         {
@@ -114,7 +120,8 @@ extension Registry {
                 data: data,
                 validation: validation,
                 configuration: configuration,
-                initialParameters: initialParameters
+                initialParameters: initialParameters,
+                branches: branches
             ) { report in
                 var metrics = ["train_loss": report.trainLoss]
                 if let loss = report.validationLoss { metrics["val_loss"] = loss }
@@ -145,6 +152,7 @@ extension Registry {
             fullLineage.datasets["train"] = result.train.fingerprint
             if let validation = result.validation { fullLineage.datasets["validation"] = validation.fingerprint }
             try await logMetrics(run: run, final.filter { $0.value.isFinite })
+            if let branches = result.branches { try await logBranches(branches, run: run) }
             let version = try await registerVersion(
                 model: model,
                 classifier: result.model,
@@ -169,6 +177,27 @@ extension Registry {
                 logger.warning("Could not mark run \(run) failed: \(failing)")
             }
             throw error
+        }
+    }
+}
+
+extension Registry {
+    /// Records how the cross-fitted branches were fitted: params `branch_folds` and, per modality,
+    /// `branch.NAME.l2` (the chosen λ) and `branch.NAME.C` (scikit-learn's `C = 1/(λn)`); metrics
+    /// `branch.NAME.cv_log_loss` and `branch.NAME.cv_accuracy` (out of fold, at the chosen strength).
+    func logBranches(_ branches: CrossFittedBranches, run: Int64) async throws {
+        var params: [String: ParamValue] = ["branch_folds": .number(Double(branches.folds))]
+        var points: [MetricPoint] = []
+        for b in branches.branches {
+            params["branch.\(b.modality).l2"] = .number(b.l2)
+            params["branch.\(b.modality).C"] = .number(b.inverseStrength)
+            points.append(MetricPoint(key: "branch.\(b.modality).cv_log_loss", step: 0, value: b.cvLogLoss))
+            points.append(MetricPoint(key: "branch.\(b.modality).cv_accuracy", step: 0, value: b.cvAccuracy))
+        }
+        try await write { [params, points] db in
+            try Self.insertParams(run: run, params, in: db)
+            try Self.insertMetrics(run: run, points, in: db)
+            try Self.touch(run: run, in: db)
         }
     }
 }
