@@ -19,8 +19,17 @@ struct DataOptions: ParsableArguments {
     )
     var modalities: [String] = []
 
-    @Option(help: "With --modality: the labels file (.npy, .npz, .csv).")
+    @Option(
+        help:
+            "With --modality: the labels file (.npy, .npz, .csv): class indices, one-hot rows, or names with --classes."
+    )
     var labels: String?
+
+    @Option(
+        help:
+            "NAME=FILE: sample ids for modality NAME (or 'labels'), one per row (.npy, .csv), to align files whose rows come in different orders. A CSV 'id' column or an 'ids' array in a .npz/.safetensors file works too."
+    )
+    var ids: [String] = []
 
     @Option(
         name: .customLong("kind"),
@@ -38,6 +47,11 @@ struct DataOptions: ParsableArguments {
             )
         }
         if split != nil && data == nil { throw ValidationError("--split goes with --data.") }
+        if !ids.isEmpty && data != nil {
+            throw ValidationError(
+                "--ids goes with --modality; the tensors of one --data file are already in one order."
+            )
+        }
         if labels != nil && data != nil {
             throw ValidationError("--labels goes with --modality; with --data the labels are the 'labels' tensor.")
         }
@@ -74,7 +88,8 @@ struct DataOptions: ParsableArguments {
                     }
                     return (String(spec[..<eq]), file, kind)
                 },
-                labels: labels
+                labels: labels,
+                ids: try parsePairs(ids, option: "--ids")
             )
         }
         let names = classes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }

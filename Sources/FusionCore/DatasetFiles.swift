@@ -7,8 +7,13 @@ public enum DatasetSource: Sendable, Hashable {
     /// split, `SPLIT.MODALITY` and `SPLIT.labels` tensors.
     case bundle(path: String, split: String?)
     /// One file per modality (`.npy`, `.npz` with one array, `.csv`, `.safetensors` with one
-    /// tensor) and a labels file.
-    case files(modalities: [(name: String, path: String, kind: ModalityKind?)], labels: String?)
+    /// tensor) and a labels file. Files whose rows come in different orders are aligned by sample
+    /// ids (``DatasetFiles``): `ids` gives an ids file (`.npy`, `.csv`) by modality name or `labels`.
+    case files(
+        modalities: [(name: String, path: String, kind: ModalityKind?)],
+        labels: String?,
+        ids: [String: String] = [:]
+    )
 
     public static func == (a: DatasetSource, b: DatasetSource) -> Bool {
         String(describing: a) == String(describing: b)
@@ -17,6 +22,18 @@ public enum DatasetSource: Sendable, Hashable {
 }
 
 /// Reads datasets from files, validating them (see ``Dataset``).
+///
+/// **Sample ids.** When the rows of separate files come in different orders, each file can name
+/// its samples: an `id` column in a CSV file (any text), an `ids` array beside the one data array
+/// of a `.npz` or `.safetensors` file, or an ids file given with `ids` (`--ids NAME=FILE`). If
+/// any file has ids, every file must; each must hold the same set of ids, each once, and the rows
+/// are put in the order of the labels' ids (the first modality's without labels). Integer ids
+/// match across formats (`7`, `7.0` and `"7"` are one id). A bundle (`--data`) is one file whose
+/// rows agree already; an `ids` (or `SPLIT.ids`) tensor in it is not a modality.
+///
+/// **Labels** are class indices (one per sample, any integer or float type holding whole numbers),
+/// one-hot rows (`n × C`, one 1 per row; the width gives the class count), class names with
+/// `classNames`, or real values for regression.
 public enum DatasetFiles {
     /// Loads a dataset.
     /// - Parameters:
@@ -33,8 +50,8 @@ public enum DatasetFiles {
         regression: Bool = false,
         requireLabels: Bool = true
     ) throws -> Dataset {
-        var arrays: [(name: String, tensor: Tensor, path: String)] = []
-        var labels: (tensor: Tensor, path: String)?
+        var arrays: [(name: String, tensor: Tensor, path: String, ids: [String]?)] = []
+        var labels: (tensor: Tensor, path: String, ids: [String]?)?
         var kinds = kinds
         switch source {
         case .bundle(let path, let split):
@@ -60,21 +77,37 @@ public enum DatasetFiles {
             }
             for (name, tensor) in selected {
                 let short = String(name.dropFirst(prefix.count))
-                if short == "labels" { labels = (tensor, path) } else { arrays.append((short, tensor, path)) }
+                if short == "labels" {
+                    labels = (tensor, path, nil)
+                } else if short != Self.idsName {
+                    arrays.append((short, tensor, path, nil))
+                }
             }
-        case .files(let modalities, let labelPath):
+        case .files(let modalities, let labelPath, let idFiles):
+            if let unknown = idFiles.keys.sorted().first(where: { n in
+                n != "labels" && !modalities.contains { $0.name == n }
+            }) {
+                throw FusionError(
+                    .invalidData,
+                    "ids were given for '\(unknown)', which is neither a modality nor 'labels'"
+                )
+            }
             for m in modalities {
-                arrays.append((m.name, try readSingle(m.path), m.path))
+                let (tensor, ids) = try readSingle(m.path)
+                arrays.append((m.name, tensor, m.path, try idFiles[m.name].map(readIds) ?? ids))
                 if let kind = m.kind { kinds[m.name] = kind }
             }
             if let labelPath {
                 let named = try classNames.flatMap { try namedLabels(labelPath, classNames: $0) }
-                labels = (try named ?? readSingle(labelPath), labelPath)
+                let (tensor, ids) = try named.map { ($0, nil) } ?? readSingle(labelPath)
+                labels = (tensor, labelPath, try idFiles["labels"].map(readIds) ?? ids)
+            } else if idFiles["labels"] != nil {
+                throw FusionError(.invalidData, "ids were given for 'labels' but no labels file")
             }
         }
         guard !arrays.isEmpty else { throw FusionError(.invalidData, "no modality was given") }
         var inputs: [ModalityInput] = []
-        for (name, tensor, path) in arrays {
+        for (name, tensor, path, _) in arrays {
             guard tensor.dtype.isFloatingPoint || tensor.dtype.isInteger else {
                 throw FusionError(
                     .invalidData,
@@ -92,6 +125,33 @@ public enum DatasetFiles {
                 ModalityInput(name: name, kind: kinds[name] ?? ModalityInput.detectKind(matrix), values: matrix)
             )
         }
+        // Files with sample ids are put in one order first.
+        var labelOrder: [Int]?
+        if arrays.contains(where: { $0.ids != nil }) || labels?.ids != nil {
+            let sources =
+                zip(arrays, inputs).map {
+                    SampleAlignment.Source(name: $0.name, path: $0.path, rows: $1.values.rows, ids: $0.ids)
+                }
+                + (labels.map {
+                    [
+                        SampleAlignment.Source(
+                            name: "labels",
+                            path: $0.path,
+                            rows: $0.tensor.shape.rank > 0 ? $0.tensor.shape[0] : 1,
+                            ids: $0.ids
+                        )
+                    ]
+                } ?? [])
+            let orders = try SampleAlignment.orders(sources, reference: labels == nil ? 0 : sources.count - 1)
+            for i in inputs.indices {
+                inputs[i] = ModalityInput(
+                    name: inputs[i].name,
+                    kind: inputs[i].kind,
+                    values: inputs[i].values.gatherRows(orders[i])
+                )
+            }
+            if labels != nil { labelOrder = orders[sources.count - 1] }
+        }
         // Modalities first agree with each other (the message names two of them, not labels that a
         // prediction never takes).
         if let first = inputs.first, let ragged = inputs.first(where: { $0.values.rows != first.values.rows }) {
@@ -101,14 +161,23 @@ public enum DatasetFiles {
             )
         }
         let targets: Targets
+        var classCount = classCount
         if let labels {
-            guard labels.tensor.shape.rank == 1 || (labels.tensor.shape.rank == 2 && labels.tensor.shape[1] == 1) else {
-                throw FusionError(
-                    .invalidData,
-                    "'\(labels.path)': labels have shape \(labels.tensor.shape); they must be one value per sample"
-                )
+            let tensor = labels.tensor
+            var values: [Double]
+            if !regression, tensor.shape.rank == 2, tensor.shape[1] > 1 {
+                values = try oneHotLabels(tensor, path: labels.path)
+                classCount = classCount ?? tensor.shape[1]
+            } else {
+                guard tensor.shape.rank == 1 || (tensor.shape.rank == 2 && tensor.shape[1] == 1) else {
+                    throw FusionError(
+                        .invalidData,
+                        "'\(labels.path)': labels have shape \(tensor.shape); they must be one value per sample (or one-hot rows)"
+                    )
+                }
+                values = tensor.doubles()
             }
-            let values = labels.tensor.doubles()
+            if let labelOrder { values = labelOrder.map { values[$0] } }
             if regression {
                 targets = .values(values.map { Float($0) })
             } else {
@@ -147,6 +216,40 @@ public enum DatasetFiles {
         return try Dataset(modalities: inputs, targets: targets, classCount: classCount, classNames: classNames)
     }
 
+    /// Class indices from one-hot rows (each entry 0 or 1, exactly one 1 per row).
+    static func oneHotLabels(_ tensor: Tensor, path: String) throws -> [Double] {
+        let width = tensor.shape[1]
+        let values = tensor.doubles()
+        return try (0..<tensor.shape[0]).map { i in
+            let row = values[i * width..<(i + 1) * width]
+            guard row.allSatisfy({ $0 == 0 || $0 == 1 }), row.filter({ $0 == 1 }).count == 1 else {
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)': labels have shape \(tensor.shape) but row \(i) is not one-hot (one 1, the rest 0); give class indices or one-hot rows"
+                )
+            }
+            return Double(row.firstIndex(of: 1)! - row.startIndex)
+        }
+    }
+
+    /// The name of a sample-ids array in a `.npz` or `.safetensors` file.
+    static let idsName = "ids"
+
+    /// Sample ids from a file: a one-column CSV (with or without an `id` header) or a 1-D array.
+    static func readIds(_ path: String) throws -> [String] {
+        if fileExtension(path) == "csv" {
+            var cells = try CSVTable.readTextCells(path: path)
+            if cells.first == CSVTable.idColumn { cells.removeFirst() }
+            return cells.map(SampleAlignment.canonical)
+        }
+        let (tensor, ids) = try readSingle(path)
+        if let ids { return ids }
+        guard tensor.shape.rank == 1 else {
+            throw FusionError(.invalidData, "'\(path)': ids have shape \(tensor.shape); they must be one per sample")
+        }
+        return SampleAlignment.ids(tensor)
+    }
+
     /// Labels written as class names (a `.csv` or `.txt` file, one per line, an optional header),
     /// mapped to their index in `classNames`; nil when the file is not text or its labels are numbers.
     static func namedLabels(_ path: String, classNames: [String]) throws -> Tensor? {
@@ -181,23 +284,34 @@ public enum DatasetFiles {
         }
     }
 
-    /// The single array of a file.
-    static func readSingle(_ path: String) throws -> Tensor {
+    /// The single array of a file, and its sample ids if the file has them (an `id` CSV column,
+    /// or an `ids` array beside the data array).
+    static func readSingle(_ path: String) throws -> (tensor: Tensor, ids: [String]?) {
         switch fileExtension(path) {
-        case "npy": return try NumPyArray.read(path: path)
+        case "npy": return (try NumPyArray.read(path: path), nil)
         case "csv":
             let table = try CSVTable.read(path: path)
-            return table.matrix.columns == 1
+            let tensor =
+                table.matrix.columns == 1
                 ? Tensor(floats: table.matrix.values, shape: [table.matrix.rows]) : Tensor(table.matrix)
+            return (tensor, table.ids?.map(SampleAlignment.canonical))
         case "npz", "safetensors":
-            let arrays = try readNamed(path)
+            let all = try readNamed(path)
+            let ids = all.first { $0.name == idsName }
+            let arrays = all.filter { $0.name != idsName }
             guard arrays.count == 1 else {
                 throw FusionError(
                     .invalidData,
-                    "'\(path)' holds \(arrays.count) arrays (\(arrays.map(\.name).joined(separator: ", "))); give a file with one, or use --data"
+                    "'\(path)' holds \(arrays.count) arrays (\(arrays.map(\.name).joined(separator: ", "))); give a file with one (and optionally 'ids'), or use --data"
                 )
             }
-            return arrays[0].tensor
+            if let ids, ids.tensor.shape.rank != 1 {
+                throw FusionError(
+                    .invalidData,
+                    "'\(path)': ids have shape \(ids.tensor.shape); they must be one per sample"
+                )
+            }
+            return (arrays[0].tensor, ids.map { SampleAlignment.ids($0.tensor) })
         default: throw FusionError(.invalidData, "'\(path)': unknown file type; use .npy, .npz, .csv or .safetensors")
         }
     }

@@ -1,13 +1,18 @@
 import TensorCore
 
 /// A numeric table read from CSV: an optional header row, a Float32 matrix of the feature
-/// columns, and optionally one column taken out as labels.
+/// columns, optionally one column taken out as labels, and the sample ids of an `id` column.
 public struct CSVTable: Sendable {
     /// Column names of the matrix (from the header row, or `c0`, `c1`, … without one).
     public let columns: [String]
     public let matrix: Matrix
     /// The label column's values, when one was asked for.
     public let labels: [Double]?
+    /// The sample ids, when the header names an `id` column (read as text: any value, not only numbers).
+    public let ids: [String]?
+
+    /// The name of the column that holds sample ids.
+    public static let idColumn = "id"
 
     /// Reads a CSV file.
     /// - Parameters:
@@ -67,9 +72,14 @@ public struct CSVTable: Sendable {
                 )
             }
         }
+        let idIndex = header ? names.firstIndex(of: idColumn) : nil
+        if let idIndex, idIndex == labelIndex {
+            throw TensorIOError(.invalidCSV, path: path, "uses the column '\(idColumn)' both for ids and for labels")
+        }
         var values: [Float] = []
         values.reserveCapacity(rows.count * width)
         var labels: [Double] = []
+        var ids: [String] = []
         for (line, cells) in rows {
             guard cells.count == width else {
                 throw TensorIOError(
@@ -79,6 +89,10 @@ public struct CSVTable: Sendable {
                 )
             }
             for (j, cell) in cells.enumerated() {
+                if j == idIndex {
+                    ids.append(String(cell).trimmingQuotes())
+                    continue
+                }
                 guard let v = Double(cell) else {
                     throw TensorIOError(
                         .invalidCSV,
@@ -90,8 +104,14 @@ public struct CSVTable: Sendable {
             }
         }
         if let labelIndex { names.remove(at: labelIndex) }
+        if let idIndex { names.remove(at: idIndex - (labelIndex.map { $0 < idIndex ? 1 : 0 } ?? 0)) }
         let matrix = Matrix(rows: rows.count, columns: names.count, values: values)
-        return CSVTable(columns: names, matrix: matrix, labels: labelIndex == nil ? nil : labels)
+        return CSVTable(
+            columns: names,
+            matrix: matrix,
+            labels: labelIndex == nil ? nil : labels,
+            ids: idIndex.map { _ in ids }
+        )
     }
 
     private static func trim(_ s: Substring) -> Substring {
