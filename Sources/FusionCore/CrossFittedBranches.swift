@@ -1,4 +1,3 @@
-import Dispatch
 import RealModule
 import TensorCore
 
@@ -105,8 +104,7 @@ public struct CrossFittedBranches: Sendable {
         // One task per (modality, fold): the fold's out-of-fold probabilities and model at every strength.
         let grid = inverseStrengths
         let tasks = modalities.indices.flatMap { m in foldRows.indices.map { (m, $0) } }
-        let results = FoldResults(count: tasks.count)
-        DispatchQueue.concurrentPerform(iterations: tasks.count) { t in
+        let results = try parallelMap(tasks.count) { t in
             let (m, f) = tasks[t]
             let held = Set(foldRows[f])
             let trainRows = (0..<data.count).filter { !held.contains($0) }
@@ -126,13 +124,13 @@ public struct CrossFittedBranches: Sendable {
                 model = fitted
                 out.append((fitted.probabilities(heldX), fitted))
             }
-            results.set(t, out)
+            return out
         }
 
         var branches: [FittedBranch] = []
         var outOfFold = data.modalities
         for (m, name) in modalities.enumerated() {
-            let perFold = foldRows.indices.map { results.value(m * k + $0) }
+            let perFold = foldRows.indices.map { results[m * k + $0] }
             // Out-of-fold log-loss and accuracy of each strength over all rows.
             let scores = grid.indices.map { g -> (loss: Double, accuracy: Double) in
                 var loss = 0.0
@@ -198,24 +196,4 @@ public struct CrossFittedBranches: Sendable {
             )
         )
     }
-}
-
-/// Where the parallel fold fits leave their results: each task writes its own slot, once, before
-/// `concurrentPerform` returns, so no slot is shared and no lock is needed.
-private final class FoldResults: @unchecked Sendable {
-    typealias Slot = [(probabilities: Matrix, model: LogisticRegression)]
-    private let slots: UnsafeMutableBufferPointer<Slot>
-
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: [])
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    func set(_ i: Int, _ value: Slot) { slots[i] = value }
-    func value(_ i: Int) -> Slot { slots[i] }
 }

@@ -66,7 +66,7 @@ public struct ModelSelection: Sendable {
     /// - Parameters:
     ///   - spec: the spec to train for a method (built from the whole data: widths and classes only).
     ///   - configuration: the training settings for a spec (the seed is varied per fold).
-    ///   - progress: called before each method and fold with (method, fold, folds).
+    ///   - progress: called before each method with (method, its 1-based position, the number of methods).
     public static func crossValidate(
         _ methods: [FusionMethod],
         on data: Dataset,
@@ -101,21 +101,26 @@ public struct ModelSelection: Sendable {
         }
         let labels = data.labels
         var scores: [CandidateScore] = []
-        for method in methods {
+        for (position, method) in methods.enumerated() {
+            progress(method, position + 1, methods.count)
             let fullSpec = try spec(method)
             let methodSpec = branches.map { fullSpec.headSpec(replacing: $0.branches.map(\.modality)) } ?? fullSpec
             var foldLoss: [Double] = []
             var foldAccuracy: [Double] = []
             var sampleLoss = [Double](repeating: 0, count: data.count)
-            for (f, heldOut) in folds.enumerated() {
-                progress(method, f + 1, k)
-                let held = Set(heldOut)
-                let train = data.subset((0..<data.count).filter { !held.contains($0) })
-                var c = configuration(fullSpec).selectingByCrossValidation
-                c.branchFolds = nil
+            // The folds train in parallel; each is seeded, so the scores do not depend on the cores.
+            var base = configuration(fullSpec).selectingByCrossValidation
+            base.branchFolds = nil
+            let (settings, candidate) = (base, data)
+            let predictions = try parallelMap(k) { f -> Matrix in
+                let held = Set(folds[f])
+                let train = candidate.subset((0..<candidate.count).filter { !held.contains($0) })
+                var c = settings
                 c.seed = seed &+ UInt64(f)
                 let model = try Trainer.train(spec: methodSpec, data: train, configuration: c).model
-                let p = try model.predictProbabilities(data.subset(heldOut))
+                return try model.predictProbabilities(candidate.subset(folds[f]))
+            }
+            for (heldOut, p) in zip(folds, predictions) {
                 let predicted = p.argmaxRows()
                 var loss = 0.0
                 var correct = 0

@@ -193,7 +193,9 @@ extension Fusebox {
                 configuration: configuration(for:),
                 lineage: lineage,
                 tags: tags,
-                progress: { method, fold, folds in Terminal.err("auto: \(method.rawValue), fold \(fold)/\(folds)") },
+                progress: { method, position, count in
+                    Terminal.err("auto: \(method.rawValue) (\(position)/\(count)), \(folds) folds")
+                },
                 onEpoch: { report in progress.update(step: report.epoch, Self.describe(report)) }
             )
             progress.finish()
