@@ -4,7 +4,7 @@ import RegistryStore
 /// The `fusebox` command: train late-fusion classifiers and keep them in a SQLite model registry.
 public struct Fusebox: AsyncParsableCommand {
     /// The release this binary belongs to.
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     public static let configuration = CommandConfiguration(
         commandName: "fusebox",

@@ -15,6 +15,21 @@ struct CLIPromisesTests {
         return (try? String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
     }()
 
+    @Test func theVersionIsTheChangelogsLatestRelease() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let changelog = try String(contentsOf: root.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        // The first "## [x.y.z] - date" heading (not "## [Unreleased]").
+        let release = try #require(
+            changelog.split(separator: "\n").first { $0.hasPrefix("## [") && !$0.hasPrefix("## [Unreleased]") }
+        )
+        let version = release.dropFirst(4).prefix { $0 != "]" }
+        let dir = TemporaryDirectory()
+        let printed = try FuseboxBinary.run(["--version"], in: dir.path)
+        #expect(printed.status == 0)
+        #expect(printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(version))
+    }
+
     /// The lines of a README section (from its heading to the next one of the same level).
     static func section(_ heading: String) -> [Substring] {
         let lines = readme.split(separator: "\n", omittingEmptySubsequences: false)
