@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: - Numerics core (stdlib + RealModule only)
@@ -49,11 +50,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // MARK: - HTTP server
+        .target(
+            name: "FuseboxServer",
+            dependencies: [
+                "RegistryStore", "FusionCore", "TensorCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // MARK: - Command line
         .target(
             name: "FuseboxCLI",
             dependencies: [
-                "RegistryStore", "TensorIO", "FusionCore", "TensorCore",
+                "RegistryStore", "TensorIO", "FusionCore", "TensorCore", "FuseboxServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

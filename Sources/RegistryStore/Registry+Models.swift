@@ -67,6 +67,18 @@ extension Registry {
         try await read { db in try Self.version(id: Self.resolve(reference, in: db), in: db) }
     }
 
+    /// The number of the version `reference` names now (an alias is resolved at this moment):
+    /// one indexed lookup, for callers that cache loaded versions by number.
+    public func versionNumber(_ reference: VersionReference) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT number FROM modelVersion WHERE id = ?",
+                arguments: [Self.resolve(reference, in: db)]
+            )!
+        }
+    }
+
     // MARK: - Synchronous helpers (compose inside one transaction)
 
     static func modelRow(_ name: String, in db: Database) throws -> (id: Int64, kind: ModelKind)? {
