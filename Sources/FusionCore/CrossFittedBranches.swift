@@ -83,6 +83,7 @@ public struct CrossFittedBranches: Sendable {
         guard !data.isRegression else {
             throw FusionError(.invalidData, "cross-fitted branches are logistic regressions: they need class labels")
         }
+        guard k >= 2 else { throw FusionError(.invalidSpec, "cross-fitting needs at least 2 folds, got \(k)") }
         let foldRows = data.stratifiedFolds(k, seed: seed)
         guard foldRows.allSatisfy({ !$0.isEmpty }) else {
             throw FusionError(

@@ -133,6 +133,9 @@ public enum Trainer {
             )
         }
         guard train.count > 0 else { throw FusionError(.invalidData, "there are no training samples") }
+        guard configuration.epochs >= 1, configuration.batchSize >= 1, configuration.learningRate > 0 else {
+            throw FusionError(.invalidSpec, "epochs, batch size and learning rate must be positive")
+        }
         if let folds = configuration.branchFolds, !spec.crossFittableModalities.isEmpty {
             return try trainCrossFitted(
                 spec: spec,
@@ -144,9 +147,6 @@ public enum Trainer {
                 branches: branches,
                 onEpoch: onEpoch
             )
-        }
-        guard configuration.epochs >= 1, configuration.batchSize >= 1, configuration.learningRate > 0 else {
-            throw FusionError(.invalidSpec, "epochs, batch size and learning rate must be positive")
         }
         return try Self.train(
             spec: spec,
