@@ -42,7 +42,7 @@ public struct FittedBranch: Sendable {
 /// outputs; and each branch is refitted on all rows at that strength for the registered model.
 /// The same folds serve to choose the strength and to produce the head's inputs: one scalar is
 /// chosen per modality from ten, which is the leak scikit-learn's `LogisticRegressionCV` followed
-/// by `cross_val_predict` also has, at a tenth of a nested loop's cost.
+/// by `cross_val_predict` also has, at 1/K of a nested loop's cost.
 ///
 /// Folds run in parallel on the available cores; each is deterministic, so the result is too.
 public struct CrossFittedBranches: Sendable {
