@@ -97,10 +97,3 @@ enum PredictedClass: Encodable {
         }
     }
 }
-
-/// Unix seconds as ISO 8601 in UTC, as the CLI prints them.
-func isoDate(_ seconds: Double) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: Date(timeIntervalSince1970: seconds))
-}

@@ -62,13 +62,13 @@ enum SampleAlignment {
     }
 
     /// An id as text; a whole number is written without a fraction, so `7`, `7.0` and `"7"` are one id.
-    static func canonical(_ text: String) -> String {
-        if let n = Double(text), n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) }
-        return text
-    }
+    static func canonical(_ text: String) -> String { Double(text).flatMap(wholeNumber) ?? text }
 
     /// The ids of a 1-D tensor (integers or whole floats), as text.
-    static func ids(_ tensor: Tensor) -> [String] {
-        tensor.doubles().map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int64($0)) : String($0) }
+    static func ids(_ tensor: Tensor) -> [String] { tensor.doubles().map { wholeNumber($0) ?? String($0) } }
+
+    /// `n` without a fraction when it is a whole number that fits exactly, else nil.
+    private static func wholeNumber(_ n: Double) -> String? {
+        n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : nil
     }
 }

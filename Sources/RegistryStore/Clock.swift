@@ -15,8 +15,9 @@ enum Clock {
     }
 }
 
-/// ISO 8601 UTC for a Unix time, for messages.
-func isoTime(_ seconds: Double) -> String {
+/// ISO 8601 UTC for a Unix time (`2026-11-30T18:06:14Z`): the one form every message, table and
+/// JSON answer gives a time in.
+public func isoDate(_ seconds: Double) -> String {
     ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds))
 }
 

@@ -114,7 +114,7 @@ extension Registry {
             if let deletion = previous.deletion {
                 throw RegistryError(
                     .conflict,
-                    "Refusing to roll '\(alias)' back to \(label): it was deleted by \(deletion.by) at \(isoTime(deletion.at)). Point the alias at a live version with 'fusebox alias set'."
+                    "Refusing to roll '\(alias)' back to \(label): it was deleted by \(deletion.by) at \(isoDate(deletion.at)). Point the alias at a live version with 'fusebox alias set'."
                 )
             }
             do {

@@ -146,7 +146,7 @@ extension Registry {
                 let reason: String = row["deleteReason"] ?? ""
                 throw RegistryError(
                     .notFound,
-                    "\(reference.model)@\(n) was deleted by \(row["deletedBy"] ?? "?") at \(isoTime(deletedAt))\(reason.isEmpty ? "" : " (\(reason))"); see 'fusebox history \(reference.model)'."
+                    "\(reference.model)@\(n) was deleted by \(row["deletedBy"] ?? "?") at \(isoDate(deletedAt))\(reason.isEmpty ? "" : " (\(reason))"); see 'fusebox history \(reference.model)'."
                 )
             }
             return row["id"]

@@ -117,12 +117,6 @@ func printDone(_ sentence: String, _ fields: KeyValuePairs<String, Any>, format:
     }
 }
 
-/// ISO 8601 UTC for a Unix time.
-func isoDate(_ seconds: Double) -> String {
-    let formatter = ISO8601DateFormatter()
-    return formatter.string(from: Date(timeIntervalSince1970: seconds))
-}
-
 /// A number for tables: 4 decimals, or an integer when whole.
 func formatNumber(_ x: Double) -> String {
     if x == x.rounded() && abs(x) < 1e12 { return String(Int64(x)) }
