@@ -50,20 +50,24 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // MARK: - JSON shapes shared by the CLI and the server
+        .target(name: "RegistryJSON", dependencies: ["RegistryStore", "FusionCore", "TensorCore"]),
         // MARK: - HTTP server
         .target(
             name: "FuseboxServer",
             dependencies: [
-                "RegistryStore", "FusionCore", "TensorCore",
+                "RegistryStore", "RegistryJSON", "FusionCore", "TensorCore", "TensorIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            plugins: ["EmbedText"]
         ),
         // MARK: - Command line
         .target(
             name: "FuseboxCLI",
             dependencies: [
-                "RegistryStore", "TensorIO", "FusionCore", "TensorCore", "FuseboxServer",
+                "RegistryStore", "RegistryJSON", "TensorIO", "FusionCore", "TensorCore", "FuseboxServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,6 +90,8 @@ let package = Package(
         // MARK: - Build tooling
         .executableTarget(name: "embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        .executableTarget(name: "embed-text"),
+        .plugin(name: "EmbedText", capability: .buildTool(), dependencies: ["embed-text"]),
         // MARK: - Tests
         .target(
             name: "FuseboxTestSupport",
@@ -107,6 +113,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FuseboxCLITests", dependencies: ["FuseboxCLI", "fusebox", "FuseboxTestSupport"]),
+        .testTarget(
+            name: "FuseboxServerTests",
+            dependencies: [
+                "FuseboxServer", "RegistryStore", "FusionCore", "TensorCore", "TensorIO", "FuseboxTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )
 

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import RegistryStore
+import TensorIO
 
 /// An error answered as `{"error": {"code", "message"}}` with its HTTP status.
 struct APIError: HTTPResponseError {
@@ -18,7 +19,7 @@ struct APIError: HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        try Self.json(status: status, ErrorBody(error: .init(code: code, message: message)))
+        try .json(ErrorBody(error: .init(code: code, message: message)), status: status)
     }
 
     struct ErrorBody: Encodable {
@@ -27,18 +28,6 @@ struct APIError: HTTPResponseError {
             let message: String
         }
         let error: Detail
-    }
-
-    /// A JSON response of `value` (sorted keys, so responses are stable).
-    static func json(status: HTTPResponse.Status = .ok, _ value: some Encodable) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
     }
 
     /// The status and code for an error from the registry or the fusion engine.
@@ -56,6 +45,7 @@ struct APIError: HTTPResponseError {
                 }
             return APIError(status, "\(e.code)", e.message)
         case let e as FusionError: return APIError(.unprocessableContent, "invalid_data", e.message)
+        case let e as TensorIOError: return APIError(.unprocessableContent, "invalid_file", e.description)
         case let e as any HTTPResponseError where e.status == .contentTooLarge:
             return APIError(
                 .contentTooLarge,

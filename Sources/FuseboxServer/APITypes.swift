@@ -1,74 +1,6 @@
 import Foundation
 import FusionCore
 import RegistryStore
-import TensorCore
-
-/// `GET /api/v1/models`: the keys of `fusebox models --format json`.
-struct ModelBody: Encodable {
-    let model: String
-    let kind: String
-    let versions: Int
-    let latest: Int?
-    let aliases: [String: Int]
-    let created: String
-
-    init(_ m: ModelSummary) {
-        model = m.name
-        kind = m.kind.rawValue
-        versions = m.versionCount
-        latest = m.latestVersion
-        aliases = m.aliases
-        created = isoDate(m.createdAt)
-    }
-}
-
-/// `GET /api/v1/models/{model}/versions/{ref}`: the keys of `fusebox show --format json`.
-struct VersionBody: Encodable {
-    struct Modality: Encodable {
-        let name: String
-        let kind: String
-        let width: Int
-    }
-    struct Tensor: Encodable {
-        let name: String
-        let dtype: String
-        let shape: [Int]
-        let sha256: String
-    }
-    let model: String
-    let version: Int
-    let kind: String
-    let created: String
-    let aliases: [String]
-    let tags: [String: String]
-    let training_run: Int64?
-    let datasets: [String: String]
-    let components: [String: String]
-    let metrics: [String: Double]
-    let method: String?
-    let modalities: [Modality]
-    let classes: [String]?
-    let tensors: [Tensor]
-
-    init(_ v: ModelVersion) {
-        model = v.model
-        version = v.number
-        kind = v.kind.rawValue
-        created = isoDate(v.createdAt)
-        aliases = v.aliases
-        tags = v.tags
-        training_run = v.trainingRun
-        datasets = v.datasets
-        components = v.components
-        metrics = v.metrics.filter { $0.value.isFinite }
-        method = v.spec?.method.rawValue
-        modalities = v.spec?.modalities.map { Modality(name: $0.name, kind: $0.kind.rawValue, width: $0.width) } ?? []
-        classes = v.spec?.classNames
-        tensors = v.tensors.map {
-            Tensor(name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape.dimensions, sha256: $0.sha256)
-        }
-    }
-}
 
 /// `POST …/predict`: rows per modality.
 struct PredictRequest: Decodable {
@@ -96,4 +28,90 @@ enum PredictedClass: Encodable {
         case .name(let n): try c.encode(n)
         }
     }
+}
+
+/// `POST /api/v1/runs`.
+struct RunCreateRequest: Decodable {
+    let kind: RunKind?
+    let model: String?
+    /// `MODEL@REF` or a version number of `model`.
+    let version: String?
+    let params: [String: ParamInput]?
+    let tags: [String: String]?
+}
+
+/// A param as JSON gives it: text or a number.
+struct ParamInput: Decodable {
+    let value: ParamValue
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let number = try? c.decode(Double.self) {
+            value = .number(number)
+        } else {
+            value = .text(try c.decode(String.self))
+        }
+    }
+}
+
+/// `POST /api/v1/runs/{id}/metrics`: a batch, written in one transaction.
+struct MetricsRequest: Decodable {
+    struct Point: Decodable {
+        let key: String
+        let value: Double
+        let step: Int?
+        /// Milliseconds since 1970; now when absent.
+        let time: Int64?
+    }
+    let metrics: [Point]
+}
+
+/// `POST /api/v1/runs/{id}/params`.
+struct ParamsRequest: Decodable {
+    let params: [String: ParamInput]
+}
+
+/// `POST /api/v1/runs/{id}/tags`.
+struct TagsRequest: Decodable {
+    let tags: [String: String]
+}
+
+/// `POST /api/v1/runs/{id}/finish`: `finished` (the default) or `failed` with a reason.
+struct FinishRequest: Decodable {
+    let status: RunStatus?
+    let reason: String?
+}
+
+/// `PUT /api/v1/models/{model}/aliases/{alias}`.
+struct AliasSetRequest: Decodable {
+    let version: Int
+    let reason: String?
+}
+
+/// `POST /api/v1/models/{model}/aliases/{alias}/promote`: the candidate, the labelled data both
+/// versions are judged on, and the gate (the CLI's defaults when absent).
+struct PromoteRequest: Decodable {
+    let version: Int
+    let inputs: [String: [[Float]]]
+    let labels: [Int]
+    let require: String?
+    let metric: String?
+    let margin: Double?
+    let alpha: Double?
+    let bootstrap: Int?
+    let seed: UInt64?
+    let force: Bool?
+    let allow_training_data: Bool?
+}
+
+/// `POST /api/v1/models/{model}/aliases/{alias}/rollback`.
+struct ReasonRequest: Decodable {
+    let reason: String?
+}
+
+/// `POST /api/v1/tokens`.
+struct TokenCreateRequest: Decodable {
+    let name: String
+    /// `read`, `write` or `admin`.
+    let scope: String
 }

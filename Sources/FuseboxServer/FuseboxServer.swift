@@ -1,23 +1,31 @@
-import FusionCore
+import Foundation
 import Hummingbird
 import Logging
 import RegistryStore
-import TensorCore
 
 /// `fusebox serve`: the registry over HTTP. Like the CLI, it parses, authorises and renders;
-/// every answer comes from one ``Registry`` call.
+/// every answer comes from ``Registry`` calls. The routes (all under `/api/v1` but `/healthz`) are
+/// described in `openapi.json`, which `GET /api/v1/openapi.json` serves.
 ///
-/// Routes (JSON; errors are `{"error": {"code", "message"}}` with the HTTP status):
-///
-/// - `GET /healthz` (no token);
-/// - `GET /api/v1/models`, `GET /api/v1/models/{model}` (its versions, newest first),
-///   `GET /api/v1/models/{model}/versions`, `GET /api/v1/models/{model}/versions/{ref}` (`ref` is a
-///   number, an alias or `latest`);
-/// - `POST /api/v1/models/{model}/versions/{ref}/predict` with `{"inputs": {MODALITY: [[…]]}}` →
-///   `{"model", "version", "probabilities", "predictions"}`; the reference is resolved per request.
+/// JSON in and out; errors are `{"error": {"code", "message"}}` with the HTTP status (400 a
+/// malformed request, 401 no or unknown token, 403 a scope too low, 404 unknown, 409 a conflict
+/// or a failed gate, 413 too large, 422 data the model cannot take).
 public enum FuseboxServer {
     /// The largest JSON body accepted (413 above it).
     public static let maxJSONBody = 64 << 20
+
+    /// Bounds on what a request may send.
+    public struct Limits: Sendable {
+        /// The largest safetensors upload, in bytes.
+        public var upload: Int
+        /// Where uploads and downloads are staged (removed when the request ends).
+        public var temporaryDirectory: String
+
+        public init(upload: Int = 16 << 30, temporaryDirectory: String = NSTemporaryDirectory()) {
+            self.upload = upload
+            self.temporaryDirectory = temporaryDirectory
+        }
+    }
 
     /// Serves `registry` on `host:port` until SIGTERM or SIGINT, then finishes the requests in
     /// flight and returns. `authenticate: false` lets every request through (the CLI allows it on
@@ -27,114 +35,75 @@ public enum FuseboxServer {
         host: String,
         port: Int,
         authenticate: Bool,
+        limits: Limits = Limits(),
         logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let app = Application(
-            router: router(registry: registry, authenticate: authenticate, logger: logger),
+        try await application(
+            registry: registry,
+            host: host,
+            port: port,
+            authenticate: authenticate,
+            limits: limits,
+            logger: logger,
+            onRunning: onRunning
+        ).runService()
+    }
+
+    /// The Hummingbird application ``run(registry:host:port:authenticate:limits:logger:onRunning:)`` serves.
+    public static func application(
+        registry: Registry,
+        host: String,
+        port: Int,
+        authenticate: Bool,
+        limits: Limits = Limits(),
+        logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(registry: registry, authenticate: authenticate, limits: limits, logger: logger),
             configuration: .init(address: .hostname(host, port: port), serverName: "fusebox"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )
-        try await app.runService()
     }
 
-    static func router(registry: Registry, authenticate: Bool, logger: Logger) -> Router<ServerContext> {
+    /// Every route the server answers, as `METHOD /path/{parameter}` (what `openapi.json` must describe).
+    public static func routes(of registry: Registry) -> [String] {
+        router(registry: registry, authenticate: true, limits: Limits(), logger: Logger(label: "fusebox.routes"))
+            .routes.map { route in
+                let path = route.path.description.split(separator: "/").map {
+                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
+                }
+                return "\(route.method) /" + path.joined(separator: "/")
+            }
+    }
+
+    static func router(
+        registry: Registry,
+        authenticate: Bool,
+        limits: Limits,
+        logger: Logger
+    ) -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
         router.add(middleware: RequestLog(logger: logger))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: TokenAuthenticator(registry: registry, enabled: authenticate))
-        let cache = ClassifierCache(registry: registry)
-
-        router.get("healthz") { _, _ in try APIError.json(["status": "ok"]) }
+        router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
         let api = router.group("api/v1")
-        api.get("models") { _, _ in try APIError.json(try await registry.models().map(ModelBody.init)) }
-        api.get("models/:model") { _, context in
-            let model = try context.parameters.require("model")
-            guard let summary = try await registry.models().first(where: { $0.name == model }) else {
-                throw RegistryError(.notFound, "There is no model named '\(model)'.")
-            }
-            return try APIError.json(ModelBody(summary))
-        }
-        api.get("models/:model/versions") { _, context in
-            try APIError.json(
-                try await registry.versions(of: context.parameters.require("model")).map(VersionBody.init)
+        api.get("openapi.json") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: .init(string: OpenAPIDocument.json))
             )
         }
-        api.get("models/:model/versions/:ref") { _, context in
-            try APIError.json(VersionBody(try await registry.version(reference(context))))
-        }
-        api.post("models/:model/versions/:ref/predict") { request, context in
-            let body = try await request.decode(as: PredictRequest.self, context: context)
-            let reference = try reference(context)
-            let (model, number) = try await cache.classifier(reference)
-            let data = try dataset(body, for: model.spec)
-            let p = try model.predictProbabilities(data)
-            let predicted = p.argmaxRows()
-            return try APIError.json(
-                PredictResponse(
-                    model: reference.model,
-                    version: number,
-                    probabilities: (0..<p.rows).map { p.row($0) },
-                    predictions: predicted.map { i in model.spec.classNames.map { .name($0[i]) } ?? .index(i) }
-                )
-            )
-        }
+        ModelRoutes(registry: registry, limits: limits).add(to: api)
+        PredictRoutes(cache: ClassifierCache(registry: registry)).add(to: api)
+        RunRoutes(registry: registry).add(to: api)
+        AliasRoutes(registry: registry).add(to: api)
+        RecordRoutes(registry: registry).add(to: api)
+        AdminRoutes(registry: registry).add(to: api)
         return router
-    }
-
-    /// `MODEL@REF` from the route's parameters.
-    static func reference(_ context: ServerContext) throws -> VersionReference {
-        try VersionReference(parsing: "\(context.parameters.require("model"))@\(context.parameters.require("ref"))")
-    }
-
-    /// The rows of a prediction request as a dataset the version can read: each modality with the
-    /// kind the version was trained on; rows of equal width and count (checked, with the modality named).
-    static func dataset(_ body: PredictRequest, for spec: FusionSpec) throws -> Dataset {
-        guard !body.inputs.isEmpty else {
-            throw APIError(.unprocessableContent, "invalid_data", "'inputs' names no modality.")
-        }
-        let counts = Set(body.inputs.values.map(\.count))
-        guard counts.count == 1, let rows = counts.first, rows > 0 else {
-            throw APIError(
-                .unprocessableContent,
-                "invalid_data",
-                "Every modality needs the same number of rows (at least one); got "
-                    + body.inputs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }.joined(
-                        separator: ", "
-                    )
-                    + "."
-            )
-        }
-        let modalities = try body.inputs.sorted { $0.key < $1.key }.map { name, values -> ModalityInput in
-            guard let expected = spec.modalities.first(where: { $0.name == name }) else {
-                throw APIError(
-                    .unprocessableContent,
-                    "invalid_data",
-                    "The model has no modality '\(name)' (it has \(spec.modalities.map(\.name).joined(separator: ", ")))."
-                )
-            }
-            guard values.allSatisfy({ $0.count == expected.width }) else {
-                let bad = values.firstIndex { $0.count != expected.width }!
-                throw APIError(
-                    .unprocessableContent,
-                    "invalid_data",
-                    "Modality '\(name)' row \(bad) has \(values[bad].count) values; the model expects \(expected.width)."
-                )
-            }
-            return ModalityInput(
-                name: name,
-                kind: expected.kind,
-                values: Matrix(rows: rows, columns: expected.width, values: values.flatMap { $0 })
-            )
-        }
-        let targets: Targets =
-            spec.task == .regression
-            ? .values([Float](repeating: 0, count: rows)) : .classes([Int](repeating: 0, count: rows))
-        return try Dataset(
-            modalities: modalities,
-            targets: targets,
-            classCount: spec.task == .classification ? spec.classCount : nil
-        )
     }
 }

@@ -4,7 +4,8 @@ import RegistryStore
 
 /// Checks `Authorization: Bearer TOKEN` on every request but `GET /healthz`: no token or an
 /// unknown (or revoked) one is 401, a token whose scope is below the route's is 403.
-/// Reading (GET, HEAD, and prediction) needs `read`; every other write needs `write`.
+/// Reading (GET, HEAD, and prediction) needs `read`; tokens, garbage collection and deleting a
+/// version or a run need `admin`; every other write needs `write`.
 struct TokenAuthenticator: RouterMiddleware {
     let registry: Registry
     /// False with `--no-auth` (loopback only): every request is let through as `admin`.
@@ -15,7 +16,8 @@ struct TokenAuthenticator: RouterMiddleware {
         context: ServerContext,
         next: (Request, ServerContext) async throws -> Response
     ) async throws -> Response {
-        if request.uri.path == "/healthz" || !enabled { return try await next(request, context) }
+        let path = request.uri.path
+        if path == "/healthz" || path == "/api/v1/openapi.json" || !enabled { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError(
                 .unauthorized,
@@ -40,8 +42,11 @@ struct TokenAuthenticator: RouterMiddleware {
 
     /// The scope a request needs.
     static func scope(for request: Request) -> TokenScope {
+        let path = request.uri.path
+        if path.hasPrefix("/api/v1/tokens") || path == "/api/v1/gc" { return .admin }
         if request.method == .get || request.method == .head { return .read }
-        if request.method == .post && request.uri.path.hasSuffix("/predict") { return .read }
+        if request.method == .post && path.hasSuffix("/predict") { return .read }
+        if request.method == .delete && !path.contains("/aliases/") { return .admin }
         return .write
     }
 }

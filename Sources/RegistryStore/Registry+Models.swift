@@ -18,32 +18,48 @@ extension Registry {
 
     /// Every model, by name.
     public func models() async throws -> [ModelSummary] {
-        try await read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT m.id, m.name, m.kind, m.description, m.createdAt, count(v.id) AS versionCount, max(v.number) AS latest
-                    FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id AND v.deletedAt IS NULL GROUP BY m.id ORDER BY m.name
-                    """
-            )
-            return try rows.map { row in
-                let id: Int64 = row["id"]
-                let aliases = try Row.fetchAll(
-                    db,
-                    sql:
-                        "SELECT a.name, v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ?",
-                    arguments: [id]
-                )
-                return ModelSummary(
-                    name: row["name"],
-                    kind: ModelKind(rawValue: row["kind"]) ?? .fused,
-                    description: row["description"],
-                    createdAt: row["createdAt"],
-                    versionCount: row["versionCount"],
-                    latestVersion: row["latest"],
-                    aliases: Dictionary(uniqueKeysWithValues: aliases.map { ($0["name"], $0["number"]) })
-                )
+        try await read { db in try Self.modelSummaries(named: nil, in: db) }
+    }
+
+    /// One model's summary.
+    public func model(_ name: String) async throws -> ModelSummary {
+        try Names.validate(name, as: "Model name")
+        return try await read { db in
+            guard let summary = try Self.modelSummaries(named: name, in: db).first else {
+                throw RegistryError(.notFound, "There is no model named '\(name)'. Run 'fusebox models' to list them.")
             }
+            return summary
+        }
+    }
+
+    /// Models by name, all of them or the one named.
+    static func modelSummaries(named name: String?, in db: Database) throws -> [ModelSummary] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT m.id, m.name, m.kind, m.description, m.createdAt, count(v.id) AS versionCount, max(v.number) AS latest
+                FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id AND v.deletedAt IS NULL
+                WHERE ? IS NULL OR m.name = ? GROUP BY m.id ORDER BY m.name
+                """,
+            arguments: [name, name]
+        )
+        return try rows.map { row in
+            let id: Int64 = row["id"]
+            let aliases = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT a.name, v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ?",
+                arguments: [id]
+            )
+            return ModelSummary(
+                name: row["name"],
+                kind: ModelKind(rawValue: row["kind"]) ?? .fused,
+                description: row["description"],
+                createdAt: row["createdAt"],
+                versionCount: row["versionCount"],
+                latestVersion: row["latest"],
+                aliases: Dictionary(uniqueKeysWithValues: aliases.map { ($0["name"], $0["number"]) })
+            )
         }
     }
 

@@ -3,15 +3,17 @@ import GRDB
 import GRDBSQLite
 
 extension Registry {
-    /// Starts a run owned by this process (its pid and boot id are recorded so a run whose process
-    /// died is later marked failed).
+    /// Starts a run. Owned by this process, its pid and boot id are recorded so a run whose process
+    /// died is later marked failed; owned by a remote client, it is kept alive by its writes and
+    /// marked failed only after ``RunLiveness/staleAfter`` without one.
     /// - Returns: the run id.
     public func startRun(
         kind: RunKind,
         model: String? = nil,
         version: VersionReference? = nil,
         params: [String: ParamValue] = [:],
-        tags: [String: String] = [:]
+        tags: [String: String] = [:],
+        owner: RunOwner = .thisProcess
     ) async throws -> Int64 {
         for (key, value) in params {
             try Names.validateKey(key, as: "Param")
@@ -27,12 +29,14 @@ extension Registry {
                 params: params,
                 tags: tags,
                 principal: principal,
+                owner: owner,
                 in: db
             )
         }
     }
 
-    /// Appends metric values in one transaction. Re-logging a (key, step) replaces its value.
+    /// Appends metric values to a training run in one transaction. Re-logging a (key, step) replaces
+    /// its value. Evaluation and comparison runs are refused (`conflict`): they are evidence, recorded whole.
     public func logMetrics(run: Int64, _ points: [MetricPoint]) async throws {
         for key in Set(points.map(\.key)) { try Names.validateKey(key, as: "Metric") }
         if let bad = points.first(where: { !$0.value.isFinite || $0.step < 0 }) {
@@ -42,6 +46,7 @@ extension Registry {
             )
         }
         try await write { db in
+            try Self.requireTrainingRun(run, in: db)
             try Self.insertMetrics(run: run, points, in: db)
             try Self.wrote(to: run, in: db)
         }
@@ -213,6 +218,7 @@ extension Registry {
         params: [String: ParamValue],
         tags: [String: String],
         principal: String,
+        owner: RunOwner = .thisProcess,
         in db: Database
     ) throws -> Int64 {
         let modelId =
@@ -225,8 +231,7 @@ extension Registry {
                 VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                modelId, versionId, kind.rawValue, now, ProcessIdentity.pid, ProcessIdentity.bootID,
-                ProcessIdentity.host, now, principal,
+                modelId, versionId, kind.rawValue, now, owner.pid, owner.bootID, owner.host, now, principal,
             ]
         )
         let id = db.lastInsertedRowID

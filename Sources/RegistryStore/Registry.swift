@@ -28,7 +28,15 @@ public struct Registry: Sendable {
     public let path: String
     /// Who is acting: recorded with every run, version, deletion and alias event this registry writes
     /// (the OS user for the command line; a token's name for the server).
-    public let principal: String
+    public private(set) var principal: String
+
+    /// The same store, acting for someone else: what it writes records `principal` (the server
+    /// uses the name of the request's token).
+    public func acting(as principal: String) -> Registry {
+        var copy = self
+        copy.principal = principal
+        return copy
+    }
 
     /// The first 16 bytes of every SQLite database file.
     static let sqliteMagic = Array("SQLite format 3\u{0}".utf8)

@@ -29,3 +29,21 @@ public enum RunLiveness {
         return nil
     }
 }
+
+/// Who owns a running run, and so how its liveness is judged (``RunLiveness``).
+public enum RunOwner: Sendable, Hashable {
+    /// This process: its host, boot id and pid are recorded.
+    case thisProcess
+    /// A client of the server (e.g. `http 10.0.0.7`): no pid or boot id can be checked, so only the
+    /// heartbeat (refreshed by every write to the run) tells that it is alive.
+    case remote(String)
+
+    var pid: Int64? { self == .thisProcess ? ProcessIdentity.pid : nil }
+    var bootID: String? { self == .thisProcess ? ProcessIdentity.bootID : nil }
+    var host: String {
+        switch self {
+        case .thisProcess: ProcessIdentity.host
+        case .remote(let client): client
+        }
+    }
+}

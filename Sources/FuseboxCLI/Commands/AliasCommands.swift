@@ -1,4 +1,5 @@
 import ArgumentParser
+import RegistryJSON
 import RegistryStore
 
 extension Fusebox {
@@ -27,7 +28,7 @@ extension Fusebox {
 
     static func printEvent(_ e: AliasEvent, format: OutputFormat) throws {
         switch format {
-        case .json: try printJSON(eventJSON(e))
+        case .json: try printJSON(encoding: AliasEventJSON(e))
         case .csv:
             let cells = [
                 String(e.id), e.model, e.alias, e.action.rawValue, e.fromVersion.map(String.init) ?? "",
@@ -127,9 +128,8 @@ extension Fusebox.Alias {
             )
             .render(
                 global.format,
-                json: aliases.map {
-                    ["model": $0.model, "alias": $0.alias, "version": $0.version, "updated": isoDate($0.updatedAt)]
-                        as [String: Any]
+                encoding: aliases.map {
+                    AliasJSON(model: $0.model, alias: $0.alias, version: $0.version, updatedAt: $0.updatedAt)
                 }
             )
         }

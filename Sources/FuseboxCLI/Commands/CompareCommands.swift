@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FusionCore
+import RegistryJSON
 import RegistryStore
 import TensorIO
 
@@ -106,14 +107,7 @@ extension Fusebox {
                 allowTrainingData: allowTrainingData
             )
             if global.format == .json {
-                try printJSON(
-                    [
-                        "passed": outcome.passed, "forced": outcome.forced, "moved": outcome.event != nil,
-                        "explanation": outcome.explanation,
-                        "comparison": outcome.comparison?.id as Any? ?? NSNull(),
-                        "event": outcome.event.map(Fusebox.eventJSON) as Any? ?? NSNull(),
-                    ] as [String: Any]
-                )
+                try printJSON(encoding: PromotionJSON(outcome))
             } else if global.format == .csv {
                 try Listing(
                     columns: ["passed", "forced", "moved", "to", "comparison", "explanation"],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FusionCore
+import RegistryJSON
 import RegistryStore
 import TensorCore
 
@@ -59,16 +60,7 @@ extension Fusebox {
                         isoDate(m.createdAt),
                     ]
                 }
-            ).render(
-                global.format,
-                json: models.map { m in
-                    [
-                        "model": m.name, "kind": m.kind.rawValue, "versions": m.versionCount,
-                        "latest": m.latestVersion as Any? ?? NSNull(),
-                        "aliases": m.aliases, "created": isoDate(m.createdAt),
-                    ] as [String: Any]
-                }
-            )
+            ).render(global.format, encoding: models.map(ModelJSON.init))
         }
     }
 
@@ -89,16 +81,7 @@ extension Fusebox {
                     ]
                         + keys.map { Cell.number(v.metrics[$0]) }
                 }
-            ).render(
-                global.format,
-                json: versions.map { v in
-                    [
-                        "version": v.number, "created": isoDate(v.createdAt), "aliases": v.aliases,
-                        "metrics": v.metrics.mapValues { jsonNumber($0) },
-                        "method": v.spec?.method.rawValue as Any? ?? NSNull(),
-                    ] as [String: Any]
-                }
-            )
+            ).render(global.format, encoding: versions.map(VersionJSON.init))
         }
     }
 
@@ -111,26 +94,8 @@ extension Fusebox {
 
         func run() async throws {
             let v = try await global.openRegistry(.read).version(Fusebox.reference(reference))
-            let json: [String: Any] = [
-                "model": v.model, "version": v.number, "kind": v.kind.rawValue, "created": isoDate(v.createdAt),
-                "aliases": v.aliases, "tags": v.tags,
-                "training_run": v.trainingRun as Any? ?? NSNull(), "datasets": v.datasets, "components": v.components,
-                "metrics": v.metrics.mapValues { jsonNumber($0) },
-                "method": v.spec?.method.rawValue as Any? ?? NSNull(),
-                "modalities": v.spec?.modalities.map { m in
-                    [
-                        "name": m.name, "kind": m.kind.rawValue, "width": m.width,
-                        "branch": v.spec.map { Self.branch(m, of: $0) } ?? "", "l2": jsonNumber(m.l2.map(Double.init)),
-                    ] as [String: Any]
-                } ?? [],
-                "branch_folds": v.spec?.branchFolds as Any? ?? NSNull(),
-                "tensors": v.tensors.map {
-                    ["name": $0.name, "dtype": $0.dtype.rawValue, "shape": $0.shape.dimensions, "sha256": $0.sha256]
-                        as [String: Any]
-                },
-            ]
             switch global.format {
-            case .json: return try printJSON(json)
+            case .json: return try printJSON(encoding: VersionJSON(v))
             case .csv:
                 var rows: [[Cell]] = [
                     ["model", "", Cell(v.model)], ["version", "", Cell(String(v.number))],
@@ -142,7 +107,7 @@ extension Fusebox {
                     rows += spec.modalities.map {
                         [
                             "modality", Cell($0.name),
-                            Cell("\($0.kind.rawValue) \($0.width): \(Self.branch($0, of: spec))"),
+                            Cell("\($0.kind.rawValue) \($0.width): \(VersionJSON.branchDescription($0, of: spec))"),
                         ]
                     }
                 }
@@ -169,7 +134,7 @@ extension Fusebox {
                 let width = spec.modalities.map(\.name.count).max() ?? 0
                 for m in spec.modalities {
                     Terminal.out(
-                        "  branch \(m.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(Self.branch(m, of: spec))"
+                        "  branch \(m.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(VersionJSON.branchDescription(m, of: spec))"
                     )
                 }
             }
@@ -199,31 +164,6 @@ extension Fusebox {
 
 }
 
-extension Fusebox.Show {
-    /// What a modality's branch does, in words: `standardise → logistic regression (λ = 0.00125),
-    /// fitted on its own; head on 5-fold out-of-fold probabilities`.
-    static func branch(_ m: ModalitySpec, of spec: FusionSpec) -> String {
-        var steps: [String] = []
-        if m.standardize { steps.append("standardise") }
-        if m.temperature { steps.append("temperature") }
-        for layer in m.layers {
-            switch layer {
-            case .dense(let units): steps.append("Dense(\(units))")
-            case .relu: steps.append("relu")
-            case .dropout(let rate): steps.append("Dropout(\(rate))")
-            case .softmax: steps.append("softmax")
-            }
-        }
-        if m.kind == .probs && steps.isEmpty { steps.append("probabilities as given") }
-        var text = steps.joined(separator: " → ")
-        if let folds = spec.branchFolds, let l2 = m.l2 {
-            text =
-                "standardise → logistic regression (λ = \(formatNumber(Double(l2)))), fitted on its own; head on \(folds)-fold out-of-fold probabilities"
-        }
-        return text
-    }
-}
-
 extension Fusebox {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A model's versions and alias events, newest first.")
@@ -233,9 +173,7 @@ extension Fusebox {
         func run() async throws {
             let registry = try global.openRegistry(.read)
             let events = try await registry.aliasEvents(of: model)
-            if global.format == .json {
-                return try printJSON(events.map(Fusebox.eventJSON))
-            }
+            if global.format == .json { return try printJSON(encoding: events.map(AliasEventJSON.init)) }
             let versions = try await registry.versions(of: model, includingDeleted: true)
             var rows: [(Double, [String])] = versions.map {
                 (
@@ -262,10 +200,7 @@ extension Fusebox {
             try Listing(
                 columns: ["time", "event", "what", "evidence", "reason", "by"],
                 rows: rows.sorted { $0.0 > $1.0 }.map(\.1)
-            ).render(
-                global.format,
-                json: events.map(Fusebox.eventJSON)
-            )
+            ).render(global.format, encoding: events.map(AliasEventJSON.init))
         }
     }
 
@@ -318,13 +253,4 @@ extension Fusebox {
         }
     }
 
-    static func eventJSON(_ e: AliasEvent) -> [String: Any] {
-        [
-            "id": e.id, "model": e.model, "alias": e.alias, "action": e.action.rawValue,
-            "from": e.fromVersion as Any? ?? NSNull(),
-            "to": e.toVersion as Any? ?? NSNull(), "reason": e.reason, "comparison": e.comparison as Any? ?? NSNull(),
-            "forced": e.forced,
-            "time": isoDate(e.createdAt), "principal": e.principal as Any? ?? NSNull(),
-        ]
-    }
 }

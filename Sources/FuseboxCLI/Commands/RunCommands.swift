@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FusionCore
+import RegistryJSON
 import RegistryStore
 import TensorIO
 
@@ -102,7 +103,7 @@ extension Fusebox.Runs {
                     ]
                     return text.map { Cell($0) } + keys.map { Cell.number(r.metrics[$0]) }
                 }
-            ).render(global.format, json: runs.map(Fusebox.runJSON))
+            ).render(global.format, encoding: runs.map(RunJSON.init))
         }
     }
 
@@ -121,9 +122,7 @@ extension Fusebox.Runs {
             let run = try await registry.run(id)
             let histories = try await registry.metricHistories(run: id)
             if global.format == .json {
-                var json = Fusebox.runJSON(run)
-                json["history"] = histories.mapValues { $0.map { ["step": $0.step, "value": $0.value] } }
-                try printJSON(json)
+                try printJSON(encoding: RunWithHistoryJSON(run: run, histories: histories))
             } else if global.format == .csv {
                 var rows: [[Cell]] = [
                     ["id", "", Cell(String(run.id))], ["kind", "", Cell(run.kind.rawValue)],
@@ -194,18 +193,5 @@ extension Fusebox.Runs {
             try await global.openRegistry(.write).restoreRun(id)
             try printDone("Restored run \(id).", ["restored_run": id], format: global.format)
         }
-    }
-}
-
-extension Fusebox {
-    static func runJSON(_ r: RunSummary) -> [String: Any] {
-        [
-            "id": r.id, "kind": r.kind.rawValue, "status": r.status.rawValue, "model": r.model as Any? ?? NSNull(),
-            "version": r.version as Any? ?? NSNull(),
-            "started": isoDate(r.startedAt), "ended": r.endedAt.map { isoDate($0) } as Any? ?? NSNull(),
-            "failure": r.failure as Any? ?? NSNull(),
-            "principal": r.principal as Any? ?? NSNull(),
-            "params": r.params, "tags": r.tags, "metrics": r.metrics.mapValues { jsonNumber($0) },
-        ]
     }
 }

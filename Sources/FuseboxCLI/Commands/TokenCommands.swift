@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RegistryJSON
 import RegistryStore
 
 extension TokenScope: ExpressibleByArgument {}
@@ -55,17 +56,7 @@ extension Fusebox.Token {
                     ]
                 }
             )
-            .render(
-                global.format,
-                json: tokens.map {
-                    [
-                        "name": $0.name, "scope": $0.scope.rawValue, "fingerprint": $0.fingerprint,
-                        "created": isoDate($0.createdAt), "created_by": $0.createdBy,
-                        "revoked": $0.revokedAt.map(isoDate) as Any? ?? NSNull(),
-                        "revoked_by": $0.revokedBy as Any? ?? NSNull(),
-                    ] as [String: Any]
-                }
-            )
+            .render(global.format, encoding: tokens.map(TokenJSON.init))
         }
     }
 

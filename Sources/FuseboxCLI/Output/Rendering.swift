@@ -59,6 +59,15 @@ struct Listing {
         }
     }
 
+    /// ``render(_:json:)`` with the JSON shape the API shares (``RegistryJSON``).
+    func render(_ format: OutputFormat, encoding json: @autoclosure () -> some Encodable) throws {
+        switch format {
+        case .table: Terminal.out(table())
+        case .csv: Terminal.out(csv())
+        case .json: try printJSON(encoding: json())
+        }
+    }
+
     func table() -> String {
         guard !rows.isEmpty else { return "(none)" }
         let text = rows.map { $0.map(\.text) }
@@ -98,6 +107,13 @@ func printJSON(_ value: Any) throws {
         options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     )
     Terminal.out(String(decoding: data, as: UTF8.self))
+}
+
+/// Prints one of the JSON shapes the API shares (sorted keys, pretty) on stdout.
+func printJSON(encoding value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    Terminal.out(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 /// Reports a finished action: the sentence for tables, an object for JSON, a header and a row for CSV.

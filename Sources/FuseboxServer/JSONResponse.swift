@@ -1,0 +1,37 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Response {
+    /// A JSON response of `value`, keys sorted so that answers are stable byte for byte.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
+        )
+    }
+}
+
+extension Request {
+    /// A query parameter, if present and not empty.
+    func query(_ name: String) -> String? {
+        uri.queryParameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A whole-number query parameter within `range`, or `fallback` when absent (400 otherwise).
+    func query(_ name: String, in range: ClosedRange<Int>, default fallback: Int) throws -> Int {
+        guard let text = query(name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError(
+                .badRequest,
+                "invalid_query",
+                "'\(name)' must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'."
+            )
+        }
+        return value
+    }
+}

@@ -1,0 +1,82 @@
+import GRDB
+
+extension Registry {
+    /// Adds params to a running run, in one transaction. A param, once logged, never changes:
+    /// logging the same value again does nothing, another value is a `conflict` (as in MLflow).
+    public func logParams(run: Int64, _ params: [String: ParamValue]) async throws {
+        for (key, value) in params {
+            try Names.validateKey(key, as: "Param")
+            try Names.validateValue(value.description, as: "Param")
+        }
+        try await write { db in
+            try Self.requireTrainingRun(run, in: db)
+            try Self.requireRunning(run, to: "log params to", in: db)
+            for (key, value) in params.sorted(by: { $0.key < $1.key }) {
+                if let logged = try String.fetchOne(
+                    db,
+                    sql: "SELECT value FROM runParam WHERE runId = ? AND key = ?",
+                    arguments: [run, key]
+                ) {
+                    guard logged == value.description else {
+                        throw RegistryError(
+                            .conflict,
+                            "Run \(run) already has param '\(key)' = '\(logged)'; a param never changes (got '\(value.description)')."
+                        )
+                    }
+                    continue
+                }
+                try Self.insertParams(run: run, [key: value], in: db)
+            }
+            try Self.wrote(to: run, in: db)
+        }
+    }
+
+    /// Sets tags on a run (replacing a tag's value), in one transaction. An ended run may be
+    /// tagged too; its digest is sealed again with the new tags.
+    public func setTags(run: Int64, _ tags: [String: String]) async throws {
+        try Self.validateTags(tags)
+        try await write { db in
+            try Self.checkRun(run, in: db)
+            try Self.requireTrainingRun(run, in: db)
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    sql:
+                        "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?) ON CONFLICT (runId, key) DO UPDATE SET value = excluded.value",
+                    arguments: [run, key, value]
+                )
+            }
+            try Self.wrote(to: run, in: db)
+        }
+    }
+
+    /// Throws `notFound` for no such run (or a deleted one) and `conflict` for an evaluation or a
+    /// comparison: those are recorded whole, as evidence, and never written to afterwards.
+    static func requireTrainingRun(_ run: Int64, in db: Database) throws {
+        guard
+            let kind = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT kind FROM run WHERE id = ? AND deletedAt IS NULL"),
+                arguments: [run]
+            )
+        else { throw RegistryError(.notFound, "There is no run \(run).") }
+        guard kind == RunKind.training.rawValue else {
+            throw RegistryError(
+                .conflict,
+                "Run \(run) (\(kind)) was recorded whole, as evidence, and is never written to afterwards."
+            )
+        }
+    }
+
+    /// Throws `notFound` for no such run and `conflict` for a run that has ended.
+    static func requireRunning(_ run: Int64, to action: String, in db: Database) throws {
+        guard
+            let status = try String.fetchOne(
+                db,
+                sql: "SELECT status FROM run WHERE id = ? AND deletedAt IS NULL",
+                arguments: [run]
+            )
+        else { throw RegistryError(.notFound, "There is no run \(run).") }
+        guard status == RunStatus.running.rawValue else {
+            throw RegistryError(.conflict, "Run \(run) has ended (\(status)); cannot \(action) it.")
+        }
+    }
+}
