@@ -52,11 +52,13 @@ let package = Package(
         ),
         // MARK: - JSON shapes shared by the CLI and the server
         .target(name: "RegistryJSON", dependencies: ["RegistryStore", "FusionCore", "TensorCore"]),
+        // MARK: - SVG charts drawn by the CLI and the web UI
+        .target(name: "FuseboxCharts", dependencies: ["RegistryStore", "FusionCore"]),
         // MARK: - HTTP server
         .target(
             name: "FuseboxServer",
             dependencies: [
-                "RegistryStore", "RegistryJSON", "FusionCore", "TensorCore", "TensorIO",
+                "RegistryStore", "RegistryJSON", "FuseboxCharts", "FusionCore", "TensorCore", "TensorIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -67,7 +69,8 @@ let package = Package(
         .target(
             name: "FuseboxCLI",
             dependencies: [
-                "RegistryStore", "RegistryJSON", "TensorIO", "FusionCore", "TensorCore", "FuseboxServer",
+                "RegistryStore", "RegistryJSON", "FuseboxCharts", "TensorIO", "FusionCore", "TensorCore",
+                "FuseboxServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,7 +115,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "FuseboxCLITests", dependencies: ["FuseboxCLI", "fusebox", "FuseboxTestSupport"]),
+        .testTarget(
+            name: "FuseboxCLITests",
+            dependencies: ["FuseboxCLI", "FuseboxCharts", "fusebox", "FuseboxTestSupport"]
+        ),
         .testTarget(
             name: "FuseboxServerTests",
             dependencies: [

@@ -82,7 +82,18 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         do { return try await next(request, context) } catch {
-            return try APIError.from(error).response(from: request, context: context)
+            let problem = APIError.from(error)
+            let path = request.uri.path
+            guard path.hasPrefix("/api/") || path == "/healthz" else {
+                // A web page: the same status and message, as a page.
+                return HTML.page(
+                    "Error \(problem.status.code)",
+                    "<h1>\(problem.status.code) \(HTML.escape(problem.status.reasonPhrase))</h1><p class=\"error\">\(HTML.escape(problem.message))</p>",
+                    token: (context as? ServerContext)?.token,
+                    status: problem.status
+                )
+            }
+            return try problem.response(from: request, context: context)
         }
     }
 }

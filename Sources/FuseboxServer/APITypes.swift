@@ -30,9 +30,9 @@ enum PredictedClass: Encodable {
     }
 }
 
-/// `POST /api/v1/runs`.
+/// `POST /api/v1/runs`: a training run (evaluations and comparisons are recorded whole by the
+/// registry's workflows, never assembled by a client).
 struct RunCreateRequest: Decodable {
-    let kind: RunKind?
     let model: String?
     /// `MODEL@REF` or a version number of `model`.
     let version: String?

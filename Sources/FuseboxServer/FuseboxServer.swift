@@ -68,10 +68,11 @@ public enum FuseboxServer {
         )
     }
 
-    /// Every route the server answers, as `METHOD /path/{parameter}` (what `openapi.json` must describe).
+    /// Every route of the API (`/api/v1/…` and `/healthz`), as `METHOD /path/{parameter}`: what
+    /// `openapi.json` must describe. The web UI's pages are left out.
     public static func routes(of registry: Registry) -> [String] {
         router(registry: registry, authenticate: true, limits: Limits(), logger: Logger(label: "fusebox.routes"))
-            .routes.map { route in
+            .routes.filter { "\($0.path)".hasPrefix("/api/") || "\($0.path)" == "/healthz" }.map { route in
                 let path = route.path.description.split(separator: "/").map {
                     $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
                 }
@@ -104,6 +105,8 @@ public enum FuseboxServer {
         AliasRoutes(registry: registry).add(to: api)
         RecordRoutes(registry: registry).add(to: api)
         AdminRoutes(registry: registry).add(to: api)
+        SessionRoutes(registry: registry).add(to: router)
+        UIRoutes(registry: registry).add(to: router)
         return router
     }
 }

@@ -17,9 +17,16 @@ extension Response {
 }
 
 extension Request {
-    /// A query parameter, if present and not empty.
+    /// A query parameter, if present and not empty, decoded as a form does it (`+` is a space,
+    /// `%2B` a plus sign), so the UI's search box and API clients agree.
     func query(_ name: String) -> String? {
-        uri.queryParameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
+        for pair in (uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0].removingPercentEncoding == name else { continue }
+            let value = parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            return value.isEmpty ? nil : value
+        }
+        return nil
     }
 
     /// A whole-number query parameter within `range`, or `fallback` when absent (400 otherwise).

@@ -17,16 +17,28 @@ struct TokenAuthenticator: RouterMiddleware {
         next: (Request, ServerContext) async throws -> Response
     ) async throws -> Response {
         let path = request.uri.path
-        if path == "/healthz" || path == "/api/v1/openapi.json" || !enabled { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        if Self.publicPaths.contains(path) || !enabled { return try await next(request, context) }
+        let reading = request.method == .get || request.method == .head
+        var secret: String?
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            secret = String(header.dropFirst("Bearer ".count))
+        } else if reading, let cookie = request.cookies[SessionRoutes.cookie]?.value, !cookie.isEmpty {
+            // The web UI's session: honoured for reading only, so no other site can write with it.
+            secret = cookie
+        }
+        let token = try await secret.asyncMap { try await registry.authenticate(token: $0) } ?? nil
+        guard let token else {
+            if !path.hasPrefix("/api/") {
+                let target = request.uri.query.map { "\(path)?\($0)" } ?? path
+                return Response(status: .seeOther, headers: [.location: "/login?next=\(HTML.component(target))"])
+            }
             throw APIError(
                 .unauthorized,
                 "unauthenticated",
-                "Send 'Authorization: Bearer TOKEN' (fusebox token create NAME --scope read)."
+                secret == nil
+                    ? "Send 'Authorization: Bearer TOKEN' (fusebox token create NAME --scope read)."
+                    : "The token is unknown or revoked."
             )
-        }
-        guard let token = try await registry.authenticate(token: String(header.dropFirst("Bearer ".count))) else {
-            throw APIError(.unauthorized, "unauthenticated", "The token is unknown or revoked.")
         }
         let needed = Self.scope(for: request)
         guard token.scope >= needed else {
@@ -40,6 +52,9 @@ struct TokenAuthenticator: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// Served to anyone: liveness, the API's description, and what signing in needs.
+    static let publicPaths: Set<String> = ["/healthz", "/api/v1/openapi.json", "/login", "/logout", "/ui.css"]
+
     /// The scope a request needs.
     static func scope(for request: Request) -> TokenScope {
         let path = request.uri.path
@@ -48,5 +63,13 @@ struct TokenAuthenticator: RouterMiddleware {
         if request.method == .post && path.hasSuffix("/predict") { return .read }
         if request.method == .delete && !path.contains("/aliases/") { return .admin }
         return .write
+    }
+}
+
+extension Optional {
+    /// `map` with an asynchronous transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import FusionCore
 import RegistryStore
 import TensorCore
@@ -84,7 +83,7 @@ public struct VersionJSON: Encodable, Sendable {
     public static func branchDescription(_ m: ModalitySpec, of spec: FusionSpec) -> String {
         if let folds = spec.branchFolds, let l2 = m.l2 {
             return
-                "standardise → logistic regression (λ = \(shortNumber(Double(l2)))), fitted on its own; head on \(folds)-fold out-of-fold probabilities"
+                "standardise → logistic regression (λ = \(formatNumber(Double(l2)))), fitted on its own; head on \(folds)-fold out-of-fold probabilities"
         }
         var steps: [String] = []
         if m.standardize { steps.append("standardise") }
@@ -99,11 +98,5 @@ public struct VersionJSON: Encodable, Sendable {
         }
         if m.kind == .probs && steps.isEmpty { steps.append("probabilities as given") }
         return steps.joined(separator: " → ")
-    }
-
-    /// 4 decimals, or an integer when whole (as tables print numbers).
-    public static func shortNumber(_ x: Double) -> String {
-        if x == x.rounded() && abs(x) < 1e12 { return String(Int64(x)) }
-        return String(format: "%.4f", x)
     }
 }

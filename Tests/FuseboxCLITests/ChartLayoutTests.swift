@@ -2,7 +2,7 @@ import Foundation
 import FusionCore
 import Testing
 
-@testable import FuseboxCLI
+@testable import FuseboxCharts
 @testable import RegistryStore
 
 /// Every chart at the size it is drawn, with long model names and 20 classes: no label leaves the

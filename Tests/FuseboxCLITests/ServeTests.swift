@@ -10,7 +10,7 @@ import FoundationNetworking
 @Suite(.serialized)
 struct ServeTests {
     /// A running `fusebox serve --port 0` and the port it bound.
-    final class Server {
+    final class Server: @unchecked Sendable {
         let process: Process
         let port: Int
         let stderr: Pipe
@@ -58,7 +58,8 @@ struct ServeTests {
             if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             let (data, response) = try await URLSession.shared.data(for: request)
             let status = (response as! HTTPURLResponse).statusCode
-            return (status, try JSONSerialization.jsonObject(with: data))
+            // No body (204) reads as null.
+            return (status, data.isEmpty ? NSNull() : try JSONSerialization.jsonObject(with: data))
         }
     }
 
@@ -154,6 +155,83 @@ struct ServeTests {
         #expect(status == 0, "\(log)")
         #expect(log.contains("GET /api/v1/models 401") && log.contains("GET /api/v1/models 200"), "\(log)")
         #expect(log.contains("token=reader") && log.contains("Stopped; the store is closed."))
+    }
+
+    /// Sixty-four requests from eight clients at once (predictions by alias, run searches, version
+    /// pages, runs logged over HTTP) while a CLI process trains into the same store: every request
+    /// is answered, the CLI's version lands, and the runs logged over HTTP are all there.
+    @Test func severalClientsAtOnceWhileTheCLIWritesToTheStore() async throws {
+        let (dir, read, _) = try Self.prepared()
+        let write = try ok(["token", "create", "trainer", "--scope", "write"], dir).stdout.trimmingCharacters(
+            in: .newlines
+        )
+        let server = try Server(dir)
+        defer { _ = server.stop() }
+        let training = try FuseboxBinary.start(
+            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--epochs", "3"],
+            in: dir.path
+        )
+        let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for client in 0..<8 {
+                group.addTask {
+                    var statuses: [Int] = []
+                    for i in 0..<8 {
+                        switch (client + i) % 4 {
+                        case 0:
+                            statuses.append(
+                                try await server.request(
+                                    "POST",
+                                    "/api/v1/models/fuse/versions/production/predict",
+                                    token: read,
+                                    body: Self.row
+                                ).status
+                            )
+                        case 1:
+                            statuses.append(
+                                try await server.request("GET", "/api/v1/runs?order_by=id%20desc&limit=5", token: read)
+                                    .status
+                            )
+                        case 2:
+                            statuses.append(
+                                try await server.request("GET", "/api/v1/models/fuse/versions/latest", token: read)
+                                    .status
+                            )
+                        default:
+                            let created = try await server.request(
+                                "POST",
+                                "/api/v1/runs",
+                                token: write,
+                                body: Data(#"{"model": "fuse", "tags": {"client": "\#(client)"}}"#.utf8)
+                            )
+                            statuses.append(created.status)
+                            let id = (created.json as? [String: Any])?["id"] as? Int ?? 0
+                            statuses.append(
+                                try await server.request(
+                                    "POST",
+                                    "/api/v1/runs/\(id)/metrics",
+                                    token: write,
+                                    body: Data(#"{"metrics": [{"key": "loss", "value": 0.5, "step": 1}]}"#.utf8)
+                                ).status == 204 ? 200 : 500
+                            )
+                        }
+                    }
+                    return statuses
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        training.process.waitUntilExit()
+        #expect(training.process.terminationStatus == 0)
+        #expect(statuses.count == 80)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 201 }, "\(statuses.filter { $0 >= 300 })")
+        let versions = try await server.request("GET", "/api/v1/models/fuse/versions", token: read)
+        #expect((versions.json as? [[String: Any]])?.count == 3)
+        let logged = try await server.request(
+            "GET",
+            "/api/v1/runs?where=tags.client%20!%3D%20''&limit=100",
+            token: read
+        )
+        #expect(((logged.json as? [String: Any])?["runs"] as? [Any])?.count == 16, "\(logged.json)")
     }
 
     @Test func badRequestsAreClearFourHundredsAndLeaveTheStoreUnchanged() async throws {

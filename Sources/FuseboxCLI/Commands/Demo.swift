@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FuseboxCharts
 import FusionCore
 import RegistryStore
 import TensorCore

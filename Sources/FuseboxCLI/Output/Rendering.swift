@@ -133,11 +133,5 @@ func printDone(_ sentence: String, _ fields: KeyValuePairs<String, Any>, format:
     }
 }
 
-/// A number for tables: 4 decimals, or an integer when whole.
-func formatNumber(_ x: Double) -> String {
-    if x == x.rounded() && abs(x) < 1e12 { return String(Int64(x)) }
-    return String(format: "%.4f", x)
-}
-
 /// JSON-safe number (NaN and infinities become null).
 func jsonNumber(_ x: Double?) -> Any { x.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }

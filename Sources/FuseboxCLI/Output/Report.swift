@@ -1,4 +1,5 @@
 import Foundation
+import FuseboxCharts
 import FusionCore
 import RegistryStore
 

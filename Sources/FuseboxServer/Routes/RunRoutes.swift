@@ -24,7 +24,7 @@ struct RunRoutes {
                 try VersionReference(parsing: text.contains("@") ? text : "\(body.model ?? "")@\(text)")
             }
             let id = try await context.acting(registry).startRun(
-                kind: body.kind ?? .training,
+                kind: .training,
                 model: body.model,
                 version: version,
                 params: body.params?.mapValues(\.value) ?? [:],

@@ -2,9 +2,9 @@ import FusionCore
 import RegistryStore
 
 /// The charts the commands draw.
-enum Charts {
+public enum Charts {
     /// Per-modality weights as lines over epochs; per-class weights as a heat map of the last epoch.
-    static func weights(_ history: [WeightPoint], title: String, classNames: [String]?) -> String {
+    public static func weights(_ history: [WeightPoint], title: String, classNames: [String]?) -> String {
         let modalities = history.map(\.modality).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if history.contains(where: { $0.classIndex != nil }), let last = history.map(\.epoch).max() {
             let final = history.filter { $0.epoch == last }
@@ -32,7 +32,7 @@ enum Charts {
     }
 
     /// One line per metric over steps (losses and accuracies share the axis).
-    static func curves(_ histories: [String: [MetricPoint]], title: String) -> String {
+    public static func curves(_ histories: [String: [MetricPoint]], title: String) -> String {
         SVG.lineChart(
             title: title,
             xLabel: "epoch",
@@ -45,5 +45,5 @@ enum Charts {
 }
 
 extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+    public subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

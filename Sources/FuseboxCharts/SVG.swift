@@ -1,11 +1,14 @@
 import Foundation
+import RegistryStore
 
 /// Small, self-contained SVG charts (no scripts, no external fonts): line charts, heat maps and
 /// grouped bars, each with a title, labelled axes and a legend.
-enum SVG {
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+public enum SVG {
+    public static let palette = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    ]
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
             of: ">",
             with: "&gt;"
@@ -13,7 +16,7 @@ enum SVG {
         .replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func document(width: Int, height: Int, _ body: String) -> String {
+    public static func document(width: Int, height: Int, _ body: String) -> String {
         """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="Helvetica, Arial, sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
@@ -22,15 +25,15 @@ enum SVG {
         """
     }
 
-    static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
+    public static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
 
     /// The width a label takes at 12 px Helvetica or Arial, generously (7 px a character), so a
     /// layout that fits by this measure fits in a browser.
-    static func textWidth(_ s: String, fontSize: Double = 12) -> Double { Double(s.count) * fontSize * 7 / 12 }
+    public static func textWidth(_ s: String, fontSize: Double = 12) -> Double { Double(s.count) * fontSize * 7 / 12 }
 
     /// About five round tick values covering `lo...hi` (steps of 1, 2 or 5 × 10ⁿ), with the decimals
     /// their step needs and no more.
-    static func niceTicks(_ lo: Double, _ hi: Double) -> [(value: Double, label: String)] {
+    public static func niceTicks(_ lo: Double, _ hi: Double) -> [(value: Double, label: String)] {
         let raw = (hi - lo) / 5
         guard raw > 0, raw.isFinite else { return [(lo, formatNumber(lo))] }
         let magnitude = pow(10, floor(log10(raw)))
@@ -46,7 +49,7 @@ enum SVG {
     }
 
     /// Lines of `(x, y)` points with axes, ticks and a legend.
-    static func lineChart(
+    public static func lineChart(
         title: String,
         xLabel: String,
         yLabel: String,
@@ -113,7 +116,7 @@ enum SVG {
     }
 
     /// A heat map of `values[row][column]` in [lo, hi] (white → blue), each cell labelled.
-    static func heatMap(
+    public static func heatMap(
         title: String,
         rowLabel: String,
         columnLabel: String,
@@ -165,7 +168,7 @@ enum SVG {
     }
 
     /// Grouped bars: for each category, one bar per series, values in [0, 1].
-    static func groupedBars(
+    public static func groupedBars(
         title: String,
         yLabel: String,
         categories: [String],
