@@ -2,8 +2,9 @@ import HTTPTypes
 import Hummingbird
 import RegistryStore
 
-/// Checks `Authorization: Bearer TOKEN` on every request but `GET /healthz`: no token or an
-/// unknown (or revoked) one is 401, a token whose scope is below the route's is 403.
+/// Checks `Authorization: Bearer TOKEN` (or, for reading, the web UI's session cookie) on every
+/// request but ``publicPaths``: no token or an unknown (or revoked) one is 401 for the API and a
+/// redirect to the sign-in page for the UI; a token whose scope is below the route's is 403.
 /// Reading (GET, HEAD, and prediction) needs `read`; tokens, garbage collection and deleting a
 /// version or a run need `admin`; every other write needs `write`.
 struct TokenAuthenticator: RouterMiddleware {
@@ -26,7 +27,8 @@ struct TokenAuthenticator: RouterMiddleware {
             // The web UI's session: honoured for reading only, so no other site can write with it.
             secret = cookie
         }
-        let token = try await secret.asyncMap { try await registry.authenticate(token: $0) } ?? nil
+        var token: TokenInfo?
+        if let secret { token = try await registry.authenticate(token: secret) }
         guard let token else {
             if !path.hasPrefix("/api/") {
                 let target = request.uri.query.map { "\(path)?\($0)" } ?? path
@@ -63,13 +65,5 @@ struct TokenAuthenticator: RouterMiddleware {
         if request.method == .post && path.hasSuffix("/predict") { return .read }
         if request.method == .delete && !path.contains("/aliases/") { return .admin }
         return .write
-    }
-}
-
-extension Optional {
-    /// `map` with an asynchronous transform.
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

@@ -15,27 +15,53 @@ public struct EvaluationJSON: Encodable, Sendable {
     public let created: String
 
     public init(_ e: EvaluationSummary) {
-        id = e.id
-        run = e.run
-        model = e.model
-        version = e.version
-        dataset = e.datasetFingerprint
-        modalities = e.modalities.split(separator: ",").map(String.init)
-        samples = e.sampleCount
-        metrics = nil
-        created = isoDate(e.createdAt)
+        self.init(
+            id: e.id,
+            run: e.run,
+            model: e.model,
+            version: e.version,
+            dataset: e.datasetFingerprint,
+            modalities: e.modalities,
+            samples: e.sampleCount,
+            metrics: nil,
+            createdAt: e.createdAt
+        )
     }
 
     public init(_ e: EvaluationRecord) {
-        id = e.id
-        run = e.run
-        model = e.model
-        version = e.version
-        dataset = e.datasetFingerprint
-        modalities = e.modalities.split(separator: ",").map(String.init)
-        samples = e.predictions.count
-        metrics = finite(e.metrics)
-        created = isoDate(e.createdAt)
+        self.init(
+            id: e.id,
+            run: e.run,
+            model: e.model,
+            version: e.version,
+            dataset: e.datasetFingerprint,
+            modalities: e.modalities,
+            samples: e.predictions.count,
+            metrics: finite(e.metrics),
+            createdAt: e.createdAt
+        )
+    }
+
+    init(
+        id: Int64,
+        run: Int64,
+        model: String,
+        version: Int,
+        dataset: String,
+        modalities: String,
+        samples: Int,
+        metrics: [String: Double]?,
+        createdAt: Double
+    ) {
+        self.id = id
+        self.run = run
+        self.model = model
+        self.version = version
+        self.dataset = dataset
+        self.modalities = modalities.split(separator: ",").map(String.init)
+        self.samples = samples
+        self.metrics = metrics
+        created = isoDate(createdAt)
     }
 }
 

@@ -15,7 +15,8 @@ struct RegistryBenchmark {
         let dir = options.string("dir", NSTemporaryDirectory() + "fusebox-registry-bench-\(getpid())")
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // --keep leaves the stores (scripts/bench-api-search.sh serves search-10000.sqlite).
+        defer { if options.values["keep"] == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let repeats = options.int("repeats", 3)
         let millionRuns = options.int("search-runs-large", 1_000_000)
         let bigMiB = options.int("size-mib", 1024)
