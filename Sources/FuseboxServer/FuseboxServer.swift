@@ -87,9 +87,10 @@ public enum FuseboxServer {
         logger: Logger
     ) -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
+        let reads = ReadCache(registry: registry)
         router.add(middleware: RequestLog(logger: logger))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: TokenAuthenticator(registry: registry, enabled: authenticate))
+        router.add(middleware: TokenAuthenticator(cache: reads, enabled: authenticate))
         router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
         let api = router.group("api/v1")
         api.get("openapi.json") { _, _ in
@@ -100,7 +101,7 @@ public enum FuseboxServer {
             )
         }
         ModelRoutes(registry: registry, limits: limits).add(to: api)
-        PredictRoutes(cache: ClassifierCache(registry: registry)).add(to: api)
+        PredictRoutes(cache: ClassifierCache(registry: registry, reads: reads)).add(to: api)
         RunRoutes(registry: registry).add(to: api)
         AliasRoutes(registry: registry).add(to: api)
         RecordRoutes(registry: registry).add(to: api)

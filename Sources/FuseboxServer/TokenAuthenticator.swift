@@ -8,7 +8,8 @@ import RegistryStore
 /// Reading (GET, HEAD, and prediction) needs `read`; tokens, garbage collection and deleting a
 /// version or a run need `admin`; every other write needs `write`.
 struct TokenAuthenticator: RouterMiddleware {
-    let registry: Registry
+    /// Tokens are looked up through the cache: a revocation is a commit, seen by the next request.
+    let cache: ReadCache
     /// False with `--no-auth` (loopback only): every request is let through as `admin`.
     let enabled: Bool
 
@@ -28,7 +29,7 @@ struct TokenAuthenticator: RouterMiddleware {
             secret = cookie
         }
         var token: TokenInfo?
-        if let secret { token = try await registry.authenticate(token: secret) }
+        if let secret { token = try await cache.token(secret) }
         guard let token else {
             if !path.hasPrefix("/api/") {
                 let target = request.uri.query.map { "\(path)?\($0)" } ?? path

@@ -151,6 +151,11 @@ struct ServeTests {
         )
         #expect(write.status == 403 && errorCode(write.json) == "forbidden")
 
+        // Revoked by another process: refused by the very next request (nothing is cached past a commit).
+        #expect(try await server.request("GET", "/api/v1/models", token: token).status == 200)
+        _ = try ok(["token", "revoke", "reader"], dir)
+        #expect(try await server.request("GET", "/api/v1/models", token: token).status == 401)
+
         let (status, log) = server.stop()
         #expect(status == 0, "\(log)")
         #expect(log.contains("GET /api/v1/models 401") && log.contains("GET /api/v1/models 200"), "\(log)")
