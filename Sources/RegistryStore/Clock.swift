@@ -15,10 +15,16 @@ enum Clock {
     }
 }
 
-/// ISO 8601 UTC for a Unix time (`2026-11-30T18:06:14Z`): the one form every message, table and
-/// JSON answer gives a time in.
+/// ISO 8601 UTC for a Unix time (`2026-11-30T18:06:14Z`, the second truncated): the one form
+/// every message, table and JSON answer gives a time in. Built from `gmtime_r`, not a
+/// `DateFormatter`, whose construction cost 0.3 ms a call (a page of runs has two times a run).
 public func isoDate(_ seconds: Double) -> String {
-    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds))
+    var time = time_t(seconds.rounded(.down))
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+        + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
 }
 
 /// Who and where this process is: the principal recorded with what it writes, and the owner of its runs.

@@ -2,6 +2,7 @@ import Foundation
 import FuseboxCharts
 import FusionCore
 import Hummingbird
+import RegistryJSON
 import RegistryStore
 import TensorCore
 
@@ -108,7 +109,7 @@ struct UIRoutes {
         let modalities = (v.spec?.modalities ?? []).map { m in
             [
                 HTML.escape(m.name), m.kind.rawValue, "\(m.width)",
-                HTML.escape(m.standardize || m.l2 != nil || !m.layers.isEmpty ? "fitted branch" : "as given"),
+                HTML.escape(v.spec.map { VersionJSON.branchDescription(m, of: $0) } ?? ""),
             ]
         }
         let body = """
