@@ -9,7 +9,8 @@ struct ClockTests {
     @Test func isoDateAgreesWithFoundationsFormatter() {
         var rng = TestRandom(seed: 11)
         let formatter = ISO8601DateFormatter()
-        let samples = [0, 1.999, 951_782_400, 1_796_069_571.567, 4_102_444_799.5]
+        let samples =
+            [0, 1.999, 951_782_400, 1_796_069_571.567, 4_102_444_799.5]
             + (0..<200).map { _ in Double.random(in: 0...4_102_444_800, using: &rng) }
         for seconds in samples {
             #expect(isoDate(seconds) == formatter.string(from: Date(timeIntervalSince1970: seconds.rounded(.down))))
