@@ -1,4 +1,5 @@
 import ArgumentParser
+import RegistryJSON
 import RegistryStore
 
 extension Fusebox {
@@ -73,6 +74,7 @@ extension Fusebox {
 
         func run() async throws {
             let report = try await global.openRegistry(.write).collectGarbage(dryRun: dryRun)
+            if global.format == .json { return try printJSON(encoding: GarbageJSON(report)) }
             try printDone(
                 "\(dryRun ? "Would purge" : "Purged") \(report.runs) deleted runs and \(dryRun ? "remove" : "removed") \(report.blobs) unreferenced tensor blobs (\(report.bytes) bytes).",
                 ["runs": report.runs, "blobs": report.blobs, "bytes": report.bytes, "dry_run": report.dryRun],

@@ -223,6 +223,7 @@ extension Fusebox {
                 reason: reason
             )
             let aliases = deletion.removedAliases.map(\.alias)
+            if global.format == .json { return try printJSON(encoding: DeletionJSON(deletion)) }
             try printDone(
                 "Deleted \(deletion.reference)\(aliases.isEmpty ? "" : " and removed alias \(aliases.joined(separator: ", "))"); 'fusebox gc' reclaims its bytes.",
                 ["deleted": deletion.reference, "removed_aliases": aliases],

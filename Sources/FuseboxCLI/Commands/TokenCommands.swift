@@ -28,7 +28,7 @@ extension Fusebox.Token {
         func run() async throws {
             let token = try await global.openRegistry(.create).createToken(name: name, scope: scope)
             switch global.format {
-            case .json: try printJSON(["name": name, "scope": scope.rawValue, "token": token])
+            case .json: try printJSON(encoding: CreatedTokenJSON(name: name, scope: scope, token: token))
             case .csv:
                 try Listing(columns: ["name", "scope", "token"], rows: [[name, scope.rawValue, token]]).render(
                     .csv,

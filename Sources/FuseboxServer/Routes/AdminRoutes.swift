@@ -7,19 +7,6 @@ import RegistryStore
 struct AdminRoutes {
     let registry: Registry
 
-    struct CreatedToken: Encodable {
-        let name: String
-        let scope: String
-        let token: String
-    }
-
-    struct GarbageJSON: Encodable {
-        let runs: Int
-        let blobs: Int
-        let bytes: Int
-        let dry_run: Bool
-    }
-
     func add(to api: RouterGroup<ServerContext>) {
         api.get("tokens") { _, _ in try Response.json(try await registry.tokens().map(TokenJSON.init)) }
         api.post("tokens") { request, context in
@@ -33,7 +20,7 @@ struct AdminRoutes {
             }
             let token = try await context.acting(registry).createToken(name: body.name, scope: scope)
             return try Response.json(
-                CreatedToken(name: body.name, scope: scope.rawValue, token: token),
+                CreatedTokenJSON(name: body.name, scope: scope, token: token),
                 status: .created
             )
         }
@@ -44,7 +31,7 @@ struct AdminRoutes {
         api.post("gc") { request, context in
             let report = try await context.acting(registry).collectGarbage(dryRun: request.query("dry_run") == "true")
             return try Response.json(
-                GarbageJSON(runs: report.runs, blobs: report.blobs, bytes: report.bytes, dry_run: report.dryRun)
+                GarbageJSON(report)
             )
         }
     }

@@ -35,15 +35,8 @@ struct ModelRoutes {
                 force: request.query("force") == "true",
                 reason: request.query("reason") ?? ""
             )
-            return try Response.json(
-                DeletedBody(deleted: deletion.reference, removed_aliases: deletion.removedAliases.map(\.alias))
-            )
+            return try Response.json(DeletionJSON(deletion))
         }
-    }
-
-    struct DeletedBody: Encodable {
-        let deleted: String
-        let removed_aliases: [String]
     }
 
     struct RegisteredBody: Encodable {
