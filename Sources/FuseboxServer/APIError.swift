@@ -82,8 +82,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         do { return try await next(request, context) } catch {
-            let problem = APIError.from(error)
             let path = request.uri.path
+            if MLflowError.isMLflowPath(path) { return try MLflowError.from(error).response() }
+            let problem = APIError.from(error)
             guard path.hasPrefix("/api/") || path == "/healthz" else {
                 // A web page: the same status and message, as a page.
                 return HTML.page(

@@ -72,7 +72,7 @@ public enum FuseboxServer {
     /// `openapi.json` must describe. The web UI's pages are left out.
     public static func routes(of registry: Registry) -> [String] {
         router(registry: registry, authenticate: true, limits: Limits(), logger: Logger(label: "fusebox.routes"))
-            .routes.filter { "\($0.path)".hasPrefix("/api/") || "\($0.path)" == "/healthz" }.map { route in
+            .routes.filter { "\($0.path)".hasPrefix("/api/v1") || "\($0.path)" == "/healthz" }.map { route in
                 let path = route.path.description.split(separator: "/").map {
                     $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
                 }
@@ -106,6 +106,7 @@ public enum FuseboxServer {
         AliasRoutes(registry: registry).add(to: api)
         RecordRoutes(registry: registry).add(to: api)
         AdminRoutes(registry: registry).add(to: api)
+        MLflowRoutes(registry: registry, limits: limits).add(to: router)
         SessionRoutes(registry: registry).add(to: router)
         UIRoutes(registry: registry).add(to: router)
         return router

@@ -61,6 +61,11 @@ struct TokenAuthenticator: RouterMiddleware {
     /// The scope a request needs.
     static func scope(for request: Request) -> TokenScope {
         let path = request.uri.path
+        if MLflowError.isMLflowPath(path) {
+            // MLflow searches are POSTs that only read.
+            let reads = path.hasSuffix("/search") || path.hasSuffix("/get-latest-versions")
+            return request.method == .get || request.method == .head || reads ? .read : .write
+        }
         if path.hasPrefix("/api/v1/tokens") || path == "/api/v1/gc" { return .admin }
         if request.method == .get || request.method == .head { return .read }
         if request.method == .post && path.hasSuffix("/predict") { return .read }

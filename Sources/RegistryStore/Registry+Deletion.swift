@@ -21,55 +21,71 @@ extension Registry {
     ) async throws -> VersionDeletion {
         try Names.validateValue(reason, as: "Reason")
         return try await write { db in
-            let id = try Self.resolve(reference, in: db)
-            let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT m.id AS modelId, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?",
-                arguments: [id]
-            )!
-            let label = "\(row["name"] as String)@\(row["number"] as Int)"
-            let aliases = try String.fetchAll(
-                db,
-                sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name",
-                arguments: [id]
+            try Self.tombstoneVersion(
+                Self.resolve(reference, in: db),
+                force: force,
+                reason: reason,
+                principal: principal,
+                in: db
             )
-            if !aliases.isEmpty && !force {
-                let names = aliases.map { "'\($0)'" }.joined(separator: ", ")
-                throw RegistryError(
-                    .conflict,
-                    "\(label) is the target of alias \(names); move the alias first, or pass --force to remove it with the version."
-                )
-            }
-            var removed: [AliasEvent] = []
-            for alias in aliases {
-                try db.execute(
-                    sql: "DELETE FROM alias WHERE modelId = ? AND name = ?",
-                    arguments: [row["modelId"], alias]
-                )
-                removed.append(
-                    try Self.appendEvent(
-                        model: row["name"],
-                        modelId: row["modelId"],
-                        alias: alias,
-                        action: .delete,
-                        from: id,
-                        to: nil,
-                        reason: "\(label) deleted" + (reason.isEmpty ? "" : ": \(reason)"),
-                        comparison: nil,
-                        forced: true,
-                        principal: principal,
-                        in: db
-                    )
-                )
-            }
-            try db.execute(sql: "DELETE FROM versionTensor WHERE versionId = ?", arguments: [id])
-            try db.execute(
-                sql: "UPDATE modelVersion SET deletedAt = ?, deletedBy = ?, deleteReason = ? WHERE id = ?",
-                arguments: [Clock.unixSeconds(), principal, reason, id]
-            )
-            return VersionDeletion(reference: label, removedAliases: removed)
         }
+    }
+
+    /// Marks version `id` deleted (removing its aliases, with events, when `force`).
+    static func tombstoneVersion(
+        _ id: Int64,
+        force: Bool,
+        reason: String,
+        principal: String,
+        in db: Database
+    ) throws -> VersionDeletion {
+        let row = try Row.fetchOne(
+            db,
+            sql:
+                "SELECT m.id AS modelId, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?",
+            arguments: [id]
+        )!
+        let label = "\(row["name"] as String)@\(row["number"] as Int)"
+        let aliases = try String.fetchAll(
+            db,
+            sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name",
+            arguments: [id]
+        )
+        if !aliases.isEmpty && !force {
+            let names = aliases.map { "'\($0)'" }.joined(separator: ", ")
+            throw RegistryError(
+                .conflict,
+                "\(label) is the target of alias \(names); move the alias first, or pass --force to remove it with the version."
+            )
+        }
+        var removed: [AliasEvent] = []
+        for alias in aliases {
+            try db.execute(
+                sql: "DELETE FROM alias WHERE modelId = ? AND name = ?",
+                arguments: [row["modelId"], alias]
+            )
+            removed.append(
+                try Self.appendEvent(
+                    model: row["name"],
+                    modelId: row["modelId"],
+                    alias: alias,
+                    action: .delete,
+                    from: id,
+                    to: nil,
+                    reason: "\(label) deleted" + (reason.isEmpty ? "" : ": \(reason)"),
+                    comparison: nil,
+                    forced: true,
+                    principal: principal,
+                    in: db
+                )
+            )
+        }
+        try db.execute(sql: "DELETE FROM versionTensor WHERE versionId = ?", arguments: [id])
+        try db.execute(
+            sql: "UPDATE modelVersion SET deletedAt = ?, deletedBy = ?, deleteReason = ? WHERE id = ?",
+            arguments: [Clock.unixSeconds(), principal, reason, id]
+        )
+        return VersionDeletion(reference: label, removedAliases: removed)
     }
 
     /// Deletes a run softly, as MLflow does: it disappears from listings and searches until
@@ -103,13 +119,14 @@ extension Registry {
     }
 
     /// Purges deleted runs (with their metrics, params, evaluations and comparisons), then removes
-    /// tensor blobs no version uses (left by deleted versions). With `dryRun`, only counts them.
+    /// blobs no version or artifact uses (left by deleted versions and overwritten artifacts). With `dryRun`, only counts them.
     public func collectGarbage(dryRun: Bool = false) async throws -> GarbageReport {
         try await write { db in
             let runs = try Int64.fetchAll(db, sql: "SELECT id FROM run WHERE deletedAt IS NOT NULL ORDER BY id")
                 .filter { try Self.reasonRunIsKept($0, in: db) == nil }
             let orphan = """
                 SELECT id FROM tensorBlob b WHERE NOT EXISTS (SELECT 1 FROM versionTensor t WHERE t.blobId = b.id)
+                AND NOT EXISTS (SELECT 1 FROM artifact a WHERE a.blobId = b.id)
                 """
             let row = try Row.fetchOne(
                 db,

@@ -30,7 +30,13 @@ extension Registry {
                     damaged += users.map {
                         "\($0["name"] as String)@\($0["number"] as Int) tensor '\($0["tensor"] as String)'"
                     }
-                    if users.isEmpty { damaged.append("unreferenced blob \(id)") }
+                    let artifacts = try String.fetchAll(
+                        db,
+                        sql: "SELECT path FROM artifact WHERE blobId = ? ORDER BY path",
+                        arguments: [id]
+                    )
+                    damaged += artifacts.map { "artifact '\($0)'" }
+                    if users.isEmpty, artifacts.isEmpty { damaged.append("unreferenced blob \(id)") }
                 }
             }
             let versions = try Row.fetchAll(

@@ -9,8 +9,18 @@ extension Registry {
     public func createModel(_ name: String, kind: ModelKind, description: String = "") async throws {
         try Names.validate(name, as: "Model name")
         try await write { db in
-            if try Self.modelRow(name, in: db) != nil {
-                throw RegistryError(.alreadyExists, "A model named '\(name)' already exists.")
+            if let existing = try Self.modelRow(name, in: db) {
+                // A deleted model of the same kind comes back (numbering on), as MLflow lets a
+                // deleted name be created again.
+                try db.execute(
+                    sql:
+                        "UPDATE model SET deletedAt = NULL, description = ? WHERE id = ? AND deletedAt IS NOT NULL AND kind = ?",
+                    arguments: [description, existing.id, kind.rawValue]
+                )
+                guard db.changesCount == 1 else {
+                    throw RegistryError(.alreadyExists, "A model named '\(name)' already exists.")
+                }
+                return
             }
             _ = try Self.insertModel(name, kind: kind, description: description, in: db)
         }
@@ -37,7 +47,8 @@ extension Registry {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT m.id, m.name, m.kind, m.description, m.createdAt, count(v.id) AS versionCount, max(v.number) AS latest
+                SELECT m.id, m.name, m.kind, m.description, m.createdAt, m.deletedAt, count(v.id) AS versionCount,
+                    max(v.number) AS latest, max(v.createdAt) AS latestAt
                 FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id AND v.deletedAt IS NULL
                 WHERE ? IS NULL OR m.name = ? GROUP BY m.id ORDER BY m.name
                 """,
@@ -51,7 +62,8 @@ extension Registry {
                     "SELECT a.name, v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ?",
                 arguments: [id]
             )
-            return ModelSummary(
+            let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM modelTag WHERE modelId = ?", arguments: [id])
+            var summary = ModelSummary(
                 name: row["name"],
                 kind: ModelKind(rawValue: row["kind"]) ?? .fused,
                 description: row["description"],
@@ -60,6 +72,10 @@ extension Registry {
                 latestVersion: row["latest"],
                 aliases: Dictionary(uniqueKeysWithValues: aliases.map { ($0["name"], $0["number"]) })
             )
+            summary.tags = Dictionary(uniqueKeysWithValues: tags.map { ($0["key"], $0["value"]) })
+            summary.deletedAt = row["deletedAt"]
+            summary.updatedAt = max(row["createdAt"], row["latestAt"] ?? 0)
+            return summary
         }
     }
 
@@ -198,7 +214,8 @@ extension Registry {
         let row = try Row.fetchOne(
             db,
             sql: """
-                SELECT v.number, v.spec, v.createdAt, v.trainingRunId, v.principal, v.deletedAt, v.deletedBy, v.deleteReason, m.name, m.kind
+                SELECT v.number, v.spec, v.createdAt, v.trainingRunId, v.principal, v.deletedAt, v.deletedBy, v.deleteReason,
+                    v.source, v.description, m.name, m.kind
                 FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?
                 """,
             arguments: [id]
@@ -254,7 +271,7 @@ extension Registry {
         )
         let run: Int64? = row["trainingRunId"]
         let metrics = try run.map { try latestMetrics(run: $0, in: db) } ?? [:]
-        return ModelVersion(
+        var version = ModelVersion(
             model: row["name"],
             kind: ModelKind(rawValue: row["kind"]) ?? .fused,
             number: row["number"],
@@ -276,6 +293,9 @@ extension Registry {
                 ModelVersion.Deletion(at: $0, by: row["deletedBy"] ?? "", reason: row["deleteReason"] ?? "")
             }
         )
+        version.source = row["source"]
+        version.description = row["description"]
+        return version
     }
 
     static func decodeShape(_ text: String) -> Shape {

@@ -13,8 +13,11 @@ extension Registry {
         version: VersionReference? = nil,
         params: [String: ParamValue] = [:],
         tags: [String: String] = [:],
-        owner: RunOwner = .thisProcess
+        owner: RunOwner = .thisProcess,
+        experiment: Int64 = 0,
+        name: String? = nil
     ) async throws -> Int64 {
+        if let name { try Self.validateRunName(name) }
         for (key, value) in params {
             try Names.validateKey(key, as: "Param")
             try Names.validateValue(value.description, as: "Param")
@@ -30,6 +33,8 @@ extension Registry {
                 tags: tags,
                 principal: principal,
                 owner: owner,
+                experiment: experiment,
+                name: name,
                 in: db
             )
         }
@@ -38,17 +43,21 @@ extension Registry {
     /// Appends metric values to a training run in one transaction. Re-logging a (key, step) replaces
     /// its value. Evaluation and comparison runs are refused (`conflict`): they are evidence, recorded whole.
     public func logMetrics(run: Int64, _ points: [MetricPoint]) async throws {
+        try Self.validateMetrics(points)
+        try await write { db in
+            try Self.requireTrainingRun(run, in: db)
+            try Self.insertMetrics(run: run, points, in: db)
+            try Self.wrote(to: run, in: db)
+        }
+    }
+
+    static func validateMetrics(_ points: [MetricPoint]) throws {
         for key in Set(points.map(\.key)) { try Names.validateKey(key, as: "Metric") }
         if let bad = points.first(where: { !$0.value.isFinite || $0.step < 0 }) {
             throw RegistryError(
                 .invalidInput,
                 "Metric '\(bad.key)' at step \(bad.step) is \(bad.value); values must be finite and steps ≥ 0."
             )
-        }
-        try await write { db in
-            try Self.requireTrainingRun(run, in: db)
-            try Self.insertMetrics(run: run, points, in: db)
-            try Self.wrote(to: run, in: db)
         }
     }
 
@@ -219,19 +228,24 @@ extension Registry {
         tags: [String: String],
         principal: String,
         owner: RunOwner = .thisProcess,
+        experiment: Int64 = 0,
+        name: String? = nil,
         in db: Database
     ) throws -> Int64 {
+        _ = try requireExperiment(experiment, live: true, in: db)
         let modelId =
             try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
         let versionId = try version.map { try resolve($0, in: db) }
         let now = Clock.unixSeconds()
         try db.execute(
             sql: """
-                INSERT INTO run (modelId, versionId, kind, status, startedAt, ownerPid, ownerBootId, ownerHost, heartbeatAt, principal)
-                VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
+                INSERT INTO run (modelId, versionId, kind, status, startedAt, ownerPid, ownerBootId, ownerHost, heartbeatAt,
+                    principal, experimentId, name)
+                VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 modelId, versionId, kind.rawValue, now, owner.pid, owner.bootID, owner.host, now, principal,
+                experiment, name,
             ]
         )
         let id = db.lastInsertedRowID
@@ -358,14 +372,17 @@ extension Registry {
         arguments: StatementArguments,
         orderSQL: String,
         limit: Int,
+        offset: Int = 0,
+        lifecycle: RunLifecycle = .active,
         in db: Database
     ) throws -> [RunSummary] {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, r.principal, m.name AS model, v.number AS version
+                SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, r.principal, r.experimentId, r.name,
+                    r.deletedAt, m.name AS model, v.number AS version
                 FROM \(source) LEFT JOIN model m ON m.id = r.modelId LEFT JOIN modelVersion v ON v.id = r.versionId
-                WHERE (\(whereSQL)) AND r.deletedAt IS NULL ORDER BY \(orderSQL) LIMIT \(limit)
+                WHERE (\(whereSQL)) AND \(lifecycle.sql) ORDER BY \(orderSQL) LIMIT \(limit) OFFSET \(offset)
                 """,
             arguments: arguments
         )
@@ -392,7 +409,7 @@ extension Registry {
         )
         return rows.map { row in
             let id: Int64 = row["id"]
-            return RunSummary(
+            var run = RunSummary(
                 id: id,
                 model: row["model"],
                 version: row["version"],
@@ -406,6 +423,10 @@ extension Registry {
                 tags: (tags[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
                 metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromDatabaseValue($0) }
             )
+            run.experimentId = row["experimentId"]
+            run.name = row["name"]
+            run.deletedAt = row["deletedAt"]
+            return run
         }
     }
 }

@@ -16,11 +16,14 @@ extension Registry {
         model: String? = nil,
         where query: String? = nil,
         orderBy: String? = nil,
-        limit: Int = 100
+        limit: Int = 100,
+        offset: Int = 0,
+        lifecycle: RunLifecycle = .active
     ) async throws -> [RunSummary] {
         guard (1...1_000_000).contains(limit) else {
             throw RegistryError(.invalidInput, "--limit must be between 1 and 1000000.")
         }
+        guard offset >= 0 else { throw RegistryError(.invalidInput, "The offset must not be negative.") }
         var parsed = try query.map(RunQuery.parse)
         if let model {
             try Names.validate(model, as: "Model name")
@@ -32,16 +35,24 @@ extension Registry {
         let (whereSQL, arguments) = try filter.map { try RunQuery.compile($0) } ?? ("1", [])
         let (orderSQL, orderArguments) = order.sql
         return try await read { db in
-            if case .metric(let key, let descending) = order,
-                let page = try Self.orderedWalk(by: key, descending: descending, filter: filter, limit: limit, in: db)
+            if case .metric(let key, let descending) = order, lifecycle == .active,
+                let page = try Self.orderedWalk(
+                    by: key,
+                    descending: descending,
+                    filter: filter,
+                    limit: offset + limit,
+                    in: db
+                )
             {
-                return page
+                return Array(page.dropFirst(offset))
             }
             return try Self.runSummaries(
                 whereSQL: whereSQL,
                 arguments: arguments + orderArguments,
                 orderSQL: orderSQL,
                 limit: limit,
+                offset: offset,
+                lifecycle: lifecycle,
                 in: db
             )
         }

@@ -55,8 +55,12 @@ extension Registry {
     public func registerComponent(
         model: String,
         safetensorsPath path: String,
-        tags: [String: String] = [:]
+        tags: [String: String] = [:],
+        trainingRun: Int64? = nil,
+        source: String? = nil,
+        description: String = ""
     ) async throws -> Int {
+        try Names.validateValue(description, as: "Description")
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
         let file = try SafetensorsFile(path: path)
@@ -73,10 +77,14 @@ extension Registry {
                 modelId: modelId,
                 spec: nil,
                 header: header,
-                lineage: Lineage(),
+                lineage: Lineage(trainingRun: trainingRun),
                 tags: tags,
                 principal: principal,
                 in: db
+            )
+            try db.execute(
+                sql: "UPDATE modelVersion SET source = ?, description = ? WHERE id = ?",
+                arguments: [source, description, versionId]
             )
             for (position, entry) in entries.enumerated() {
                 let blob = try TensorBlobs.store(

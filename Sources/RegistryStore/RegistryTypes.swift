@@ -19,6 +19,11 @@ public struct ModelSummary: Sendable, Hashable {
     public let latestVersion: Int?
     /// Alias name → version number.
     public let aliases: [String: Int]
+    public var tags: [String: String] = [:]
+    /// When it was last changed: created, or its newest version registered.
+    public var updatedAt: Double = 0
+    /// Set when the model was deleted (all its versions are tombstones).
+    public var deletedAt: Double? = nil
 }
 
 /// Where a version came from.
@@ -80,6 +85,10 @@ public struct ModelVersion: Sendable, Hashable {
         public let reason: String
     }
 
+    /// Where it came from, in MLflow's words (`runs:/…`, `mlflow-artifacts:/…`), when registered so.
+    public var source: String? = nil
+    public var description: String = ""
+
     public var reference: String { "\(model)@\(number)" }
 }
 
@@ -104,6 +113,19 @@ public struct AliasEvent: Sendable, Hashable {
 
 public enum RunKind: String, Sendable, Hashable, Codable { case training, evaluation, comparison }
 public enum RunStatus: String, Sendable, Hashable, Codable { case running, finished, failed }
+
+/// Which runs a search sees: the live ones (the default), the softly deleted ones, or both.
+public enum RunLifecycle: Sendable, Hashable {
+    case active, deleted, all
+
+    var sql: String {
+        switch self {
+        case .active: "r.deletedAt IS NULL"
+        case .deleted: "r.deletedAt IS NOT NULL"
+        case .all: "1"
+        }
+    }
+}
 
 /// A param value: text, kept as a number too when it is one, so queries compare numbers numerically.
 public enum ParamValue: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral,
@@ -152,6 +174,12 @@ public struct RunSummary: Sendable, Hashable {
     public let tags: [String: String]
     /// The value at the highest step of each metric.
     public let metrics: [String: Double]
+    /// The experiment that groups it (0, "Default", unless it was started in another).
+    public var experimentId: Int64 = 0
+    /// Its display name (MLflow's `run_name`), if it was given one.
+    public var name: String? = nil
+    /// When it was deleted softly (nil while it is live).
+    public var deletedAt: Double? = nil
 }
 
 /// One metric value.

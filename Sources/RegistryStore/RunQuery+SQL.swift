@@ -74,7 +74,10 @@ extension RunQuery {
                 case "version":
                     try notLike()
                     return ("r.versionId IN (SELECT id FROM modelVersion WHERE number \(sqlOp) ?)", [try number()])
-                case "kind", "status": return ("r.\(name) \(sqlOp) ?", [text(value)])
+                case "kind", "status", "name": return ("r.\(name) \(sqlOp) ?", [text(value)])
+                case "experiment":
+                    try notLike()
+                    return ("r.experimentId \(sqlOp) ?", [try number()])
                 case "created":
                     try notLike()
                     return ("r.startedAt \(sqlOp) ?", [try timestamp(value, column: column)])
@@ -148,12 +151,12 @@ extension RunQuery {
             } else {
                 let columns = [
                     "created": "r.startedAt", "id": "r.id", "status": "r.status", "kind": "r.kind", "model": "m.name",
-                    "version": "v.number",
+                    "version": "v.number", "ended": "r.endedAt", "name": "r.name", "experiment": "r.experimentId",
                 ]
                 guard let column = columns[field] else {
                     throw RegistryError(
                         .invalidInput,
-                        "Invalid --order-by field '\(field)': use metrics.*, params.*, created, id, status, kind, model or version."
+                        "Invalid --order-by field '\(field)': use metrics.*, params.*, created, ended, id, name, experiment, status, kind, model or version."
                     )
                 }
                 self = .other(sql: "\(column) \(direction ?? "ASC"), r.id DESC", arguments: [])

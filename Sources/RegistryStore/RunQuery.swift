@@ -10,7 +10,7 @@ import GRDB
 /// unary      := 'not' unary | '(' expr ')' | comparison
 /// comparison := field op value
 /// field      := metrics.KEY | params.KEY | tags.KEY | max(metrics.KEY) | min(metrics.KEY)
-///             | model | version | kind | status | created | id
+///             | model | version | kind | status | created | id | experiment | name
 /// op         := = | != | <> | < | <= | > | >= | like
 /// value      := number | 'text' | "text"          ('' inside quotes is a quote)
 /// ```
@@ -42,7 +42,7 @@ struct RunQuery {
         case text(String)
     }
 
-    static let attributes = ["model", "version", "kind", "status", "created", "id"]
+    static let attributes = ["model", "version", "kind", "status", "created", "id", "experiment", "name"]
 
     struct Token {
         enum Kind: Equatable { case word, string, number, op, open, close }

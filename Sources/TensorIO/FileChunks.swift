@@ -1,0 +1,45 @@
+/// A whole file read in bounded chunks, for callers outside TensorIO that store or hash files of
+/// any size (artifacts) without holding them in memory.
+public enum FileChunks {
+    /// The file's size in bytes. - Throws: ``TensorIOError`` naming the path.
+    public static func size(ofFileAtPath path: String) throws -> Int {
+        try PosixFile(readingAtPath: path).size
+    }
+
+    /// Calls `body` with the file's bytes in order, `chunkSize` bytes at a time (the last chunk
+    /// may be shorter). - Returns: the number of bytes read.
+    @discardableResult
+    public static func forEach(
+        ofFileAtPath path: String,
+        chunkSize: Int = 4 << 20,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
+        let file = try PosixFile(readingAtPath: path)
+        var buffer = [UInt8](repeating: 0, count: max(1, min(chunkSize, file.size)))
+        var offset = 0
+        while offset < file.size {
+            let n = min(buffer.count, file.size - offset)
+            try buffer.withUnsafeMutableBytes { raw in
+                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
+                try file.read(into: slice, at: offset)
+                try body(UnsafeRawBufferPointer(slice))
+            }
+            offset += n
+        }
+        return offset
+    }
+}
+
+extension OutputFile {
+    /// Writes what `produce` emits to `path` by the rule of ``OutputFile``: an existing file is
+    /// refused unless `overwrite`; the path holds the old file or the whole new one.
+    public static func write(
+        toPath path: String,
+        overwrite: Bool,
+        streaming produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
+        try AtomicFile.write(toPath: path, overwrite: overwrite) { file in
+            try produce { try file.write($0) }
+        }
+    }
+}
