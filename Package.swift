@@ -117,7 +117,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FuseboxCLITests",
-            dependencies: ["FuseboxCLI", "FuseboxCharts", "fusebox", "FuseboxTestSupport"]
+            dependencies: [
+                "FuseboxCLI", "FuseboxCharts", "fusebox", "FuseboxTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "FuseboxServerTests",

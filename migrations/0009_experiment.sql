@@ -1,5 +1,5 @@
 -- MLflow's concepts that Fusebox had no word for: experiments (which group runs), a run's name,
--- the id a run had in the MLflow store it was imported from, and artifacts (files logged to a
+-- the id a run had in the MLflow store it was imported from (its run_uuid), and artifacts (files logged to a
 -- run, stored content-addressed in the tensor blobs like every other byte).
 
 -- Experiment 0 is MLflow's "Default", where runs created without an experiment land (every run
@@ -9,8 +9,7 @@ CREATE TABLE experiment (
     name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 500),
     deletedAt REAL,
     createdAt REAL NOT NULL,
-    updatedAt REAL NOT NULL,
-    externalId TEXT UNIQUE
+    updatedAt REAL NOT NULL
 ) STRICT;
 INSERT INTO experiment (id, name, createdAt, updatedAt)
 VALUES (0, 'Default', (julianday('now') - 2440587.5) * 86400.0, (julianday('now') - 2440587.5) * 86400.0);
@@ -57,9 +56,12 @@ CREATE TABLE artifact (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX artifact_blob ON artifact(blobId);
 
--- Where an MLflow model version came from (`runs:/…` or `mlflow-artifacts:/…`) and its free text.
+-- Where an MLflow model version came from (`runs:/…` or `mlflow-artifacts:/…`), its free text,
+-- and, for a version imported from an MLflow store, which one it was (so importing twice adds nothing).
 ALTER TABLE modelVersion ADD COLUMN source TEXT;
 ALTER TABLE modelVersion ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE modelVersion ADD COLUMN externalId TEXT;
+CREATE UNIQUE INDEX modelVersion_external ON modelVersion(externalId) WHERE externalId IS NOT NULL;
 
 -- Registered-model tags, and soft deletion of a model (its versions are tombstoned first; the
 -- name comes back to life, numbering on, when a model of that name is created again).

@@ -18,18 +18,19 @@ extension Registry {
     /// between is refused and nothing is stored.
     public func putArtifact(_ path: String, fromFile file: String) async throws {
         try Self.validateArtifactPath(path)
+        try await write { db in try Self.storeArtifact(path, fromFile: file, in: db) }
+    }
+
+    static func storeArtifact(_ path: String, fromFile file: String, in db: Database) throws {
         let sha256 = try SHA256Hex.ofFile(atPath: file)
         let byteCount = try FileChunks.size(ofFileAtPath: file)
-        try await write { db in
-            let blob = try TensorBlobs.store(sha256: sha256, byteCount: byteCount, source: "'\(path)'", in: db) {
-                emit in
-                try FileChunks.forEach(ofFileAtPath: file, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
-            }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO artifact (path, blobId, createdAt) VALUES (?, ?, ?)",
-                arguments: [path, blob.id, Clock.unixSeconds()]
-            )
+        let blob = try TensorBlobs.store(sha256: sha256, byteCount: byteCount, source: "'\(path)'", in: db) { emit in
+            try FileChunks.forEach(ofFileAtPath: file, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
         }
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO artifact (path, blobId, createdAt) VALUES (?, ?, ?)",
+            arguments: [path, blob.id, Clock.unixSeconds()]
+        )
     }
 
     /// Writes artifact `path` to the file `destination`, verified as it streams; a damaged

@@ -63,43 +63,77 @@ extension Registry {
         try Names.validateValue(description, as: "Description")
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
-        let file = try SafetensorsFile(path: path)
-        let digests = try file.header.entries.map { entry in
-            var hasher = StreamingSHA256()
-            try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { hasher.update($0) }
-            return hasher.hex()
-        }
-        let header = file.header.rawHeader
-        let entries = file.header.entries
+        let component = try ComponentFile(path: path)
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .component, in: db)
-            let (versionId, number) = try Self.insertVersion(
+            return try Self.insertComponent(
+                component,
                 modelId: modelId,
-                spec: nil,
-                header: header,
-                lineage: Lineage(trainingRun: trainingRun),
                 tags: tags,
+                trainingRun: trainingRun,
+                source: source,
+                description: description,
                 principal: principal,
                 in: db
-            )
-            try db.execute(
-                sql: "UPDATE modelVersion SET source = ?, description = ? WHERE id = ?",
-                arguments: [source, description, versionId]
-            )
-            for (position, entry) in entries.enumerated() {
-                let blob = try TensorBlobs.store(
-                    sha256: digests[position],
-                    byteCount: entry.dataRange.count,
-                    source: "'\(path)'",
-                    in: db
-                ) { emit in
-                    try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
-                }
-                try Self.insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
-            }
-            try Self.sealVersion(versionId, in: db)
-            return number
+            ).number
         }
+    }
+
+    /// A safetensors file opened and hashed (each tensor's SHA-256), ready to store.
+    struct ComponentFile {
+        let path: String
+        let file: SafetensorsFile
+        let digests: [String]
+
+        init(path: String) throws {
+            self.path = path
+            file = try SafetensorsFile(path: path)
+            let file = file
+            digests = try file.header.entries.map { entry in
+                var hasher = StreamingSHA256()
+                try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { hasher.update($0) }
+                return hasher.hex()
+            }
+        }
+    }
+
+    /// Stores a hashed component file as the next version of `modelId`, sealed.
+    static func insertComponent(
+        _ component: ComponentFile,
+        modelId: Int64,
+        tags: [String: String],
+        trainingRun: Int64?,
+        source: String?,
+        description: String,
+        principal: String,
+        in db: Database
+    ) throws -> (id: Int64, number: Int) {
+        let (versionId, number) = try insertVersion(
+            modelId: modelId,
+            spec: nil,
+            header: component.file.header.rawHeader,
+            lineage: Lineage(trainingRun: trainingRun),
+            tags: tags,
+            principal: principal,
+            in: db
+        )
+        try db.execute(
+            sql: "UPDATE modelVersion SET source = ?, description = ? WHERE id = ?",
+            arguments: [source, description, versionId]
+        )
+        for (position, entry) in component.file.header.entries.enumerated() {
+            let blob = try TensorBlobs.store(
+                sha256: component.digests[position],
+                byteCount: entry.dataRange.count,
+                source: "'\(component.path)'",
+                in: db
+            ) { emit in
+                try component.file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
+            }
+            try insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
+        }
+        try sealVersion(versionId, in: db)
+        return (versionId, number)
     }
 
     /// Loads a fused version as a classifier ready to predict. Every tensor is re-hashed and

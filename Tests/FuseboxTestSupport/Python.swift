@@ -15,6 +15,21 @@ public enum Python {
         (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
     }
 
+    /// The interpreter of the virtual environment `.ci/run` installs MLflow's client into
+    /// (`.build/mlflow-venv`, or `$FUSEBOX_MLFLOW_PYTHON`), when `import mlflow` works there.
+    public static let mlflow: String? = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let candidates = [
+            ProcessInfo.processInfo.environment["FUSEBOX_MLFLOW_PYTHON"],
+            root.appendingPathComponent(".build/mlflow-venv/bin/python").path,
+        ].compactMap { $0 }
+        return candidates.first { candidate in
+            FileManager.default.isExecutableFile(atPath: candidate)
+                && (try? run("import mlflow", interpreter: candidate)) != nil
+        }
+    }()
+
     /// True when `import module` works.
     public static func hasModule(_ module: String) -> Bool {
         guard executable != nil else { return false }
@@ -23,11 +38,17 @@ public enum Python {
 
     /// Runs `script` with `python3 -c` and returns its standard output; throws on a non-zero exit.
     @discardableResult
-    public static func run(_ script: String, arguments: [String] = []) throws -> String {
-        guard let executable else { throw PythonError(message: "python3 is not installed") }
+    public static func run(
+        _ script: String,
+        arguments: [String] = [],
+        interpreter: String? = nil,
+        environment: [String: String] = [:]
+    ) throws -> String {
+        guard let executable = interpreter ?? executable else { throw PythonError(message: "python3 is not installed") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["-c", script] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
