@@ -131,15 +131,19 @@ extension RunQuery {
         static let newestFirst = Order.other(sql: "r.id DESC", arguments: [])
 
         init(_ text: String) throws {
-            let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard (1...2).contains(parts.count) else {
+            // FIELD [asc|desc]; a key with spaces is quoted in backticks (metrics.`val acc` desc).
+            var parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            var direction: String?
+            if parts.count >= 2, !parts[parts.count - 1].hasSuffix("`") {
+                direction = parts.removeLast().uppercased()
+            }
+            let field = parts.joined(separator: " ").replacingOccurrences(of: "`", with: "")
+            guard !field.isEmpty, parts.count == 1 || text.contains("`") else {
                 throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': use FIELD [asc|desc].")
             }
-            let direction = parts.count == 2 ? parts[1].uppercased() : nil
             guard direction == nil || direction == "ASC" || direction == "DESC" else {
                 throw RegistryError(.invalidInput, "Invalid --order-by '\(text)': the direction is 'asc' or 'desc'.")
             }
-            let field = parts[0]
             if field.hasPrefix("metrics.") {
                 self = .metric(String(field.dropFirst(8)), descending: direction != "ASC")
             } else if field.hasPrefix("params.") {

@@ -149,19 +149,19 @@ struct MLflowFilter {
         guard orderBy.count == 1 else {
             throw MLflowError.invalid("Fusebox orders runs by one field; got \(orderBy.count) in order_by.")
         }
-        let parts = first.split(separator: " ").map(String.init)
-        guard (1...2).contains(parts.count) else {
-            throw MLflowError.invalid("Invalid order_by clause '\(first)'.")
+        var parts = first.split(separator: " ").map(String.init)
+        var direction = "ASC"
+        if parts.count >= 2, ["ASC", "DESC"].contains(parts[parts.count - 1].uppercased()) {
+            direction = parts.removeLast().uppercased()
         }
-        let direction = parts.count == 2 ? parts[1].uppercased() : "ASC"
-        guard direction == "ASC" || direction == "DESC" else {
-            throw MLflowError.invalid("Invalid order_by direction '\(parts[1])'; use ASC or DESC.")
-        }
-        let (entity, key) = try splitIdentifier(parts[0])
+        guard !parts.isEmpty, let identifier = try? tokenize(parts.joined(separator: " ")), identifier.count == 1,
+            case .word(let word) = identifier[0]
+        else { throw MLflowError.invalid("Invalid order_by clause '\(first)'.") }
+        let (entity, key) = try splitIdentifier(word)
         let field: String
         switch entity {
-        case .metric: field = "metrics.\(key)"
-        case .param: field = "params.\(key)"
+        case .metric: field = "metrics.\(try quotedKey(key))"
+        case .param: field = "params.\(try quotedKey(key))"
         case .tag: throw MLflowError.invalid("Fusebox cannot order runs by a tag.")
         case .attribute:
             let columns = [
