@@ -5,6 +5,10 @@ public struct RunJSON: Encodable, Sendable {
     public let id: Int64
     public let kind: String
     public let status: String
+    /// Its name (MLflow's `run_name`), if it has one.
+    @NullEncoded public var name: String?
+    /// The experiment that groups it (0: Default).
+    public let experiment: Int64
     @NullEncoded public var model: String?
     @NullEncoded public var version: Int?
     public let started: String
@@ -20,6 +24,8 @@ public struct RunJSON: Encodable, Sendable {
         id = r.id
         kind = r.kind.rawValue
         status = r.status.rawValue
+        name = r.name
+        experiment = r.experimentId
         model = r.model
         version = r.version
         started = isoDate(r.startedAt)
