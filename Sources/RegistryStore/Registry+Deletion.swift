@@ -118,7 +118,7 @@ extension Registry {
         }
     }
 
-    /// Purges deleted runs (with their metrics, params, evaluations and comparisons), then removes
+    /// Purges deleted runs (with their metrics, params, artifacts, evaluations and comparisons), then removes
     /// blobs no version or artifact uses (left by deleted versions and overwritten artifacts). With `dryRun`, only counts them.
     public func collectGarbage(dryRun: Bool = false) async throws -> GarbageReport {
         try await write { db in
@@ -128,14 +128,30 @@ extension Registry {
                 SELECT id FROM tensorBlob b WHERE NOT EXISTS (SELECT 1 FROM versionTensor t WHERE t.blobId = b.id)
                 AND NOT EXISTS (SELECT 1 FROM artifact a WHERE a.blobId = b.id)
                 """
-            let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT count(*) AS n, coalesce(sum(byteCount), 0) AS bytes FROM tensorBlob WHERE id IN (\(orphan))"
-            )!
-            if !dryRun {
-                for run in runs { try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run]) }
+            var row = Row()
+            // A dry run does the same work in a savepoint it rolls back, so its counts are exact.
+            try db.inSavepoint {
+                for run in runs {
+                    // Its artifacts go with it (their bytes too, when nothing else uses them).
+                    let experiment = try Int64.fetchOne(
+                        db,
+                        sql: "SELECT experimentId FROM run WHERE id = ?",
+                        arguments: [run]
+                    )
+                    let prefix = "\(experiment ?? 0)/\(run)/artifacts/"
+                    try db.execute(
+                        sql: "DELETE FROM artifact WHERE substr(path, 1, length(?)) = ?",
+                        arguments: [prefix, prefix]
+                    )
+                    try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run])
+                }
+                row = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT count(*) AS n, coalesce(sum(byteCount), 0) AS bytes FROM tensorBlob WHERE id IN (\(orphan))"
+                )!
                 try db.execute(sql: "DELETE FROM tensorBlob WHERE id IN (\(orphan))")
+                return dryRun ? .rollback : .commit
             }
             return GarbageReport(runs: runs.count, blobs: row["n"], bytes: row["bytes"], dryRun: dryRun)
         }

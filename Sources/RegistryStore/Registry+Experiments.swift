@@ -85,26 +85,45 @@ extension Registry {
         }
     }
 
-    /// Marks an experiment deleted (its runs stay; the Default experiment cannot be deleted).
+    /// Marks an experiment deleted, and with it (as MLflow does) each of its runs that may be
+    /// deleted (see ``deleteRun(_:)``; the others stay). The Default experiment cannot be deleted.
     public func deleteExperiment(_ id: Int64) async throws {
         guard id != 0 else { throw RegistryError(.invalidInput, "The Default experiment (0) cannot be deleted.") }
         try await write { db in
             _ = try Self.requireExperiment(id, live: true, in: db)
+            let now = Clock.unixSeconds()
             try db.execute(
                 sql: "UPDATE experiment SET deletedAt = ?, updatedAt = ? WHERE id = ?",
-                arguments: [Clock.unixSeconds(), Clock.unixSeconds(), id]
+                arguments: [now, now, id]
             )
+            for run in try Int64.fetchAll(
+                db,
+                sql: "SELECT id FROM run WHERE experimentId = ? AND deletedAt IS NULL",
+                arguments: [id]
+            ) where try Self.reasonRunIsKept(run, in: db) == nil {
+                try db.execute(sql: "UPDATE run SET deletedAt = ? WHERE id = ?", arguments: [now, run])
+            }
         }
     }
 
-    /// Brings a deleted experiment back.
+    /// Brings a deleted experiment back, with the runs its deletion deleted (not purged since).
     public func restoreExperiment(_ id: Int64) async throws {
         try await write { db in
+            guard
+                let deletedAt = try Double.fetchOne(
+                    db,
+                    sql: "SELECT deletedAt FROM experiment WHERE id = ? AND deletedAt IS NOT NULL",
+                    arguments: [id]
+                )
+            else { throw RegistryError(.notFound, "There is no deleted experiment \(id).") }
             try db.execute(
-                sql: "UPDATE experiment SET deletedAt = NULL, updatedAt = ? WHERE id = ? AND deletedAt IS NOT NULL",
+                sql: "UPDATE experiment SET deletedAt = NULL, updatedAt = ? WHERE id = ?",
                 arguments: [Clock.unixSeconds(), id]
             )
-            guard db.changesCount == 1 else { throw RegistryError(.notFound, "There is no deleted experiment \(id).") }
+            try db.execute(
+                sql: "UPDATE run SET deletedAt = NULL WHERE experimentId = ? AND deletedAt = ?",
+                arguments: [id, deletedAt]
+            )
         }
     }
 

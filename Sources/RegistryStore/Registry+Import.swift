@@ -79,6 +79,7 @@ extension Registry {
                     try insertTag.execute()
                 }
                 try Self.insertMetrics(run: id, run.metrics, in: db)
+                try Self.sealRunIfEnded(id, in: db)
                 ids.append(id)
             }
             return ids

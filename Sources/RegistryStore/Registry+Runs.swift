@@ -232,7 +232,8 @@ extension Registry {
         name: String? = nil,
         in db: Database
     ) throws -> Int64 {
-        _ = try requireExperiment(experiment, live: true, in: db)
+        // Experiment 0 (Default) always exists and is never deleted.
+        if experiment != 0 { _ = try requireExperiment(experiment, live: true, in: db) }
         let modelId =
             try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
         let versionId = try version.map { try resolve($0, in: db) }

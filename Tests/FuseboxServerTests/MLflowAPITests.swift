@@ -159,6 +159,15 @@ import Testing
                 mentioning: "needs write",
                 try await api.call(.post, "\(api2)/experiments/create", as: .read, json: ["name": "x"])
             )
+            // The UI's twin prefix answers the same.
+            let twin = try await api.call(.get, "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", as: .read)
+            #expect(((twin.object["experiment"] as? [String: Any])?["name"] as? String) == "Default")
+            expect(
+                404,
+                "ENDPOINT_NOT_FOUND",
+                mentioning: "endpoint",
+                try await api.call(.get, "/api/2.0/preview/mlflow/experiments/list", as: .read)
+            )
             // MLflow's searches are POSTs that only read: a read token may make them.
             #expect(try await api.call(.post, "\(api2)/runs/search", as: .read, json: [:]).status == 200)
         }

@@ -45,6 +45,10 @@ struct MLflowError: Error {
         case let e as TensorIOError: return .invalid(e.description)
         default:
             let api = APIError.from(error)
+            // No route matched (outside the prefixes the catch-alls cover).
+            if api.code == "http_404" {
+                return MLflowError(code: "ENDPOINT_NOT_FOUND", message: "No such endpoint.", status: .notFound)
+            }
             let code =
                 switch api.status.code {
                 case 401: "UNAUTHENTICATED"
