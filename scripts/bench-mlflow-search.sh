@@ -14,7 +14,7 @@ wait_for() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, mlflow $($PY -c 'import mlflow;print(mlflow.__version__)'), $N runs"
 $PY scripts/bench-mlflow-search.py make "$WORK" "$N" >/dev/null 2>&1
 export FUSEBOX_DB=$WORK/fusebox.sqlite
-"$FUSEBOX" import mlflow "$WORK/mlflow.db" | head -4
+"$FUSEBOX" import mlflow "$WORK/mlflow.db" | sed -n 1,4p
 echo "## mlflow server (sqlite backend)"
 "$(dirname "$PY")/mlflow" server --backend-store-uri "sqlite:///$WORK/mlflow.db" --host 127.0.0.1 --port 5121 \
     >"$WORK/mlflow.log" 2>&1 &

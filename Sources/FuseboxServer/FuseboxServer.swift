@@ -5,7 +5,8 @@ import RegistryStore
 
 /// `fusebox serve`: the registry over HTTP. Like the CLI, it parses, authorises and renders;
 /// every answer comes from ``Registry`` calls. The routes (all under `/api/v1` but `/healthz`) are
-/// described in `openapi.json`, which `GET /api/v1/openapi.json` serves.
+/// described in `openapi.json`, which `GET /api/v1/openapi.json` serves; MLflow's REST API subset
+/// (`/api/2.0/mlflow`, `/api/2.0/mlflow-artifacts`) is `MLflowRoutes`, the web UI `UIRoutes`.
 ///
 /// JSON in and out; errors are `{"error": {"code", "message"}}` with the HTTP status (400 a
 /// malformed request, 401 no or unknown token, 403 a scope too low, 404 unknown, 409 a conflict
