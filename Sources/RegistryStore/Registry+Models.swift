@@ -142,6 +142,7 @@ extension Registry {
     }
 
     /// The model's id, creating it with `kind` when absent; an existing model of another kind is a conflict.
+    /// A deleted model given a new version comes back, as ``createModel(_:kind:description:)`` brings it.
     static func ensureModel(_ name: String, kind: ModelKind, in db: Database) throws -> Int64 {
         if let existing = try modelRow(name, in: db) {
             guard existing.kind == kind else {
@@ -150,6 +151,10 @@ extension Registry {
                     "Model '\(name)' is a \(existing.kind.rawValue) model; it cannot take a \(kind.rawValue) version."
                 )
             }
+            try db.execute(
+                sql: "UPDATE model SET deletedAt = NULL WHERE id = ? AND deletedAt IS NOT NULL",
+                arguments: [existing.id]
+            )
             return existing.id
         }
         return try insertModel(name, kind: kind, description: "", in: db)

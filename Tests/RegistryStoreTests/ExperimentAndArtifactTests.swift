@@ -139,6 +139,10 @@ struct ExperimentAndArtifactTests {
         #expect(try await registry.model("image-cnn").deletedAt == nil)
         let third = try await registry.registerComponent(model: "image-cnn", artifact: "0/\(run)/artifacts/model")
         #expect(third == 3, "numbers are never given again")
+        // Registering into a deleted model brings it back too.
+        try await registry.deleteModel("image-cnn")
+        _ = try await registry.registerComponent(model: "image-cnn", safetensorsPath: dir.file("w.safetensors"))
+        #expect(try await registry.model("image-cnn").deletedAt == nil)
     }
 
     @Test func importedRunsAreSealedLikeEveryEndedRun() async throws {
