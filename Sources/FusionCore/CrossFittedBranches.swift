@@ -2,9 +2,10 @@ import RealModule
 import TensorCore
 
 /// One `features` modality's classifier, fitted on its own: standardised inputs, then a
-/// multinomial ``LogisticRegression`` whose L2 strength was chosen by cross-validation
+/// multinomial logistic regression whose L2 strength was chosen by cross-validation
 /// (scikit-learn's `StandardScaler` + `LogisticRegressionCV` recipe).
 public struct FittedBranch: Sendable {
+    /// The modality this branch classifies.
     public let modality: String
     /// The chosen penalty `λ` of the refit on all rows (mean-loss convention, as ``ModalitySpec/l2``).
     public let l2: Double
@@ -12,6 +13,7 @@ public struct FittedBranch: Sendable {
     public let inverseStrength: Double
     /// Out-of-fold log-loss and accuracy at the chosen strength, over all rows.
     public let cvLogLoss: Double
+    /// Out-of-fold accuracy at the chosen strength, over all rows.
     public let cvAccuracy: Double
     let mean: Matrix
     let std: Matrix
@@ -46,10 +48,13 @@ public struct FittedBranch: Sendable {
 ///
 /// Folds run in parallel on the available cores; each is deterministic, so the result is too.
 public struct CrossFittedBranches: Sendable {
+    /// The number of stratified folds `K`.
     public let folds: Int
+    /// The seed of the fold assignment.
     public let seed: UInt64
     /// The ``Dataset/fingerprint`` of the rows the branches were fitted on.
     public let dataFingerprint: String
+    /// One fitted branch per cross-fitted modality, in the spec's order.
     public let branches: [FittedBranch]
     /// The data with each cross-fitted modality replaced by its out-of-fold probabilities (kind `probs`).
     public let outOfFold: Dataset

@@ -12,10 +12,14 @@ public enum ModalityKind: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// One modality's outputs for every sample: an `n × d` Float32 matrix.
 public struct ModalityInput: Sendable, Hashable {
+    /// The modality's name, unique in its dataset (`image`, `text`…).
     public let name: String
+    /// How the values are read: probabilities, logits or features.
     public let kind: ModalityKind
+    /// The `n × d` values, one row per sample.
     public let values: Matrix
 
+    /// Creates an input; ``Dataset`` validates it.
     public init(name: String, kind: ModalityKind, values: Matrix) {
         self.name = name
         self.kind = kind
@@ -32,9 +36,12 @@ public struct ModalityInput: Sendable, Hashable {
 
 /// What is predicted: class indices, or real values for regression.
 public enum Targets: Sendable, Hashable {
+    /// Class indices in `0..<classCount`, one per sample.
     case classes([Int])
+    /// Real-valued targets, one per sample.
     case values([Float])
 
+    /// The number of samples.
     public var count: Int {
         switch self {
         case .classes(let c): c.count
@@ -54,7 +61,9 @@ public enum Targets: Sendable, Hashable {
 /// there are labels; every value finite; `probs` rows non-negative and summing to 1 ± 1e-3;
 /// class labels in `0..<classCount`.
 public struct Dataset: Sendable {
+    /// The inputs, one per modality, in the order given.
     public let modalities: [ModalityInput]
+    /// The labels or regression targets.
     public let targets: Targets
     /// The number of classes (1 for regression).
     public let classCount: Int
@@ -70,6 +79,7 @@ public struct Dataset: Sendable {
         return []
     }
 
+    /// True when the targets are real values rather than classes.
     public var isRegression: Bool {
         if case .values = targets { return true }
         return false
@@ -77,8 +87,11 @@ public struct Dataset: Sendable {
 
     /// Creates and validates a dataset.
     /// - Parameters:
+    ///   - modalities: the inputs, one per modality, each with one row per sample.
+    ///   - targets: the labels or regression targets, one per sample.
     ///   - classCount: the number of classes; `nil` takes the widest of the largest label + 1,
     ///     the class names, and the width of `probs`/`logits` modalities.
+    ///   - classNames: optional names of the classes, `classCount` of them.
     /// - Throws: ``FusionError`` (`invalidData`) naming the modality, row or label at fault.
     public init(
         modalities: [ModalityInput],

@@ -37,9 +37,12 @@ public enum DatasetSource: Sendable, Hashable {
 public enum DatasetFiles {
     /// Loads a dataset.
     /// - Parameters:
+    ///   - source: the files: a bundle, or one file per modality and a labels file.
     ///   - kinds: kinds by modality name; a modality not named is detected: rows summing to 1 are
     ///     `probs`, other rows with one column per class (when the classes are known) `logits`,
     ///     anything else `features`.
+    ///   - classNames: the class names, when labels are given as names (and for the spec).
+    ///   - classCount: the number of classes, when the labels alone do not show it.
     ///   - regression: read labels as real targets rather than class indices.
     ///   - requireLabels: when false, a missing `labels` gives placeholder class 0 labels (for prediction).
     public static func load(

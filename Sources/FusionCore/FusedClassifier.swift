@@ -8,6 +8,7 @@ import TensorCore
 /// let p = try model.predictProbabilities(testSet)      // n × C, rows sum to 1
 /// ```
 public struct FusedClassifier: Sendable {
+    /// What the model is: modalities, branches, fusion method and head.
     public let spec: FusionSpec
     /// Every tensor the spec implies (see ``FusionSpec/parameterShapes``).
     public internal(set) var parameters: [String: Matrix]

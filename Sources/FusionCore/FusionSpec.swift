@@ -8,6 +8,7 @@ enum OutputSpace { case probabilities, logits, vector }
 public enum LayerSpec: Sendable, Hashable, Codable {
     /// `y = x·K + b`, Glorot-uniform `K`, zero `b`.
     case dense(units: Int)
+    /// `y = max(0, x)`, element-wise.
     case relu
     /// Inverted dropout: at training, each unit is zeroed with probability `rate` and survivors scaled by `1/(1 − rate)`.
     case dropout(rate: Float)
@@ -17,7 +18,9 @@ public enum LayerSpec: Sendable, Hashable, Codable {
 
 /// How one modality's input becomes a vector the fusion operator can combine.
 public struct ModalitySpec: Sendable, Hashable, Codable {
+    /// The modality this branch reads (a ``ModalityInput/name``).
     public var name: String
+    /// How the input is read.
     public var kind: ModalityKind
     /// Input width `d`.
     public var width: Int
@@ -35,6 +38,7 @@ public struct ModalitySpec: Sendable, Hashable, Codable {
     /// cross-fitted branch, see ``CrossFittedBranches``); nil applies the spec's ``FusionSpec/l2``.
     public var l2: Float?
 
+    /// Creates a branch. A temperature is dropped for `features`; `standardize` defaults to true for `features` only.
     public init(
         name: String,
         kind: ModalityKind,
@@ -94,7 +98,13 @@ public enum MissingModalityPolicy: String, Sendable, Hashable, Codable {
     case refuse
 }
 
-public enum Task: String, Sendable, Hashable, Codable { case classification, regression }
+/// What a model predicts.
+public enum Task: String, Sendable, Hashable, Codable {
+    /// One of `classCount` classes, as class probabilities.
+    case classification
+    /// One real value (the spec's `classCount` is 1).
+    case regression
+}
 
 /// A complete description of a fused model. With the class count it determines every parameter
 /// tensor's name and shape (see ``FusionSpec/parameterShapes``), so a spec plus tensors is a model.
@@ -102,15 +112,21 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     /// Incremented when the meaning of a field changes; readers refuse newer formats.
     public static let currentFormatVersion = 1
 
+    /// The spec format this value was written in (``currentFormatVersion`` for new specs).
     public var formatVersion: Int
+    /// Classification or regression.
     public var task: Task
     /// Output width: the number of classes, or 1 for regression.
     public var classCount: Int
+    /// Optional display names of the classes, `classCount` of them.
     public var classNames: [String]?
+    /// One branch per modality, in the order the operator combines them.
     public var modalities: [ModalitySpec]
+    /// How the branch outputs are combined (see <doc:ChoosingAFusionMethod>).
     public var method: FusionMethod
     /// Layers after fusion; the last Dense gives logits (classification) or the value (regression).
     public var head: [LayerSpec]
+    /// What prediction does when a modality is absent.
     public var missingModalities: MissingModalityPolicy
     /// L2 penalty `λ/2 · Σ K²` on Dense kernels and the stacking matrix (0 = none).
     public var l2: Float
@@ -119,6 +135,7 @@ public struct FusionSpec: Sendable, Hashable, Codable {
     /// trained together, end to end. It records how the model was made; prediction is the same.
     public var branchFolds: Int?
 
+    /// Creates a spec at the current format version; ``validate()`` checks it against the operator's rules.
     public init(
         task: Task = .classification,
         classCount: Int,
@@ -140,7 +157,7 @@ public struct FusionSpec: Sendable, Hashable, Codable {
         self.l2 = l2
     }
 
-    /// The usual spec for a dataset and method: standard branches (``ModalitySpec/standard``),
+    /// The usual spec for a dataset and method: standard branches (``ModalitySpec/standard(name:kind:width:classes:temperature:)``),
     /// the method's default head (for `concat-mlp`, `Dense(hidden, relu) → Dropout(dropout) → Dense(C)`)
     /// and its default L2 strength.
     public static func standard(

@@ -9,11 +9,15 @@ import TensorCore
 /// - stacking: each modality's share of `Σ|K|` (a measure of reliance, summing to 1).
 /// - mean/sum/vote/product: uniform `1/M`. Others: none.
 public struct FusionWeights: Sendable, Hashable {
+    /// One weight: a modality's, or a modality's for one class.
     public struct Entry: Sendable, Hashable, Codable {
+        /// The modality the weight belongs to.
         public let modality: String
         /// The class index for per-class weights, `nil` for a per-modality weight.
         public let classIndex: Int?
+        /// The weight, read as described on ``FusionWeights``.
         public let weight: Float
+        /// Creates an entry.
         public init(modality: String, classIndex: Int?, weight: Float) {
             self.modality = modality
             self.classIndex = classIndex
@@ -21,8 +25,10 @@ public struct FusionWeights: Sendable, Hashable {
         }
     }
 
+    /// The weights, modality by modality (and class by class for per-class weights); empty when the method has none.
     public let entries: [Entry]
 
+    /// Creates a report from its entries.
     public init(entries: [Entry]) { self.entries = entries }
 
     /// Per-modality weights, averaging per-class ones over classes.

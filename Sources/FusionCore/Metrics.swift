@@ -3,8 +3,11 @@ import TensorCore
 
 /// Per-class precision, recall and F1 (0 where undefined, as scikit-learn's `zero_division=0`).
 public struct ClassScores: Sendable, Hashable, Codable {
+    /// `TP / (TP + FP)`.
     public let precision: Double
+    /// `TP / (TP + FN)`.
     public let recall: Double
+    /// `2 · precision · recall / (precision + recall)`.
     public let f1: Double
     /// Number of samples whose true class this is.
     public let support: Int
@@ -20,22 +23,32 @@ public struct ClassScores: Sendable, Hashable, Codable {
 /// - `balancedAccuracy`: the mean recall over classes that occur.
 /// - `macroF1`: the unweighted mean of per-class F1 over all classes; `weightedF1` weights by support.
 public struct ClassificationMetrics: Sendable, Hashable, Codable {
+    /// The share of samples whose top class is the true one.
     public let accuracy: Double
+    /// The mean recall over the classes that occur.
     public let balancedAccuracy: Double
+    /// The unweighted mean of the per-class F1 over all classes.
     public let macroF1: Double
+    /// The mean per-class F1 weighted by support.
     public let weightedF1: Double
+    /// Negative log-likelihood: the mean of `−log max(p_y, 1e-15)`.
     public let nll: Double
+    /// The multi-class Brier score: the mean of `Σ_k (p_k − [k = y])²`, in `0…2`.
     public let brier: Double
+    /// Expected calibration error over ``eceBins`` equal-width confidence bins.
     public let ece: Double
+    /// The number of ECE bins.
     public let eceBins: Int
     /// Top-k accuracy for k = 1…min(5, C).
     public let topK: [Int: Double]
+    /// Precision, recall and F1 of each class, by class index.
     public let perClass: [ClassScores]
     /// `confusion[i][j]`: samples of true class i predicted as j.
     public let confusion: [[Int]]
     /// The ECE bins: mean confidence, accuracy and sample count of each (the reliability diagram).
     public let reliability: [ReliabilityBin]
 
+    /// Computes every metric of `p` (`n × C`, rows of probabilities) against `labels`, with `eceBins` bins for the ECE.
     public init(probabilities p: Matrix, labels: [Int], eceBins: Int = 15) {
         let n = labels.count
         let c = p.columns
@@ -120,19 +133,28 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
 
 /// One bin of a reliability diagram: predictions whose top probability is in `[lower, upper)`.
 public struct ReliabilityBin: Sendable, Hashable, Codable {
+    /// The bin's lower edge (inclusive).
     public let lower: Double
+    /// The bin's upper edge (exclusive, except 1 for the last bin).
     public let upper: Double
+    /// The number of predictions in the bin.
     public let count: Int
+    /// The mean top probability of those predictions (0 for an empty bin).
     public let confidence: Double
+    /// The share of those predictions that are right (0 for an empty bin).
     public let accuracy: Double
 }
 
 /// Regression metrics: RMSE, MAE and R² = 1 − SS_res/SS_tot (0 when the targets are constant).
 public struct RegressionMetrics: Sendable, Hashable, Codable {
+    /// Root mean squared error `√(Σ(ŷ − y)²/n)`.
     public let rmse: Double
+    /// Mean absolute error `Σ|ŷ − y|/n`.
     public let mae: Double
+    /// The coefficient of determination `1 − SS_res/SS_tot` (0 when the targets are constant).
     public let r2: Double
 
+    /// Computes the metrics of `predictions` against `targets` (the same length).
     public init(predictions: [Float], targets: [Float]) {
         let n = Double(max(targets.count, 1))
         var se = 0.0
@@ -148,5 +170,6 @@ public struct RegressionMetrics: Sendable, Hashable, Codable {
         r2 = total == 0 ? 0 : 1 - se / total
     }
 
+    /// The metrics by their stored names: `rmse`, `mae`, `r2`.
     public var scalars: [String: Double] { ["rmse": rmse, "mae": mae, "r2": r2] }
 }

@@ -3,6 +3,7 @@ import TensorCore
 
 /// One fusion method's cross-validated score (see ``ModelSelection``).
 public struct CandidateScore: Sendable {
+    /// The method scored.
     public let method: FusionMethod
     /// Mean out-of-fold log-loss `−log p(y)` (probabilities floored at 10⁻¹⁵) on each fold.
     public let foldLogLoss: [Double]
@@ -16,10 +17,13 @@ public struct CandidateScore: Sendable {
     /// its standard error `sd(d)/√n`, and the two-sided p-value of `z = mean/SE` (normal). Nil for the winner.
     public internal(set) var pairedAgainstWinner: (difference: Double, standardError: Double, p: Double)?
 
+    /// The mean of ``foldLogLoss``: what ranks the candidates.
     public var meanLogLoss: Double { Self.mean(foldLogLoss) }
     /// `sd/√K` over the folds.
     public var logLossStandardError: Double { Self.standardError(foldLogLoss) }
+    /// The mean of ``foldAccuracy``.
     public var meanAccuracy: Double { Self.mean(foldAccuracy) }
+    /// `sd/√K` of the fold accuracies.
     public var accuracyStandardError: Double { Self.standardError(foldAccuracy) }
 
     static func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
@@ -48,8 +52,11 @@ public struct CandidateScore: Sendable {
 public struct ModelSelection: Sendable {
     /// Best first (by mean fold log-loss).
     public let candidates: [CandidateScore]
+    /// The method chosen by the rule above.
     public let winner: FusionMethod
+    /// The number of stratified folds `K`.
     public let folds: Int
+    /// The seed of the fold assignment and of every method's training.
     public let seed: UInt64
     /// The cross-fitted branches the heads were compared on, if any (the winner's refit reuses them).
     public let branches: CrossFittedBranches?
@@ -64,6 +71,10 @@ public struct ModelSelection: Sendable {
     /// Cross-validates `methods` on `data` and picks the winner.
     ///
     /// - Parameters:
+    ///   - methods: the candidates (see ``applicableMethods(for:spec:)``).
+    ///   - data: the rows to cross-validate on.
+    ///   - k: the number of stratified folds.
+    ///   - seed: the seed of the folds and of every training.
     ///   - spec: the spec to train for a method (built from the whole data: widths and classes only).
     ///   - configuration: the training settings for a spec (the seed is varied per fold).
     ///   - progress: called before each method with (method, its 1-based position, the number of methods).

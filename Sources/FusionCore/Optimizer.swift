@@ -1,9 +1,16 @@
 import RealModule
 import TensorCore
 
-/// Which optimiser updates the parameters: mini-batch `adam` or `sgd` (``Optimizer``), or
-/// full-batch quasi-Newton `lbfgs` (``LBFGS``).
-public enum OptimizerKind: String, Sendable, Hashable, Codable, CaseIterable { case adam, sgd, lbfgs }
+/// Which optimiser updates the parameters: mini-batch `adam` or `sgd`, or full-batch
+/// quasi-Newton `lbfgs`.
+public enum OptimizerKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Adam in Keras's form (β1 0.9, β2 0.999, ε 1e-7), on mini-batches.
+    case adam
+    /// Stochastic gradient descent with ``TrainingConfiguration/momentum``, on mini-batches.
+    case sgd
+    /// Full-batch limited-memory BFGS with a backtracking line search, for the convex heads.
+    case lbfgs
+}
 
 /// Gradient-descent state over named parameters.
 ///

@@ -2,12 +2,16 @@ import RealModule
 
 /// One model's per-sample outcome on a dataset: what the store keeps of an evaluation.
 public struct SamplePredictions: Sendable, Hashable {
+    /// The true class of each sample.
     public let labels: [Int]
+    /// The class the model predicted for each sample (its top probability).
     public let predictedClasses: [Int]
     /// The probability the model gave the true class.
     public let trueClassProbabilities: [Float]
+    /// The number of classes `C`.
     public let classCount: Int
 
+    /// Creates the outcome; the three arrays have one element per sample.
     public init(labels: [Int], predictedClasses: [Int], trueClassProbabilities: [Float], classCount: Int) {
         precondition(labels.count == predictedClasses.count && labels.count == trueClassProbabilities.count)
         self.labels = labels
@@ -16,6 +20,7 @@ public struct SamplePredictions: Sendable, Hashable {
         self.classCount = classCount
     }
 
+    /// The number of samples.
     public var count: Int { labels.count }
 
     func accuracy(_ idx: [Int]) -> Double {
@@ -52,8 +57,11 @@ public struct SamplePredictions: Sendable, Hashable {
 
 /// A percentile bootstrap interval of a difference `B − A`.
 public struct BootstrapInterval: Sendable, Hashable, Codable {
+    /// The difference on all samples (B − A).
     public let estimate: Double
+    /// The `α/2` percentile of the resampled differences.
     public let lower: Double
+    /// The `1 − α/2` percentile of the resampled differences.
     public let upper: Double
 }
 
@@ -68,28 +76,47 @@ public struct BootstrapInterval: Sendable, Hashable, Codable {
 ///   bound of each difference on the side a non-inferiority test needs (``OneSidedBounds``).
 /// - Verdict: `b-better` / `a-better` when McNemar's p < α (the direction of Δaccuracy), else `no-difference`.
 public struct PairedComparison: Sendable, Hashable, Codable {
+    /// The number of paired samples `n`.
     public let sampleCount: Int
+    /// McNemar's `b`: samples A gets right and B wrong.
     public let aOnlyCorrect: Int
+    /// McNemar's `c`: samples B gets right and A wrong.
     public let bOnlyCorrect: Int
+    /// McNemar's two-sided p-value (method in ``mcnemarMethod``).
     public let mcnemarP: Double
     /// `exact-binomial` or `chi2-continuity-corrected`.
     public let mcnemarMethod: String
+    /// Accuracy of B minus accuracy of A, with its bootstrap interval.
     public let deltaAccuracy: BootstrapInterval
+    /// Macro-F1 of B minus macro-F1 of A, with its bootstrap interval.
     public let deltaMacroF1: BootstrapInterval
+    /// NLL of B minus NLL of A, with its bootstrap interval (negative: B is better calibrated).
     public let deltaNLL: BootstrapInterval
     /// One-sided `1 − α` bootstrap bounds (nil in comparisons recorded before they were kept).
     public let oneSided: OneSidedBounds?
+    /// The significance level `α` (0.05 by default).
     public let alpha: Double
+    /// The number of bootstrap resamples.
     public let resamples: Int
+    /// The seed of the resampling.
     public let seed: UInt64
+    /// Which model is better, if McNemar's test says either is.
     public let verdict: Verdict
 
+    /// The outcome of the test, named as the CLI prints it.
     public enum Verdict: String, Sendable, Hashable, Codable {
+        /// A is better: McNemar's p < α and A gets more samples right.
         case aBetter = "a-better"
+        /// B is better: McNemar's p < α and B gets more samples right.
         case bBetter = "b-better"
+        /// McNemar's p ≥ α: no significant difference.
         case noDifference = "no-difference"
     }
 
+    /// Compares `b` against `a` on the same samples.
+    ///
+    /// Throws ``FusionError`` (`invalidData`) when the labels differ or there are no samples, and
+    /// (`invalidSpec`) when `alpha` is outside (0, 1) or `resamples` is below 1.
     public init(
         a: SamplePredictions,
         b: SamplePredictions,
@@ -192,10 +219,14 @@ public struct PairedComparison: Sendable, Hashable, Codable {
 /// would be worse: B's accuracy (macro-F1) is at least `A's + accuracyLower` (`+ macroF1Lower`),
 /// and its NLL at most `A's + nllUpper`, each with confidence `1 − α`.
 public struct OneSidedBounds: Sendable, Hashable, Codable {
+    /// The one-sided lower bound of Δaccuracy.
     public let accuracyLower: Double
+    /// The one-sided lower bound of Δmacro-F1.
     public let macroF1Lower: Double
+    /// The one-sided upper bound of ΔNLL.
     public let nllUpper: Double
 
+    /// Creates the bounds.
     public init(accuracyLower: Double, macroF1Lower: Double, nllUpper: Double) {
         self.accuracyLower = accuracyLower
         self.macroF1Lower = macroF1Lower

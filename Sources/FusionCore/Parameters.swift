@@ -3,8 +3,11 @@ import TensorCore
 
 /// A parameter tensor's name, shape, and whether training changes it.
 public struct ParameterShape: Sendable, Hashable {
+    /// The tensor's name, as in `fusion.weights` or `head.dense0.kernel`.
     public let name: String
+    /// The number of rows (a vector is one row).
     public let rows: Int
+    /// The number of columns.
     public let columns: Int
     /// False for statistics such as the standardisation mean and deviation.
     public let trainable: Bool
@@ -57,7 +60,7 @@ extension FusionSpec {
 
     /// Fresh parameters: Glorot-uniform Dense kernels, zero biases, standardisation statistics 0
     /// and 1 until fitted, and the operator's own starting values (its
-    /// ``FusionOperator/initialParameters(rng:)``), drawn in ``parameterShapes`` order.
+    /// `initialParameters(rng:)`), drawn in ``parameterShapes`` order.
     public func initialParameters(seed: UInt64) -> [String: Matrix] {
         var rng = SeededRandom(seed: seed)
         let fusion = fusionOperator

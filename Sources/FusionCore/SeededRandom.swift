@@ -4,6 +4,7 @@
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
+    /// Seeds the four words of state with SplitMix64 from `seed`.
     public init(seed: UInt64) {
         var x = seed
         func splitMix() -> UInt64 {
@@ -16,6 +17,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         s = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17

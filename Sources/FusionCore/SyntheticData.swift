@@ -10,6 +10,7 @@ import TensorCore
 /// over-confident (signal falling from 2.4 to 0.4 across classes, confusion 0.8 onto y−1,
 /// scale 3), so its reliability depends on the class.
 public enum SyntheticData {
+    /// The ten class names of the synthetic datasets (CIFAR-10's, abbreviated).
     public static let classNames = ["cat", "dog", "car", "ship", "plane", "bird", "horse", "truck", "frog", "deer"]
 
     /// `samples` rows split into train (the first 80 %) and test.

@@ -6,11 +6,15 @@ import TensorCore
 public struct TrainingConfiguration: Sendable, Hashable, Codable {
     /// Epochs for Adam and SGD; the iteration cap for L-BFGS (each iteration is reported as an epoch).
     public var epochs = 10
+    /// Rows per mini-batch (Adam and SGD).
     public var batchSize = 256
+    /// The step size of Adam and SGD.
     public var learningRate: Float = 1e-3
+    /// Which optimiser updates the parameters.
     public var optimizer: OptimizerKind = .adam
     /// SGD momentum (ignored by Adam).
     public var momentum: Float = 0
+    /// The seed of initialisation, shuffling, dropout and the validation split.
     public var seed: UInt64 = 0
     /// Reshuffle the training rows every epoch (with the seed); false keeps file order.
     public var shuffle = true
@@ -30,6 +34,7 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     /// the branches together with the head, end to end, as a Keras model would be.
     public var branchFolds: Int?
 
+    /// The Keras reference settings: Adam (1e-3), batch 256, 10 epochs, seed 0, no validation.
     public init() {}
 
     /// Settings that train `spec` to convergence, so a user who gives no hyper-parameters gets a
@@ -77,23 +82,29 @@ public struct EpochReport: Sendable {
     public let epoch: Int
     /// The batch-size-weighted mean of the batch losses over the epoch (as Keras's `fit` reports).
     public let trainLoss: Double
+    /// The loss on the validation data, when there is any.
     public let validationLoss: Double?
     /// Validation metrics: `accuracy` for classification, `rmse` for regression.
     public let validationMetrics: [String: Double]
     /// The normalised fusion weights after the epoch.
     public let weights: FusionWeights
+    /// Wall-clock seconds the epoch took.
     public let seconds: Double
 }
 
-/// The outcome of ``Trainer/train(spec:data:validation:configuration:initialParameters:onEpoch:)``.
+/// The outcome of ``Trainer/train(spec:data:validation:configuration:initialParameters:branches:onEpoch:)``.
 public struct TrainingResult: Sendable {
+    /// The trained model, with the weights of ``bestEpoch``.
     public let model: FusedClassifier
+    /// One report per epoch run.
     public let epochs: [EpochReport]
     /// The epoch whose weights were kept (the best on validation loss with early stopping, else the last).
     public let bestEpoch: Int
+    /// True when early stopping ended training before the last epoch.
     public let stoppedEarly: Bool
     /// The validation dataset actually used (split off or given), if any.
     public let validation: Dataset?
+    /// The training dataset actually used (without the validation rows split off).
     public let train: Dataset
     /// The cross-fitted branches, when ``TrainingConfiguration/branchFolds`` applied.
     public var branches: CrossFittedBranches?
@@ -107,6 +118,9 @@ public enum Trainer {
     /// Trains `spec` on `data`.
     ///
     /// - Parameters:
+    ///   - spec: the model to train; validated first.
+    ///   - data: the training rows.
+    ///   - configuration: the settings (``TrainingConfiguration/converging(for:validationSplit:)`` for converged defaults).
     ///   - validation: a validation set; when nil and `validationSplit > 0`, a stratified split.
     ///   - initialParameters: values that replace the initialisation for the names given
     ///     (e.g. `["fusion.weights": [[0.2, 0.7]]]` to reproduce a reference run).

@@ -41,6 +41,7 @@ public enum Names {
         }
     }
 
+    /// Refuses a param or tag value that cannot be stored faithfully (one with a NUL character); `what` names it in the message.
     public static func validateValue(_ value: String, as what: String) throws {
         guard !value.unicodeScalars.contains("\u{0}") else {
             throw RegistryError(.invalidInput, "\(what) value '\(printable(value))' contains a NUL character.")
@@ -61,15 +62,22 @@ public enum Names {
 
 /// A reference to a model version: `MODEL@3`, `MODEL@production`, `MODEL@latest`, or `MODEL` (= latest).
 public struct VersionReference: Sendable, Hashable, CustomStringConvertible {
+    /// Which version of the model a reference means.
     public enum Selector: Sendable, Hashable {
+        /// A version number, from 1 (`MODEL@3`).
         case number(Int)
+        /// The version an alias points at when the reference is resolved (`MODEL@production`).
         case alias(String)
+        /// The newest live version (`MODEL@latest` or `MODEL`).
         case latest
     }
 
+    /// The model's name.
     public let model: String
+    /// Which of its versions.
     public let selector: Selector
 
+    /// Creates a reference; the names are not validated (`init(parsing:)` validates them).
     public init(model: String, selector: Selector) {
         self.model = model
         self.selector = selector
@@ -98,6 +106,7 @@ public struct VersionReference: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The reference as it is written: `MODEL@3`, `MODEL@production`, `MODEL@latest`.
     public var description: String {
         switch selector {
         case .number(let n): "\(model)@\(n)"

@@ -4,6 +4,10 @@ extension Registry {
     /// Points `alias` at a version of `model` and appends an event (`set` for a new alias,
     /// `move` otherwise). A move costs the same whatever the number of versions (indexed lookups).
     /// - Parameters:
+    ///   - alias: the alias's name.
+    ///   - model: the model whose version it names.
+    ///   - version: the version number (a live version of `model`).
+    ///   - reason: why, recorded with the event.
     ///   - comparison: the comparison that justified the move (a promotion), if any.
     ///   - forced: true when a failing promotion gate was overridden.
     /// - Returns: the recorded event.

@@ -6,7 +6,9 @@ import TensorIO
 public struct ArtifactEntry: Sendable, Hashable {
     /// The path relative to the folder listed.
     public let path: String
+    /// True for a folder (then `byteCount` is nil).
     public let isDirectory: Bool
+    /// The file's size in bytes (nil for a folder).
     public let byteCount: Int?
 }
 

@@ -2,6 +2,7 @@ import GRDB
 
 /// What ``Registry/deleteVersion(_:force:reason:)`` did.
 public struct VersionDeletion: Sendable {
+    /// The version deleted, as `MODEL@N`.
     public let reference: String
     /// Aliases that pointed at the version and were removed (only with `force`), each recorded as a `delete` event.
     public let removedAliases: [AliasEvent]

@@ -5,7 +5,12 @@ import GRDB
 extension Registry {
     /// Stores an evaluation of a version on a dataset as a finished evaluation run, with its
     /// metrics and per-sample predictions (12 bytes a sample), in one transaction.
-    /// - Parameter modalities: the modalities used, in the model's order.
+    /// - Parameters:
+    ///   - reference: the version evaluated (resolved to its number).
+    ///   - datasetFingerprint: the data's <doc:/documentation/FusionCore/Dataset/fingerprint> (64 hex digits).
+    ///   - modalities: the modalities used, in the model's order.
+    ///   - metrics: the metrics by name (non-finite values are not stored).
+    ///   - predictions: every sample's label, prediction and true-class probability.
     @discardableResult
     public func recordEvaluation(
         of reference: VersionReference,

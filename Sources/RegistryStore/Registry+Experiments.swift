@@ -2,10 +2,15 @@ import GRDB
 
 /// A named group of runs (MLflow's experiment). Experiment 0, "Default", always exists.
 public struct Experiment: Sendable, Hashable {
+    /// Its id (0 for Default), as MLflow's `experiment_id`.
     public let id: Int64
+    /// Its unique name.
     public let name: String
+    /// Its tags.
     public let tags: [String: String]
+    /// When it was created, in Unix seconds.
     public let createdAt: Double
+    /// When it was last renamed, tagged, deleted or restored, in Unix seconds.
     public let updatedAt: Double
     /// Set while the experiment is deleted; ``Registry/restoreExperiment(_:)`` clears it.
     public let deletedAt: Double?

@@ -2,14 +2,22 @@ import GRDB
 
 /// A finished run to import: params, tags and metric series, as another tracker recorded them.
 public struct ImportedRun: Sendable {
+    /// The model the run belongs to, if any.
     public var model: String?
+    /// What the run did.
     public var kind: RunKind
+    /// When it started, in Unix seconds.
     public var startedAt: Double
+    /// When it ended, in Unix seconds (imported runs are ended).
     public var endedAt: Double
+    /// Its params.
     public var params: [String: ParamValue]
+    /// Its tags.
     public var tags: [String: String]
+    /// Every value of every metric series, as logged.
     public var metrics: [MetricPoint]
 
+    /// Creates a run to import.
     public init(
         model: String? = nil,
         kind: RunKind = .training,

@@ -4,24 +4,39 @@ import GRDB
 
 /// A stored evaluation without its per-sample predictions (what a listing shows).
 public struct EvaluationSummary: Sendable, Hashable {
+    /// The evaluation's id.
     public let id: Int64
+    /// The evaluation run that recorded it.
     public let run: Int64
+    /// The model evaluated.
     public let model: String
+    /// The version evaluated.
     public let version: Int
+    /// The <doc:/documentation/FusionCore/Dataset/fingerprint> of the data it was evaluated on.
     public let datasetFingerprint: String
+    /// The modalities used, comma-separated in the model's order.
     public let modalities: String
+    /// The number of samples.
     public let sampleCount: Int
+    /// When it was recorded, in Unix seconds.
     public let createdAt: Double
 }
 
 /// A stored comparison, as a listing shows it: which versions, on which data, and the verdict.
 public struct ComparisonSummary: Sendable, Hashable {
+    /// The comparison's id.
     public let id: Int64
+    /// The comparison run that recorded it.
     public let run: Int64
+    /// Version A, the reference (`MODEL@N`).
     public let a: String
+    /// Version B, the candidate (`MODEL@N`).
     public let b: String
+    /// The fingerprint of the data both were evaluated on.
     public let datasetFingerprint: String
+    /// Which is better, by McNemar's test.
     public let verdict: PairedComparison.Verdict
+    /// When it was recorded, in Unix seconds.
     public let createdAt: Double
 }
 

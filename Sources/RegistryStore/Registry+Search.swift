@@ -9,7 +9,7 @@ extension Registry {
     /// ```
     ///
     /// Ordered by a metric, the search first walks that metric's index in order, testing each run,
-    /// and stops when the page is full (``orderedWalk``); otherwise, or when the walk does not fill
+    /// and stops when the page is full (`orderedWalk`); otherwise, or when the walk does not fill
     /// the page, the filter's matching sets are intersected and sorted. Both give the same page.
     /// - Throws: ``RegistryError`` `invalidInput` naming the column where a query breaks.
     public func searchRuns(

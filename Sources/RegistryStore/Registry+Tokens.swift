@@ -5,8 +5,14 @@ import TensorIO
 /// `read` (every GET), `write` (registering, runs, evaluations, comparisons, aliases), `admin`
 /// (tokens, deletes, gc).
 public enum TokenScope: String, Sendable, Hashable, CaseIterable, Comparable {
-    case read, write, admin
+    /// Every GET, the searches, predictions.
+    case read
+    /// `read`, and registering, runs, evaluations, comparisons and alias moves.
+    case write
+    /// `write`, and tokens, deletes and `gc`.
+    case admin
 
+    /// Orders scopes by what they allow: `read < write < admin`.
     public static func < (a: TokenScope, b: TokenScope) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
@@ -16,12 +22,15 @@ public enum TokenScope: String, Sendable, Hashable, CaseIterable, Comparable {
 public struct TokenInfo: Sendable, Hashable {
     /// The name writes made with the token are recorded under (their principal).
     public let name: String
+    /// What the token may do.
     public let scope: TokenScope
     /// Unix seconds.
     public let createdAt: Double
     /// The principal that created it.
     public let createdBy: String
+    /// When it was revoked, in Unix seconds (nil while it is valid).
     public let revokedAt: Double?
+    /// The principal that revoked it.
     public let revokedBy: String?
     /// The first 8 hex digits of the token's SHA-256, to tell tokens of one name apart.
     public let fingerprint: String

@@ -10,7 +10,12 @@ extension Registry {
     /// The version number is allocated inside the writing transaction, so numbers stay gapless
     /// and unique with concurrent writers. Tensors are hashed before the transaction starts; a
     /// tensor whose bytes are already stored adds nothing.
-    /// - Parameter finishingRun: a training run to mark finished in the same transaction.
+    /// - Parameters:
+    ///   - model: the model's name.
+    ///   - classifier: the spec and its parameter tensors.
+    ///   - lineage: the training run, dataset fingerprints and component versions it came from.
+    ///   - tags: the version's tags.
+    ///   - finishingRun: a training run to mark finished in the same transaction.
     /// - Returns: the new version number.
     @discardableResult
     public func registerVersion(

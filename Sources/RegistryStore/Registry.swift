@@ -18,7 +18,9 @@ public struct Registry: Sendable {
     /// How a store is opened: commands that only read open it read-only, so they never wait for a
     /// writer, never upgrade its schema and never change a byte of it.
     public enum Access: Sendable {
+        /// Reads only: the store is opened with SQLite's read-only flag.
         case readOnly
+        /// Reads and writes; pending migrations are applied on opening.
         case readWrite
     }
 

@@ -2,8 +2,11 @@
 ///
 /// Element `(i, j)` is `values[i * columns + j]`.
 public struct Matrix: Sendable, Hashable {
+    /// The number of rows (samples, in the fusion kernels).
     public let rows: Int
+    /// The number of columns (classes or features).
     public let columns: Int
+    /// The elements, row-major: `values.count == rows × columns`.
     public var values: [Float]
 
     /// Creates a matrix from row-major values; `values.count` must be `rows × columns`.

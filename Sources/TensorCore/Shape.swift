@@ -9,6 +9,7 @@ public struct Shape: Sendable, Hashable, Codable, CustomStringConvertible, Expre
         self.dimensions = dimensions
     }
 
+    /// Creates a shape from a literal such as `[2, 3]`.
     public init(arrayLiteral elements: Int...) { self.init(elements) }
 
     /// Validates dimensions that come from input: each non-negative and their product representable.
@@ -29,10 +30,13 @@ public struct Shape: Sendable, Hashable, Codable, CustomStringConvertible, Expre
     /// The number of elements: the product of the dimensions (1 for a scalar).
     public var elementCount: Int { dimensions.reduce(1, *) }
 
+    /// The extent of axis `axis` (0 is the outermost).
     public subscript(axis: Int) -> Int { dimensions[axis] }
 
+    /// The dimensions in brackets, as in `[2, 3]`.
     public var description: String { "[" + dimensions.map(String.init).joined(separator: ", ") + "]" }
 
+    /// Decodes a JSON array of dimensions, validated as ``Shape/validated(_:)`` does.
     public init(from decoder: any Decoder) throws {
         let dims = try [Int](from: decoder)
         do { self = try Shape.validated(dims) } catch {
@@ -40,5 +44,6 @@ public struct Shape: Sendable, Hashable, Codable, CustomStringConvertible, Expre
         }
     }
 
+    /// Encodes the dimensions as a JSON array.
     public func encode(to encoder: any Encoder) throws { try dimensions.encode(to: encoder) }
 }

@@ -8,7 +8,9 @@
 /// let m = try t.floatMatrix()   // 2 × 3
 /// ```
 public struct Tensor: Sendable, Hashable {
+    /// The element type.
     public let dtype: DType
+    /// The dimensions; `shape.elementCount` elements of `dtype.byteSize` bytes each.
     public let shape: Shape
     /// Little-endian element bytes, row-major; `bytes.count == shape.elementCount * dtype.byteSize`.
     public let bytes: [UInt8]

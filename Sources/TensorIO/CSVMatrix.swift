@@ -5,6 +5,7 @@ import TensorCore
 public struct CSVTable: Sendable {
     /// Column names of the matrix (from the header row, or `c0`, `c1`, … without one).
     public let columns: [String]
+    /// The feature columns, one row per data row.
     public let matrix: Matrix
     /// The label column's values, when one was asked for.
     public let labels: [Double]?
@@ -16,6 +17,7 @@ public struct CSVTable: Sendable {
 
     /// Reads a CSV file.
     /// - Parameters:
+    ///   - path: the file to read.
     ///   - labelColumn: the name (with a header row) or zero-based index of a column to take out as labels.
     ///   - hasHeader: `nil` detects a header: the first row is one when any of its cells is not a number.
     public static func read(path: String, labelColumn: String? = nil, hasHeader: Bool? = nil) throws -> CSVTable {

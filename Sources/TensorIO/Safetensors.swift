@@ -2,8 +2,11 @@ import TensorCore
 
 /// One tensor's entry in a safetensors header: name, dtype, shape and its byte range in the data section.
 public struct SafetensorsEntry: Sendable, Hashable {
+    /// The tensor's name, unique in its file.
     public let name: String
+    /// The element type.
     public let dtype: DType
+    /// The dimensions.
     public let shape: Shape
     /// Start (inclusive) and end (exclusive) of the tensor's bytes, relative to the data section.
     public let dataRange: Range<Int>
@@ -219,8 +222,11 @@ public struct SafetensorsHeader: Sendable, Hashable {
 
 /// One `__metadata__` key and value.
 public struct SafetensorsMetadataItem: Sendable, Hashable {
+    /// The key.
     public let key: String
+    /// The value (safetensors metadata values are strings).
     public let value: String
+    /// Creates an item.
     public init(key: String, value: String) {
         self.key = key
         self.value = value

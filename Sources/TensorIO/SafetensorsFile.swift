@@ -11,7 +11,9 @@ import TensorCore
 /// Sendable: its state is immutable after opening and reads use `pread`, which is safe from
 /// several threads at once.
 public final class SafetensorsFile: @unchecked Sendable {
+    /// The path the file was opened at.
     public let path: String
+    /// The validated header: every tensor's entry and the metadata.
     public let header: SafetensorsHeader
     /// The file's size in bytes.
     public var fileSize: Int { file.size }
@@ -104,7 +106,11 @@ public final class SafetensorsFile: @unchecked Sendable {
 public enum SafetensorsWriter {
     /// Writes `tensors` in the order given, with a canonical header (see
     /// ``SafetensorsHeader``). The file appears atomically.
-    /// - Parameter overwrite: when false, an existing file is an error.
+    /// - Parameters:
+    ///   - tensors: the tensors and their names (unique).
+    ///   - metadata: the `__metadata__` items, in the order given.
+    ///   - path: where to write.
+    ///   - overwrite: when false, an existing file is an error.
     public static func write(
         _ tensors: [(name: String, tensor: Tensor)],
         metadata: [SafetensorsMetadataItem] = [],

@@ -1,7 +1,7 @@
 /// The name of a fusion method (DESIGN §3), as it appears in a stored spec and on the command line.
 ///
-/// Each method is one ``FusionOperator`` type in `Sources/FusionCore/Operators/`; its static
-/// name (``FusionMethod/weightedAverage`` and so on) lives in that file, and ``operators`` is the
+/// Each method is one `FusionOperator` type in `Sources/FusionCore/Operators/`; its static
+/// name (``FusionMethod/weightedAverage`` and so on) lives in that file, and `operators` is the
 /// one table from names to types. Decoding a name that is not in the table fails.
 public struct FusionMethod: Sendable, Hashable, Codable, CaseIterable, RawRepresentable, CustomStringConvertible {
     public let rawValue: String

@@ -11,14 +11,16 @@ public enum PromotionRequirement: String, Sendable, CaseIterable {
 
 /// The metric a gate judges.
 public enum GateMetric: String, Sendable, CaseIterable {
+    /// Top-1 accuracy (higher is better).
     case accuracy
+    /// Macro-averaged F1 (higher is better).
     case macroF1 = "macro_f1"
     /// Mean negative log-likelihood of the true class (lower is better).
     case nll
 }
 
 /// What must hold for a candidate B to replace the alias's current target A, judged on paired
-/// per-sample outcomes of both on the same data (``PairedComparison``).
+/// per-sample outcomes of both on the same data (<doc:/documentation/FusionCore/PairedComparison>).
 ///
 /// Write `Δ` for B's improvement over A on the metric: `B − A` for accuracy and macro-F1,
 /// `A − B` for NLL. Then:
@@ -27,12 +29,16 @@ public enum GateMetric: String, Sendable, CaseIterable {
 /// - `not-worse` (non-inferiority with margin `δ`): the one-sided `1 − α` lower bound of `Δ` is
 ///   above `−δ` — B may be worse by less than `δ` (in the metric's units), and the data must show it.
 public struct PromotionGate: Sendable, Hashable {
+    /// Better, or not worse by more than the margin.
     public var requirement: PromotionRequirement
+    /// The metric judged.
     public var metric: GateMetric
     /// The non-inferiority margin δ (≥ 0), in the metric's units (0.01 = one accuracy point).
     public var margin: Double
+    /// The significance level `α` (0.05: 95 % confidence).
     public var alpha: Double
 
+    /// Creates a gate; the defaults are `better` on accuracy at `α = 0.05` (the margin applies to `not-worse` only).
     public init(
         _ requirement: PromotionRequirement = .better,
         metric: GateMetric = .accuracy,

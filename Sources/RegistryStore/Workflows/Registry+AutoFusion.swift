@@ -4,10 +4,11 @@ import TensorCore
 
 /// What ``Registry/selectTrainAndRegister(model:data:folds:seed:spec:configuration:lineage:tags:progress:onEpoch:)`` produced.
 public struct SelectedVersion: Sendable {
+    /// The cross-validated leaderboard and the winner.
     public let selection: ModelSelection
     /// The winner, refitted on all rows and registered; its run is the parent of the candidates' runs.
     public let trained: TrainedVersion
-    /// The candidates' run ids, in the order of ``ModelSelection/candidates``.
+    /// The candidates' run ids, in the order of <doc:/documentation/FusionCore/ModelSelection/candidates>.
     public let candidateRuns: [Int64]
 }
 
@@ -16,7 +17,7 @@ extension Registry {
     /// `fusebox runs --where "tags.parent_run = '12'"` lists an automatic selection's leaderboard.
     public static let parentRunTag = "parent_run"
 
-    /// `--method auto`: cross-validates every method that applies to `data` (``ModelSelection``),
+    /// `--method auto`: cross-validates every method that applies to `data` (<doc:/documentation/FusionCore/ModelSelection>),
     /// refits the winner on all rows and registers it. Its training run (params `method = auto`,
     /// `chosen_method`, `folds`) is the parent of one finished run per candidate (params `method`,
     /// `folds`, `seed`; metrics `cv_log_loss`, `cv_log_loss_se`, `cv_accuracy`, `cv_accuracy_se`,

@@ -4,17 +4,24 @@ import TensorCore
 
 /// What a promotion did.
 public struct PromotionOutcome: Sendable {
+    /// The alias event the promotion recorded (nil when the gate failed and nothing moved).
     public let event: AliasEvent?
     /// The comparison against the alias's previous target (nil for a first promotion).
     public let comparison: ComparisonRecord?
+    /// True when the gate held.
     public let passed: Bool
+    /// True when the alias moved although the gate failed (`force`).
     public let forced: Bool
+    /// One sentence saying why the gate held or failed, with the figures.
     public let explanation: String
 }
 
 extension Registry {
     /// Evaluates a version on a dataset and records the evaluation (a finished evaluation run).
-    /// - Parameter subsets: also record the accuracy of every proper subset of the modalities
+    /// - Parameters:
+    ///   - reference: the version to evaluate (an alias is resolved once, and the number recorded).
+    ///   - data: the samples, with labels; the model's modalities are taken from it by name.
+    ///   - subsets: also record the accuracy of every proper subset of the modalities
     ///   (missing ones handled by the model's policy) as `accuracy[image+text]`-style metrics.
     public func evaluate(
         _ reference: VersionReference,
@@ -66,7 +73,14 @@ extension Registry {
 
     /// Compares two versions on the same samples, reusing stored evaluations of either on this
     /// dataset, and records the comparison.
-    /// - Parameter allowTrainingData: compare on data either version was trained or validated on
+    /// - Parameters:
+    ///   - a: the reference version.
+    ///   - b: the candidate version; differences are `B − A`.
+    ///   - data: the samples both are evaluated on.
+    ///   - alpha: the significance level of McNemar's test and of the bootstrap intervals.
+    ///   - resamples: the number of paired-bootstrap resamples.
+    ///   - seed: the seed of the resampling.
+    ///   - allowTrainingData: compare on data either version was trained or validated on
     ///   (refused otherwise, since such a comparison measures memory, not generalisation); recorded
     ///   as the comparison run's `allow_training_data` param.
     public func compare(
@@ -118,7 +132,15 @@ extension Registry {
     /// at the version the comparison was made against; if another promotion or move got there first
     /// it is refused (`conflict`) and the comparison stays as evidence. `force` moves it past a failing
     /// gate and records the override. A first promotion (no current target) needs no comparison.
-    /// - Parameter allowTrainingData: judge on data a version was trained or validated on (refused
+    /// - Parameters:
+    ///   - candidate: the version to promote.
+    ///   - alias: the alias to move (created when it does not exist: a first promotion).
+    ///   - data: the held-out samples the gate is judged on.
+    ///   - gate: what the candidate must show against the current target (``PromotionGate``).
+    ///   - resamples: the number of paired-bootstrap resamples.
+    ///   - seed: the seed of the resampling.
+    ///   - force: move the alias even when the gate fails (recorded as forced).
+    ///   - allowTrainingData: judge on data a version was trained or validated on (refused
     ///   otherwise: a gate on training data measures memory, not generalisation); recorded.
     public func promote(
         _ candidate: VersionReference,

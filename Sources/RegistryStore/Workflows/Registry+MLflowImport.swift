@@ -4,30 +4,40 @@ import TensorIO
 
 /// What `fusebox import mlflow` did: counts by kind, and every skipped item with the reason.
 public struct MLflowImportReport: Sendable, Hashable {
+    /// How many items of one kind were imported, found already present, or skipped.
     public struct Counts: Sendable, Hashable {
+        /// Added to the store.
         public var imported = 0
         /// Already in the store from an earlier import (nothing added).
         public var present = 0
+        /// Not imported (each with a line in `notes`).
         public var skipped = 0
     }
 
+    /// Experiments.
     public var experiments = Counts()
+    /// Runs.
     public var runs = Counts()
+    /// Metric values of the runs imported.
     public var metricValues = 0
+    /// Artifacts of the runs imported.
     public var artifacts = 0
+    /// Registered models.
     public var models = Counts()
+    /// Model versions.
     public var versions = Counts()
+    /// Aliases.
     public var aliases = Counts()
     /// One line per skipped item or value: what and why.
     public var notes: [String] = []
 }
 
-/// Reads an MLflow SQLite tracking database (MLflow 2.x or 3.x; refused when a table or column it
-/// reads is missing) and its artifact folder, and imports experiments, runs (params, tags, every
-/// metric value), artifacts, registered models, versions whose source is one tensor file, and
-/// aliases. Idempotent: runs are keyed by their MLflow run id, versions by model, number and
-/// creation time, experiments and models by name. One transaction per experiment and per model.
 extension Registry {
+    /// Reads an MLflow SQLite tracking database (MLflow 2.x or 3.x; refused when a table or column it
+    /// reads is missing) and its artifact folder, and imports experiments, runs (params, tags, every
+    /// metric value), artifacts, registered models, versions whose source is one tensor file, and
+    /// aliases. Idempotent: runs are keyed by their MLflow run id, versions by model, number and
+    /// creation time, experiments and models by name. One transaction per experiment and per model.
     public func importMLflow(database path: String, artifacts root: String? = nil) async throws -> MLflowImportReport {
         let source = try MLflowStore(path: path, artifacts: root)
         var report = MLflowImportReport()

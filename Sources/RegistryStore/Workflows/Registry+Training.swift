@@ -5,8 +5,11 @@ import TensorCore
 
 /// What ``Registry/trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)`` produced.
 public struct TrainedVersion: Sendable {
+    /// The model registered into.
     public let model: String
+    /// The new version's number.
     public let version: Int
+    /// The training run.
     public let run: Int64
     /// Metrics on the validation data (or the training data when there is none: see ``metricsData``).
     public let metrics: [String: Double]
@@ -15,8 +18,11 @@ public struct TrainedVersion: Sendable {
     public let metricsData: String
     /// How many samples ``metrics`` were measured on.
     public let metricsSamples: Int
+    /// The learned fusion weights.
     public let weights: FusionWeights
+    /// One report per epoch (or L-BFGS iteration).
     public let epochs: [EpochReport]
+    /// True when early stopping ended training.
     public let stoppedEarly: Bool
 }
 
@@ -53,7 +59,7 @@ extension Registry {
 
     /// ``trainAndRegister(model:spec:data:validation:configuration:initialParameters:lineage:tags:onEpoch:)``
     /// with `extraParams` added to the run's, `withRun(db, run)` called in the transaction that creates the run,
-    /// and `branches` already cross-fitted on the training rows (see ``Trainer/train(spec:data:validation:configuration:initialParameters:branches:onEpoch:)``).
+    /// and `branches` already cross-fitted on the training rows (see <doc:/documentation/FusionCore/Trainer/train(spec:data:validation:configuration:initialParameters:branches:onEpoch:)>).
     func trainAndRegister(
         model: String,
         spec: FusionSpec,

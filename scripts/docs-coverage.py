@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Fails when a documentation archive has a public symbol without a doc comment.
+
+Reads the `documentation-coverage.json` that `docc convert --experimental-documentation-coverage`
+writes into each archive given, and prints every symbol that has no abstract (no `///` summary),
+one per line as `Module/Path`, then exits 1; exits 0 when every symbol has one.
+
+Members the compiler or the standard library supplies — `hash(into:)` and `hashValue` of a
+raw-value enum, the literal initialisers `ExpressibleByStringLiteral` derives — have no line in
+these sources to document and DocC does not inherit a text for them; they are not counted.
+"""
+import json
+import pathlib
+import sys
+
+SUPPLIED = {"hash(into:)", "hashValue", "init(extendedGraphemeClusterLiteral:)", "init(unicodeScalarLiteral:)"}
+
+missing = []
+counted = 0
+for archive in sys.argv[1:]:
+    coverage = pathlib.Path(archive) / "documentation-coverage.json"
+    if not coverage.exists():
+        sys.exit(f"docs-coverage: {coverage} is missing (was docc run with --experimental-documentation-coverage?)")
+    for entry in json.loads(coverage.read_text()):
+        if not entry["kind"]["isSymbol"] or entry["title"] in SUPPLIED:
+            continue
+        counted += 1
+        if not entry["hasAbstract"]:
+            missing.append(entry["referencePath"].split("/documentation/", 1)[1])
+
+for path in sorted(missing):
+    print(f"undocumented: {path}")
+print(f"docs-coverage: {counted - len(missing)} of {counted} public symbols documented", file=sys.stderr)
+sys.exit(1 if missing else 0)
