@@ -19,8 +19,12 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
-        // MARK: - Numerics core (stdlib + RealModule only)
-        .target(name: "TensorCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
+        // MARK: - Numerics core (stdlib, Dispatch, RealModule and its C kernels only)
+        .target(name: "TensorKernels"),
+        .target(
+            name: "TensorCore",
+            dependencies: ["TensorKernels", .product(name: "RealModule", package: "swift-numerics")]
+        ),
         // MARK: - File formats
         .target(
             name: "TensorIO",
@@ -106,7 +110,7 @@ let package = Package(
             ],
             path: "Tests/FuseboxTestSupport"
         ),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "FuseboxTestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TensorKernels", "FuseboxTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "FuseboxTestSupport"]),
         .testTarget(name: "FusionCoreTests", dependencies: ["FusionCore", "TensorIO", "FuseboxTestSupport"]),
         .testTarget(
@@ -135,7 +139,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .plugin {
+for target in package.targets where target.type != .plugin && target.name != "TensorKernels" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -54,7 +54,9 @@ func forwardLayers(
                 if i + 1 < mask.count { mask[i + 1] = ((r >> 16) & 0xFF_FFFF) < threshold ? 0 : scale }
                 i += 2
             }
-            h.values.withUnsafeMutableBufferPointer { v in for j in v.indices { v[j] *= mask[j] } }
+            h.values.withUnsafeMutableBufferPointer { v in
+                mask.withUnsafeBufferPointer { m in for j in v.indices { v[j] *= m[j] } }
+            }
             caches.append(.dropout(mask: Matrix(rows: h.rows, columns: h.columns, values: mask)))
         case .softmax:
             h = h.softmaxRows()
@@ -88,9 +90,16 @@ func backwardLayers(
             if isFirst && !needInputGradient { return nil }
             g = Matrix.multiply(g, parameters[k]!, transposingB: true)
         case .relu(let output):
-            for i in g.values.indices where output.values[i] <= 0 { g.values[i] = 0 }
+            g.values.withUnsafeMutableBufferPointer { gv in
+                output.values.withUnsafeBufferPointer { y in
+                    for i in gv.indices where y[i] <= 0 { gv[i] = 0 }
+                }
+            }
         case .dropout(let mask):
-            if let mask { for i in g.values.indices { g.values[i] *= mask.values[i] } }
+            guard let mask else { continue }
+            g.values.withUnsafeMutableBufferPointer { gv in
+                mask.values.withUnsafeBufferPointer { m in for i in gv.indices { gv[i] *= m[i] } }
+            }
         case .softmax(let y):
             g = softmaxBackward(y, g)
         }
@@ -102,10 +111,16 @@ func backwardLayers(
 func softmaxBackward(_ y: Matrix, _ g: Matrix) -> Matrix {
     var out = g
     let n = y.columns
-    for i in 0..<y.rows {
-        var dot: Float = 0
-        for j in 0..<n { dot += g.values[i * n + j] * y.values[i * n + j] }
-        for j in 0..<n { out.values[i * n + j] = y.values[i * n + j] * (g.values[i * n + j] - dot) }
+    out.values.withUnsafeMutableBufferPointer { o in
+        y.values.withUnsafeBufferPointer { yv in
+            g.values.withUnsafeBufferPointer { gv in
+                for i in 0..<y.rows {
+                    var dot: Float = 0
+                    for j in 0..<n { dot += gv[i * n + j] * yv[i * n + j] }
+                    for j in 0..<n { o[i * n + j] = yv[i * n + j] * (gv[i * n + j] - dot) }
+                }
+            }
+        }
     }
     return out
 }

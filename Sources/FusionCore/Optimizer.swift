@@ -39,16 +39,26 @@ struct Optimizer {
         let t = Float(step)
         let correction = learningRate * (1 - Float.pow(beta2, t)).squareRoot() / (1 - Float.pow(beta1, t))
         for (name, g) in gradients {
-            var p = parameters[name]!
+            var p = parameters.removeValue(forKey: name)!
+            defer { parameters[name] = p }
             switch kind {
             case .adam:
-                var m = first[name] ?? [Float](repeating: 0, count: g.values.count)
-                var v = second[name] ?? [Float](repeating: 0, count: g.values.count)
-                for i in g.values.indices {
-                    let gi = g.values[i]
-                    m[i] = beta1 * m[i] + (1 - beta1) * gi
-                    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-                    p.values[i] -= correction * m[i] / (v[i].squareRoot() + epsilon)
+                var m = first.removeValue(forKey: name) ?? [Float](repeating: 0, count: g.values.count)
+                var v = second.removeValue(forKey: name) ?? [Float](repeating: 0, count: g.values.count)
+                let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
+                p.values.withUnsafeMutableBufferPointer { pv in
+                    m.withUnsafeMutableBufferPointer { mv in
+                        v.withUnsafeMutableBufferPointer { vv in
+                            g.values.withUnsafeBufferPointer { gv in
+                                for i in gv.indices {
+                                    let gi = gv[i]
+                                    mv[i] = beta1 * mv[i] + (1 - beta1) * gi
+                                    vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi
+                                    pv[i] -= correction * mv[i] / (vv[i].squareRoot() + epsilon)
+                                }
+                            }
+                        }
+                    }
                 }
                 first[name] = m
                 second[name] = v
@@ -66,7 +76,6 @@ struct Optimizer {
                     first[name] = u
                 }
             }
-            parameters[name] = p
         }
     }
 }

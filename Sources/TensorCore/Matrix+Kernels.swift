@@ -1,15 +1,28 @@
+import Dispatch
 import RealModule
+import TensorKernels
 
 extension Matrix {
     /// The product `op(a) · op(b)`, where `op(x)` is `x` or its transpose.
     ///
-    /// The kernel keeps a 4-row × 8-column tile of the output in SIMD registers while it runs over
-    /// the whole inner dimension, so each load of `b` serves four rows and each output element is
-    /// stored once. Lanes are independent columns and every sum is taken in the order
-    /// `p = 0, 1, …`, exactly as the naive loop. When the width is not a multiple of 8 the last
-    /// tile overlaps the previous one (recomputing identical values), so narrow outputs such as
-    /// 10 classes stay vectorised. A transposed `b` is transposed explicitly first (in fusion `b`
-    /// is a parameter, so the copy is small).
+    /// Each output element is the sum over the inner index `p = 0, 1, …` in that order, as the
+    /// naive loop takes it; the kernels differ only in how many elements they compute at once:
+    ///
+    /// - on a CPU with AVX2 and FMA (detected at run time, ``Matrix/kernel``), a C kernel keeps a
+    ///   4-row × 16-column tile of the output in registers and adds each term with one fused
+    ///   multiply-add; the last columns of a row are one masked tile, so narrow outputs such as 10
+    ///   classes stay vectorised;
+    /// - elsewhere, a portable kernel keeps a 4-row × 8-column tile in SIMD registers and
+    ///   multiplies then adds (the last tile of a row overlapping the one before).
+    ///
+    /// A transposed `b` is transposed explicitly first (in fusion `b` is a parameter, so the copy
+    /// is small); a transposed `a` is read in place. On this project's machine the C kernel runs
+    /// the concat-MLP head's shapes at 36–59 GFLOP/s on one core, 1.3–2.2× OpenBLAS's `sgemm`
+    /// (`scripts/kernel-bench/run.sh`).
+    ///
+    /// Products of at least ``Matrix/parallelWork`` multiply-adds are split by output rows across
+    /// the available cores. Every element is still computed by one thread in the same order, so
+    /// the result is bit-identical whatever the number of cores.
     public static func multiply(
         _ a: Matrix,
         transposingA: Bool = false,
@@ -30,53 +43,26 @@ extension Matrix {
                     guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, let baseC = pc.baseAddress else {
                         return
                     }
-                    if n < 8 {
-                        for i in 0..<m {
-                            for j in 0..<n {
-                                var acc: Float = 0
-                                for p in 0..<k { acc += baseA[i * rowStep + p * strideA] * baseB[p * n + j] }
-                                baseC[i * n + j] = acc
-                            }
+                    let operands = Operands(
+                        n: n,
+                        k: k,
+                        a: baseA,
+                        rowStep: rowStep,
+                        strideA: strideA,
+                        b: baseB,
+                        c: baseC
+                    )
+                    let work = m * n * k
+                    let parts = work < parallelWork ? 1 : Swift.min(processorCount, (m + 3) / 4)
+                    if parts <= 1 {
+                        operands.rows(0..<m)
+                    } else {
+                        // Row blocks that are multiples of 4, so the tiling is the one a single
+                        // thread would use.
+                        let block = ((m + parts - 1) / parts + 3) / 4 * 4
+                        DispatchQueue.concurrentPerform(iterations: (m + block - 1) / block) { part in
+                            operands.rows(part * block..<Swift.min(m, (part + 1) * block))
                         }
-                        return
-                    }
-                    let tiles = Array(stride(from: 0, to: n - 7, by: 8)) + (n % 8 == 0 ? [] : [n - 8])
-                    var i = 0
-                    while i + 4 <= m {
-                        let a0 = baseA + i * rowStep
-                        for j in tiles {
-                            var (c0, c1, c2, c3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-                            var bp = UnsafeRawPointer(baseB + j)
-                            var ap = a0
-                            for _ in 0..<k {
-                                let bv = bp.loadUnaligned(as: SIMD8<Float>.self)
-                                c0 += ap[0] * bv
-                                c1 += ap[rowStep] * bv
-                                c2 += ap[2 * rowStep] * bv
-                                c3 += ap[3 * rowStep] * bv
-                                bp += n * MemoryLayout<Float>.stride
-                                ap += strideA
-                            }
-                            let ci = UnsafeMutableRawPointer(baseC + i * n + j)
-                            let rowBytes = n * MemoryLayout<Float>.stride
-                            ci.storeBytes(of: c0, as: SIMD8<Float>.self)
-                            (ci + rowBytes).storeBytes(of: c1, as: SIMD8<Float>.self)
-                            (ci + 2 * rowBytes).storeBytes(of: c2, as: SIMD8<Float>.self)
-                            (ci + 3 * rowBytes).storeBytes(of: c3, as: SIMD8<Float>.self)
-                        }
-                        i += 4
-                    }
-                    while i < m {
-                        for j in tiles {
-                            var acc = SIMD8<Float>()
-                            var bp = UnsafeRawPointer(baseB + j)
-                            for p in 0..<k {
-                                acc += baseA[i * rowStep + p * strideA] * bp.loadUnaligned(as: SIMD8<Float>.self)
-                                bp += n * MemoryLayout<Float>.stride
-                            }
-                            UnsafeMutableRawPointer(baseC + i * n + j).storeBytes(of: acc, as: SIMD8<Float>.self)
-                        }
-                        i += 1
                     }
                 }
             }
@@ -107,7 +93,8 @@ extension Matrix {
         let n = columns
         values.withUnsafeMutableBufferPointer { v in
             bias.withUnsafeBufferPointer { b in
-                for i in 0..<rows { for j in 0..<n { v[i * n + j] += b[j] } }
+                guard let row0 = v.baseAddress, let bias = b.baseAddress else { return }
+                for i in 0..<rows { Self.add(bias, to: row0 + i * n, count: n) }
             }
         }
     }
@@ -160,11 +147,35 @@ extension Matrix {
         (0..<rows).map { i in values[i * columns..<(i + 1) * columns].reduce(0, +) }
     }
 
-    /// The sum of each column (length `columns`): the gradient of a bias.
+    /// The sum of each column (length `columns`): the gradient of a bias. Rows are added in
+    /// order, `((r₀ + r₁) + r₂) + …`.
     public func columnSums() -> [Float] {
         var out = [Float](repeating: 0, count: columns)
-        for i in 0..<rows { for j in 0..<columns { out[j] += values[i * columns + j] } }
+        let n = columns
+        values.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                guard let row0 = v.baseAddress, let sums = o.baseAddress else { return }
+                for i in 0..<rows { Self.add(row0 + i * n, to: sums, count: n) }
+            }
+        }
         return out
+    }
+
+    /// `y[0..<count] += x[0..<count]`, eight lanes at a time (`x` and `y` must not overlap).
+    @inline(__always)
+    static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) {
+        var j = 0
+        while j + 8 <= count {
+            let sum =
+                UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Float>.self)
+                + UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < count {
+            y[j] += x[j]
+            j += 1
+        }
     }
 
     /// The largest element of each row (−∞ for an empty row).
@@ -192,7 +203,12 @@ extension Matrix {
     public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "shape mismatch")
         var out = lhs
-        for i in 0..<out.values.count { out.values[i] += rhs.values[i] }
+        out.values.withUnsafeMutableBufferPointer { o in
+            rhs.values.withUnsafeBufferPointer { r in
+                guard let y = o.baseAddress, let x = r.baseAddress else { return }
+                add(x, to: y, count: o.count)
+            }
+        }
         return out
     }
 

@@ -120,8 +120,9 @@ struct FusionBenchmark {
         }
 
         print(
-            "Data \(set): 40,000 train / 10,000 test, 10 epochs, batch 256, Adam 1e-3, seeds 0–\(repeats - 1); median (range) over seeds.\n"
+            "Data \(set): 40,000 train / 10,000 test, 10 epochs, batch 256, Adam 1e-3, seeds 0–\(repeats - 1); median (range) over seeds."
         )
+        print("Kernel: \(Matrix.kernel.rawValue), \(Matrix.processorCount) cores.\n")
         print(
             "| head | epoch s | train samples/s | predict bs 256, samples/s | one call on 50k, samples/s | test acc | final train loss | weights (seed 0) |"
         )
