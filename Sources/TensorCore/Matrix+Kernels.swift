@@ -17,7 +17,7 @@ extension Matrix {
     ///
     /// A transposed `b` is transposed explicitly first (in fusion `b` is a parameter, so the copy
     /// is small); a transposed `a` is read in place. On this project's machine the C kernel runs
-    /// the concat-MLP head's shapes at 36–59 GFLOP/s on one core, 1.3–2.2× OpenBLAS's `sgemm`
+    /// the concat-MLP head's shapes at 30–80 GFLOP/s on one core, 1.3–2.5× OpenBLAS's `sgemm`
     /// (`scripts/kernel-bench/run.sh`).
     ///
     /// Products of at least ``Matrix/parallelWork`` multiply-adds are split by output rows across
