@@ -6,7 +6,7 @@
 # upgraded (every migration), integrity_check ok, its data intact; a later open must upgrade it.
 # `fusebox init` upgrades (commands that only read refuse an older store and never change it).
 #
-#   scripts/upgrade-kill-test.sh [KILLS=100] [FUSEBOX=.build/release/fusebox]     (needs sqlite3)
+#   scripts/upgrade-kill-test.sh [KILLS=100] [FUSEBOX=.build/release/fusebox]     (needs sqlite3, python3)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KILLS=${1:-100}
@@ -35,10 +35,31 @@ SQL
 OLD="0001_model,0002_run,0003_model_version,0004_tensor"
 NEW=$(cd "$ROOT/migrations" && ls 0*.sql | sed 's/\.sql$//' | paste -sd, -)
 
-state() { # migrations applied ; models|runs|metric values|sum of values
-  sqlite3 "$1" "SELECT group_concat(identifier) FROM (SELECT identifier FROM grdb_migrations ORDER BY identifier);
-                SELECT (SELECT count(*) FROM model) || '|' || (SELECT count(*) FROM run) || '|' ||
-                       (SELECT count(*) FROM metric) || '|' || (SELECT printf('%.1f', sum(value)) FROM metric);"
+# Migrations applied; models|runs|metric values|sum of values. From migration 0010 on, series are
+# packed (per sample: varint step delta, 8-byte little-endian value, zigzag-varint time delta);
+# this decoder is written from that description, independently of the Swift one.
+state() {
+  python3 - "$1" <<'PY'
+import sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+one = lambda sql: db.execute(sql).fetchone()[0]
+print(one("SELECT group_concat(identifier) FROM (SELECT identifier FROM grdb_migrations ORDER BY identifier)"))
+if one("SELECT count(*) FROM sqlite_master WHERE name = 'metric'"):
+    count, total = db.execute("SELECT count(*), sum(value) FROM metric").fetchone()
+else:
+    count, total = 0, 0.0
+    for (points,) in db.execute("SELECT points FROM metricChunk"):
+        i = 0
+        while i < len(points):
+            for _ in range(2):  # the step delta, then (after the value) the time delta
+                while points[i] & 0x80: i += 1
+                i += 1
+                if _ == 0:
+                    total += struct.unpack_from("<d", points, i)[0]
+                    i += 8
+            count += 1
+print(f"{one('SELECT count(*) FROM model')}|{one('SELECT count(*) FROM run')}|{count}|{total:.1f}")
+PY
 }
 
 { read -r applied; read -r DATA; } < <(state old.sqlite)

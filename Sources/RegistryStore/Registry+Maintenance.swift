@@ -64,16 +64,9 @@ extension Registry {
                 sql:
                     "SELECT r.id FROM run r JOIN runDigest d ON d.id = r.id WHERE r.status != 'running' AND r.digest IS NOT d.digest ORDER BY r.id"
             ).map { "run \($0) (params, tags, metrics or weight history)" }
-            // Derived records must agree with what they derive from: each latest metric value with
-            // the series' last step, each alias with the last event of its append-only history.
-            damaged += try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT l.runId, k.name FROM latestMetric l JOIN metricKey k ON k.id = l.keyId
-                    WHERE (l.step, l.value) IS NOT (SELECT m.step, m.value FROM metric m WHERE m.runId = l.runId AND m.keyId = l.keyId ORDER BY m.step DESC LIMIT 1)
-                    ORDER BY l.runId, k.name
-                    """
-            ).map { "run \($0[0] as Int64) latest value of '\($0[1] as String)'" }
+            // Derived records must agree with what they derive from: each metric series with its
+            // chunks' bounds and its latest value, each alias with the last event of its append-only history.
+            damaged += try MetricChunks.damagedSeries(in: db)
             damaged += try Row.fetchAll(
                 db,
                 sql: """

@@ -109,7 +109,7 @@ public struct Registry: Sendable {
         self.logger = logger
         self.principal = principal
         do {
-            writer.writeWithoutTransaction { db in db.add(function: RecordDigest.function) }
+            writer.writeWithoutTransaction { db in Self.addFunctions(to: db) }
             let applied = try writer.read { db in
                 try db.tableExists("grdb_migrations")
                     ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
@@ -133,6 +133,13 @@ public struct Registry: Sendable {
             throw Self.mapped(error, path: path)
         }
         if access == .readWrite { try markAbandonedRunsFailed() }
+    }
+
+    /// Adds the SQL functions the schema's views and migrations call: `fusebox_digest`
+    /// (``RecordDigest``) and `fusebox_metric_pack` (migration 0010).
+    static func addFunctions(to db: Database) {
+        db.add(function: RecordDigest.function)
+        db.add(function: MetricChunks.packFunction)
     }
 
     /// Refuses, without writing, a file that is not an SQLite database or not a Fusebox store.

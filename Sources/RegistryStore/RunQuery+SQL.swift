@@ -57,9 +57,10 @@ extension RunQuery {
                 return (rows(in: "latestMetric", where: "\(keyId) AND value \(sqlOp) ?"), [key, try number()])
             case .metricMax(let key), .metricMin(let key):
                 try notLike()
-                let aggregate = if case .metricMax = field { "max" } else { "min" }
+                // Each chunk keeps its least and greatest value: no series bytes are read.
+                let aggregate = if case .metricMax = field { "max(maxValue)" } else { "min(minValue)" }
                 return (
-                    rows(in: "metric", where: keyId, having: "\(aggregate)(value) \(sqlOp) ?"), [key, try number()]
+                    rows(in: "metricChunk", where: keyId, having: "\(aggregate) \(sqlOp) ?"), [key, try number()]
                 )
             case .param(let key):
                 if case .number(let d) = value, op != "like" {

@@ -20,7 +20,7 @@ struct RegistryBenchmark {
         let repeats = options.int("repeats", 3)
         let millionRuns = options.int("search-runs-large", 1_000_000)
         let bigMiB = options.int("size-mib", 1024)
-        // --only metrics,versions,aliases,search,files runs those sections; all by default.
+        // --only limits,metrics,versions,aliases,search,files runs those sections; all by default.
         let only = options.string("only", "").split(separator: ",").map(String.init)
         func wants(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
         var figures: [String: Double] = [:]
@@ -29,6 +29,39 @@ struct RegistryBenchmark {
             figures[key] = Measure.median(values)
             ranges[key] = values
             FileHandle.standardError.write(Data("\(key): \(Measure.summary(values, "%.4g"))\n".utf8))
+        }
+
+        // (0) The machine's own limits, so each figure below reads as a share of them from one run:
+        // SHA-256 over memory (swift-crypto, as the store hashes), and a streaming write of
+        // --size-mib in 4 MiB chunks ending in fsync (cp of the same size is in section (e)).
+        if wants("limits") {
+            var rng = SeededRandom(seed: 5)
+            var buffer = [UInt8](repeating: 0, count: 64 << 20)
+            buffer.withUnsafeMutableBytes { raw in
+                for offset in stride(from: 0, to: raw.count, by: 8) {
+                    raw.storeBytes(of: rng.next(), toByteOffset: offset, as: UInt64.self)
+                }
+            }
+            var hashing: [Double] = []
+            var writing: [Double] = []
+            for _ in 0..<repeats {
+                hashing.append(Double(buffer.count) / 1e6 / Measure.seconds { _ = SHA256Hex.of(buffer) })
+                let path = "\(dir)/stream.bin"
+                writing.append(
+                    Double(bigMiB) * 1.048576
+                        / (try Measure.seconds {
+                            FileManager.default.createFile(atPath: path, contents: nil)
+                            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path, isDirectory: false))
+                            let chunk = Data(buffer.prefix(4 << 20))
+                            for _ in 0..<bigMiB / 4 { try handle.write(contentsOf: chunk) }
+                            try handle.synchronize()
+                            try handle.close()
+                        })
+                )
+                try FileManager.default.removeItem(atPath: path)
+            }
+            record("limit_sha256_mb_per_s", hashing)
+            record("limit_stream_write_mb_per_s", writing)
         }
 
         // (a) metric logging, batched: 200 values per call (MLflow's log_batch size), 100 runs.
@@ -276,6 +309,20 @@ struct RegistryBenchmark {
             record("export_mb_per_s_1gib", export)
             record("cp_mb_per_s_1gib", copy)
         }
+
+        // Shares of the machine's limits, from this run's medians.
+        func share(_ key: String, _ value: Double?, of limit: Double?) {
+            guard let value, let limit else { return }
+            figures[key] = value / limit
+            ranges[key] = [value / limit]
+        }
+        share("register_share_of_cp", figures["register_mb_per_s_1gib"], of: figures["cp_mb_per_s_1gib"])
+        share("export_share_of_cp", figures["export_mb_per_s_1gib"], of: figures["cp_mb_per_s_1gib"])
+        share(
+            "versions_share_of_sha256",
+            figures["versions_per_s_1mib"].map { $0 * 1.048576 },
+            of: figures["limit_sha256_mb_per_s"]
+        )
 
         if options.json {
             let data = try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys])

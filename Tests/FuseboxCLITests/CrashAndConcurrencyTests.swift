@@ -139,12 +139,14 @@ struct CrashAndConcurrencyTests {
 
     /// The kill-during-upgrade suite itself (scripts/upgrade-kill-test.sh), CI-sized: ten SIGKILLs
     /// of a fusebox upgrading an older store, each leaving it wholly old or wholly new.
-    static let hasSQLiteShell = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-        .contains { FileManager.default.isExecutableFile(atPath: "\($0)/sqlite3") }
+    static let hasShellTools = ["sqlite3", "python3"].allSatisfy { tool in
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
+    }
 
-    @Test(.enabled(if: hasSQLiteShell || isCI, "needs the sqlite3 command-line shell (.ci/run installs it)"))
+    @Test(.enabled(if: hasShellTools || isCI, "needs the sqlite3 shell and python3 (.ci/run installs them)"))
     func killNineDuringAnUpgradeLeavesTheOldSchemaOrTheNew() throws {
-        try #require(Self.hasSQLiteShell, "CI=true but the sqlite3 command-line shell is missing")
+        try #require(Self.hasShellTools, "CI=true but the sqlite3 shell or python3 is missing")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let script = Process()

@@ -86,11 +86,17 @@ struct IntegrityTests {
             reported: "comparison 1"
         ),
         // An ended run's record: the last bits of one metric value, a param, the latest-value index.
+        // (A chunk whose first step is below 128 starts with that step in one byte, then the value.)
         Damage(
             sql: """
-                UPDATE metric SET value = value * (1 + 1e-15) WHERE (runId, keyId, step) =
-                (SELECT runId, keyId, step FROM metric WHERE value != 0 LIMIT 1)
+                UPDATE metricChunk SET points = flip_lowest_bit(points, 1)
+                WHERE rowid = (SELECT min(rowid) FROM metricChunk WHERE firstStep < 128)
                 """,
+            reported: "run "
+        ),
+        // A chunk's bounds, which 'max(metrics.x)' reads instead of its bytes (not in the digest).
+        Damage(
+            sql: "UPDATE metricChunk SET maxValue = maxValue + 1 WHERE rowid = (SELECT min(rowid) FROM metricChunk)",
             reported: "run "
         ),
         Damage(
@@ -117,10 +123,18 @@ struct IntegrityTests {
         ),
     ]
 
+    /// `flip_lowest_bit(blob, i)`: the blob with the lowest bit of its byte `i` (from 0) flipped.
+    static let flipLowestBit = DatabaseFunction("flip_lowest_bit", argumentCount: 2) { values in
+        var bytes = [UInt8](Data.fromDatabaseValue(values[0])!)
+        bytes[Int.fromDatabaseValue(values[1])!] ^= 1
+        return Data(bytes)
+    }
+
     @Test(arguments: damages) func verifyNamesEveryDamagedItem(_ damage: Damage) async throws {
         let (registry, queue, _) = try await populatedStore()
         #expect(try await registry.verify().isHealthy)
         try await queue.write { db in
+            db.add(function: Self.flipLowestBit)
             try db.execute(sql: damage.sql)
             #expect(db.changesCount >= 1, "the damage must change a row")
         }

@@ -31,7 +31,7 @@ struct MigrationTests {
     static func olderStore(at path: String, migrations count: Int) throws {
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
-            db.add(function: RecordDigest.function)
+            Registry.addFunctions(to: db)
             try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             for m in SchemaMigrations.all.prefix(count) {
                 try db.execute(sql: m.sql)

@@ -1,0 +1,209 @@
+import Foundation
+import GRDB
+
+/// Metric series stored as packed chunks (``PackedMetricSeries``), one `metricChunk` row per run
+/// of consecutive steps of one (run, key).
+///
+/// Invariants: a series' chunks cover disjoint, increasing step ranges, each keyed by its first
+/// step; a chunk's `minValue` and `maxValue` are the least and greatest of its values (so
+/// `max(metrics.x)` reads no bytes); and a chunk is closed once it holds ``capacity`` bytes, so a
+/// row fits inline in one 4 KiB page of an SQLite table and an append rewrites one page.
+enum MetricChunks {
+    /// The most bytes a chunk grows to.
+    static let capacity = 4000
+
+    /// Writes `samples` of one series (any order; a later sample of a step replaces an earlier
+    /// one, and a step already stored is replaced). Only the chunk holding the first new step and
+    /// those after it are read and rewritten, so appending to a series touches its last chunk.
+    /// - Returns: the series' last sample afterwards.
+    @discardableResult
+    static func write(run: Int64, keyId: Int64, _ samples: [MetricSample], in db: Database) throws -> MetricSample? {
+        guard let first = samples.min(by: { $0.step < $1.step })?.step else { return nil }
+        let start =
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql:
+                        "SELECT max(firstStep) FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep <= ?"
+                ),
+                arguments: [run, keyId, first]
+            ) ?? first
+        var stored: [MetricSample] = []
+        var existing: [Int64] = []
+        let affected = try Row.fetchCursor(
+            db.cachedStatement(
+                sql:
+                    "SELECT firstStep, points FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep >= ? ORDER BY firstStep"
+            ),
+            arguments: [run, keyId, start]
+        )
+        while let row = try affected.next() {
+            existing.append(row[0])
+            try row.withUnsafeData(atIndex: 1) { data in
+                try data?.withUnsafeBytes { stored += try PackedMetricSeries.decode($0) }
+            }
+        }
+        let series = merge(stored, latestPerStep(samples))
+
+        var written: Set<Int64> = []
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (runId, keyId, firstStep) DO UPDATE SET minValue = excluded.minValue,
+                    maxValue = excluded.maxValue, points = excluded.points WHERE points IS NOT excluded.points
+                """
+        )
+        var index = 0
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(capacity)
+        while index < series.count {
+            let chunkStart = index
+            var previous: MetricSample?
+            var (low, high) = (series[index].value, series[index].value)
+            bytes.removeAll(keepingCapacity: true)
+            while index < series.count {
+                let sample = series[index]
+                guard bytes.isEmpty || bytes.count + PackedMetricSeries.size(of: sample, after: previous) <= capacity
+                else { break }
+                PackedMetricSeries.append(CollectionOfOne(sample), after: previous, to: &bytes)
+                (low, high) = (min(low, sample.value), max(high, sample.value))
+                previous = sample
+                index += 1
+            }
+            let firstStep = series[chunkStart].step
+            written.insert(firstStep)
+            upsert.setUncheckedArguments([run, keyId, firstStep, low, high, Data(bytes)])
+            try upsert.execute()
+        }
+        let stale = existing.filter { !written.contains($0) }
+        if !stale.isEmpty {
+            let delete = try db.cachedStatement(
+                sql: "DELETE FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep = ?"
+            )
+            for step in stale { try delete.execute(arguments: [run, keyId, step]) }
+        }
+        return series.last
+    }
+
+    /// `samples` in step order, keeping the last one given for each step.
+    static func latestPerStep(_ samples: [MetricSample]) -> [MetricSample] {
+        let ordered = samples.indices.sorted { (samples[$0].step, $0) < (samples[$1].step, $1) }
+        var out: [MetricSample] = []
+        out.reserveCapacity(samples.count)
+        for i in ordered {
+            if out.last?.step == samples[i].step { out[out.count - 1] = samples[i] } else { out.append(samples[i]) }
+        }
+        return out
+    }
+
+    /// Two step-ordered series as one; where both have a step, `newer`'s sample wins.
+    static func merge(_ older: [MetricSample], _ newer: [MetricSample]) -> [MetricSample] {
+        if older.last.map({ $0.step < newer.first?.step ?? .max }) ?? true { return older + newer }
+        var out: [MetricSample] = []
+        out.reserveCapacity(older.count + newer.count)
+        var (i, j) = (0, 0)
+        while i < older.count || j < newer.count {
+            if j == newer.count || (i < older.count && older[i].step < newer[j].step) {
+                out.append(older[i])
+                i += 1
+            } else {
+                if i < older.count, older[i].step == newer[j].step { i += 1 }
+                out.append(newer[j])
+                j += 1
+            }
+        }
+        return out
+    }
+
+    /// A series' samples in step order (empty when the run has no such key).
+    static func history(run: Int64, keyId: Int64, in db: Database) throws -> [MetricSample] {
+        var out: [MetricSample] = []
+        let chunks = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: "SELECT points FROM metricChunk WHERE runId = ? AND keyId = ? ORDER BY firstStep"
+            ),
+            arguments: [run, keyId]
+        )
+        while let row = try chunks.next() {
+            try row.withUnsafeData(atIndex: 0) { data in
+                try data?.withUnsafeBytes { out += try PackedMetricSeries.decode($0) }
+            }
+        }
+        return out
+    }
+
+    /// Checks every stored series: each chunk decodes, starts at its `firstStep`, follows the
+    /// previous chunk's last step, holds its `minValue` and `maxValue`, and each series' last
+    /// sample is its `latestMetric` row (and the other way round).
+    /// - Returns: one line per damaged series, naming the run and the key.
+    static func damagedSeries(in db: Database) throws -> [String] {
+        struct Series: Hashable {
+            let run: Int64
+            let key: String
+        }
+        var damaged: Set<Series> = []
+        var last: [Series: MetricSample] = [:]
+        let chunks = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT c.runId, k.name, c.firstStep, c.minValue, c.maxValue, c.points FROM metricChunk c
+                JOIN metricKey k ON k.id = c.keyId ORDER BY c.runId, c.keyId, c.firstStep
+                """
+        )
+        while let row = try chunks.next() {
+            let series = Series(run: row[0], key: row[1])
+            let (firstStep, low, high): (Int64, Double, Double) = (row[2], row[3], row[4])
+            let samples = try? row.withUnsafeData(atIndex: 5) { data in
+                try data.map { try $0.withUnsafeBytes { try PackedMetricSeries.decode($0) } } ?? []
+            }
+            guard let samples, let first = samples.first, first.step == firstStep,
+                last[series].map({ $0.step < firstStep }) ?? true,
+                samples.map(\.value).min() == low, samples.map(\.value).max() == high
+            else {
+                damaged.insert(series)
+                continue
+            }
+            last[series] = samples.last
+        }
+        for row in try Row.fetchAll(
+            db,
+            sql: "SELECT l.runId, k.name, l.step, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId"
+        ) {
+            let series = Series(run: row[0], key: row[1])
+            let (step, value): (Int64, Double) = (row[2], row[3])
+            if let sample = last.removeValue(forKey: series), sample.step == step, sample.value == value { continue }
+            damaged.insert(series)
+        }
+        damaged.formUnion(last.keys)
+        return damaged.sorted { ($0.run, $0.key) < ($1.run, $1.key) }.map {
+            "run \($0.run) metric '\($0.key)' (its packed series or its latest value)"
+        }
+    }
+
+    /// Packs (step, value, time) rows into one chunk: the aggregate `fusebox_metric_pack`, used by
+    /// migration 0010 to convert one-row-per-value series. Rows may come in any order.
+    struct Packer: DatabaseAggregate {
+        var samples: [MetricSample] = []
+
+        init() {}
+
+        mutating func step(_ values: [DatabaseValue]) throws {
+            guard let step = Int64.fromDatabaseValue(values[0]), let value = Double.fromDatabaseValue(values[1]),
+                let time = Int64.fromDatabaseValue(values[2])
+            else { throw RegistryError(.corruptData, "A metric row holds a NULL or a non-number.") }
+            samples.append(MetricSample(step: step, value: value, time: time))
+        }
+
+        func finalize() throws -> (any DatabaseValueConvertible)? {
+            var bytes: [UInt8] = []
+            PackedMetricSeries.append(samples.sorted { $0.step < $1.step }, after: nil, to: &bytes)
+            return bytes.isEmpty ? nil : Data(bytes)
+        }
+    }
+
+    static let packFunction = DatabaseFunction(
+        "fusebox_metric_pack",
+        argumentCount: 3,
+        pure: true,
+        aggregate: Packer.self
+    )
+}
