@@ -21,7 +21,7 @@ CREATE TABLE metricChunk (
     UNIQUE (runId, keyId, firstStep)
 ) STRICT;
 
--- 256 values a chunk (about 2.6 KB); new values extend the last chunk up to 4,000 bytes.
+-- 256 values a chunk (about 2.6 KB at 10 bytes a value); new values extend the last chunk up to 4,000 bytes.
 INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points)
 SELECT runId, keyId, min(step), min(value), max(value), fusebox_metric_pack(step, value, time) FROM (
     SELECT runId, keyId, step, value, time,

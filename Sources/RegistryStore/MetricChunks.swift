@@ -7,9 +7,11 @@ import GRDB
 /// Invariants: a series' chunks cover disjoint, increasing step ranges, each keyed by its first
 /// step; a chunk's `minValue` and `maxValue` are the least and greatest of its values (so
 /// `max(metrics.x)` reads no bytes); and a chunk is closed once it holds ``capacity`` bytes, so a
-/// row fits inline in one 4 KiB page of an SQLite table and an append rewrites one page.
+/// row stays inline in one 4 KiB page of an SQLite table and an append rewrites that one page.
 enum MetricChunks {
-    /// The most bytes a chunk grows to.
+    /// The most bytes a chunk grows to (about 400 values). Measured with 4 × 50 values a call:
+    /// 1,024 and 4,000 bytes log at the same rate, and take 13.8 and 10.3 bytes a value (2,048: 20.2,
+    /// as a 2 KiB row leaves the rest of its page unused).
     static let capacity = 4000
 
     /// Writes `samples` of one series (any order; a later sample of a step replaces an earlier
@@ -19,22 +21,18 @@ enum MetricChunks {
     @discardableResult
     static func write(run: Int64, keyId: Int64, _ samples: [MetricSample], in db: Database) throws -> MetricSample? {
         guard let first = samples.min(by: { $0.step < $1.step })?.step else { return nil }
-        let start =
-            try Int64.fetchOne(
-                db.cachedStatement(
-                    sql:
-                        "SELECT max(firstStep) FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep <= ?"
-                ),
-                arguments: [run, keyId, first]
-            ) ?? first
         var stored: [MetricSample] = []
         var existing: [Int64] = []
+        // The chunk holding `first` (the last one starting at or before it), and every later one.
         let affected = try Row.fetchCursor(
             db.cachedStatement(
-                sql:
-                    "SELECT firstStep, points FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep >= ? ORDER BY firstStep"
+                sql: """
+                    SELECT firstStep, points FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep >= coalesce(
+                        (SELECT max(firstStep) FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep <= ?3), ?3)
+                    ORDER BY firstStep
+                    """
             ),
-            arguments: [run, keyId, start]
+            arguments: [run, keyId, first]
         )
         while let row = try affected.next() {
             existing.append(row[0])

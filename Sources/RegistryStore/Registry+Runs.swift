@@ -129,8 +129,7 @@ extension Registry {
     /// A metric's values at every step, in step order.
     public func metricHistory(run: Int64, key: String) async throws -> [MetricPoint] {
         try await read { db in
-            guard let keyId = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key])
-            else { return [] }
+            guard let keyId = try Self.metricKeyId(key, in: db) else { return [] }
             return try MetricChunks.history(run: run, keyId: keyId, in: db).map {
                 MetricPoint(key: key, step: Int($0.step), value: $0.value, time: $0.time)
             }
@@ -289,10 +288,13 @@ extension Registry {
         try sealRunIfEnded(run, in: db)
     }
 
+    /// The id of a metric key, if any run has logged it.
+    static func metricKeyId(_ name: String, in db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM metricKey WHERE name = ?"), arguments: [name])
+    }
+
     static func keyId(_ name: String, in db: Database) throws -> Int64 {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [name]) {
-            return id
-        }
+        if let id = try metricKeyId(name, in: db) { return id }
         try db.execute(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
         return db.lastInsertedRowID
     }
@@ -301,7 +303,8 @@ extension Registry {
     /// latest value (the series' last step) once.
     static func insertMetrics(run: Int64, _ points: [MetricPoint], in db: Database) throws {
         guard !points.isEmpty else { return }
-        guard try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) != nil else {
+        guard try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM run WHERE id = ?"), arguments: [run]) != nil
+        else {
             throw RegistryError(.notFound, "There is no run \(run).")
         }
         var series: [String: [MetricSample]] = [:]
