@@ -114,7 +114,7 @@ public struct FusedClassifier: Sendable {
         let parameters = parameters
         let chunk = Swift.max(1, Swift.min(batchSize, Self.inferenceChunk))
         let starts = Array(stride(from: 0, to: rows, by: chunk))
-        let batches = try! parallelMap(starts.count) { index in
+        let batches = parallelMap(starts.count) { index in
             let start = starts[index]
             let end = Swift.min(start + chunk, rows)
             let batch = inputs.map { $0.map { m in rows == end - start ? m : m.gatherRows(start..<end) } }

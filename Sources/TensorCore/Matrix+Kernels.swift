@@ -70,10 +70,22 @@ extension Matrix {
         return Matrix(rows: m, columns: n, values: c)
     }
 
-    /// `y[0..<n] += alpha · x[0..<n]`.
+    /// `y[0..<n] += alpha · x[0..<n]`, eight lanes at a time (`x` and `y` must not overlap). With
+    /// `alpha` = 1 the product is exact, so this is also the plain sum `y += x`.
     @inline(__always)
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for j in 0..<n { y[j] += alpha * x[j] }
+        var j = 0
+        while j + 8 <= n {
+            let sum =
+                UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Float>.self)
+                + alpha * UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n {
+            y[j] += alpha * x[j]
+            j += 1
+        }
     }
 
     /// The transpose.
@@ -94,7 +106,7 @@ extension Matrix {
         values.withUnsafeMutableBufferPointer { v in
             bias.withUnsafeBufferPointer { b in
                 guard let row0 = v.baseAddress, let bias = b.baseAddress else { return }
-                for i in 0..<rows { Self.add(bias, to: row0 + i * n, count: n) }
+                for i in 0..<rows { Self.axpy(1, bias, row0 + i * n, n) }
             }
         }
     }
@@ -155,27 +167,10 @@ extension Matrix {
         values.withUnsafeBufferPointer { v in
             out.withUnsafeMutableBufferPointer { o in
                 guard let row0 = v.baseAddress, let sums = o.baseAddress else { return }
-                for i in 0..<rows { Self.add(row0 + i * n, to: sums, count: n) }
+                for i in 0..<rows { Self.axpy(1, row0 + i * n, sums, n) }
             }
         }
         return out
-    }
-
-    /// `y[0..<count] += x[0..<count]`, eight lanes at a time (`x` and `y` must not overlap).
-    @inline(__always)
-    static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) {
-        var j = 0
-        while j + 8 <= count {
-            let sum =
-                UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Float>.self)
-                + UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + j).storeBytes(of: sum, as: SIMD8<Float>.self)
-            j += 8
-        }
-        while j < count {
-            y[j] += x[j]
-            j += 1
-        }
     }
 
     /// The largest element of each row (−∞ for an empty row).
@@ -206,7 +201,7 @@ extension Matrix {
         out.values.withUnsafeMutableBufferPointer { o in
             rhs.values.withUnsafeBufferPointer { r in
                 guard let y = o.baseAddress, let x = r.baseAddress else { return }
-                add(x, to: y, count: o.count)
+                axpy(1, x, y, o.count)
             }
         }
         return out
