@@ -14,6 +14,8 @@ FUSEBOX=$(realpath "${2:-.build/release/fusebox}")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
+# The shell waits up to 10 s for a lock like fusebox does (its default is to fail at once).
+sqlite() { sqlite3 -cmd ".timeout 10000" "$@"; }
 
 # The fixture, made from the migration files themselves, as the older fusebox recorded them.
 {
@@ -31,7 +33,7 @@ WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499999)
 INSERT INTO metric (runId, keyId, step, value, time) SELECT i % 2000 + 1, 1, i / 2000, i * 0.5, i FROM n;
 COMMIT;
 SQL
-} | sqlite3 old.sqlite
+} | sqlite old.sqlite
 OLD="0001_model,0002_run,0003_model_version,0004_tensor"
 NEW=$(cd "$ROOT/migrations" && ls 0*.sql | sed 's/\.sql$//' | paste -sd, -)
 
@@ -41,7 +43,7 @@ NEW=$(cd "$ROOT/migrations" && ls 0*.sql | sed 's/\.sql$//' | paste -sd, -)
 state() {
   python3 - "$1" <<'PY'
 import sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
+db = sqlite3.connect(sys.argv[1], timeout=10)
 one = lambda sql: db.execute(sql).fetchone()[0]
 print(one("SELECT group_concat(identifier) FROM (SELECT identifier FROM grdb_migrations ORDER BY identifier)"))
 if one("SELECT count(*) FROM sqlite_master WHERE name = 'metric'"):
@@ -82,17 +84,17 @@ while (( kills < KILLS )); do
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   kills=$((kills + 1))
-  check=$(sqlite3 store.sqlite "PRAGMA integrity_check")
+  check=$(sqlite store.sqlite "PRAGMA integrity_check")
   [[ $check == ok ]] || { echo "FAIL after kill $kills: integrity_check: $check"; exit 1; }
   { read -r applied; read -r data; } < <(state store.sqlite)
   [[ $data == "$DATA" ]] || { echo "FAIL after kill $kills: data changed: $data"; exit 1; }
   case $applied in
     "$OLD") # the fixture is in rollback-journal mode; fusebox switches to WAL on open, before it
             # upgrades, so WAL here means the kill landed between opening and the commit
-            [[ $(sqlite3 store.sqlite "PRAGMA journal_mode") == wal ]] && inside=$((inside + 1))
+            [[ $(sqlite store.sqlite "PRAGMA journal_mode") == wal ]] && inside=$((inside + 1))
             old=$((old + 1))
             # the old schema still takes writes, as the older fusebox would make them
-            sqlite3 store.sqlite "BEGIN; INSERT INTO model (name, kind, createdAt) VALUES ('old-writer', 'fused', 2); ROLLBACK;" ;;
+            sqlite store.sqlite "BEGIN; INSERT INTO model (name, kind, createdAt) VALUES ('old-writer', 'fused', 2); ROLLBACK;" ;;
     "$NEW") upgraded=$((upgraded + 1)) ;;
     *) echo "FAIL after kill $kills: half-upgraded store: $applied"; exit 1 ;;
   esac

@@ -303,15 +303,15 @@ public enum Trainer {
             var start = 0
             while start < order.count {
                 let end = Swift.min(start + configuration.batchSize, order.count)
-                let rows = order[start..<end]
-                let batch: [Matrix?] = inputs.map { $0.gatherRows(rows) }
-                let targets: Targets =
-                    switch train.targets {
-                    case .classes(let c): .classes(rows.map { c[$0] })
-                    case .values(let v): .values(rows.map { v[$0] })
-                    }
-                let pass = network.forward(batch, parameters: parameters, training: true, rng: &rng)
-                let (loss, dOutput) = network.loss(pass, targets: targets, parameters: parameters)
+                let (loss, allGradients) = Self.lossAndGradients(
+                    network,
+                    inputs: inputs,
+                    rows: order[start..<end],
+                    targets: train.targets,
+                    parameters: parameters,
+                    parts: Self.dataParallelParts(spec, rows: end - start),
+                    rng: &rng
+                )
                 guard loss.isFinite else {
                     throw FusionError(
                         .invalidData,
@@ -319,9 +319,7 @@ public enum Trainer {
                     )
                 }
                 lossSum += loss * Double(end - start)
-                let gradients = network.backward(pass, dOutput, parameters: parameters).filter {
-                    trainable.contains($0.key)
-                }
+                let gradients = allGradients.filter { trainable.contains($0.key) }
                 optimizer.update(&parameters, gradients: gradients)
                 start = end
             }
