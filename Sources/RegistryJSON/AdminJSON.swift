@@ -18,12 +18,14 @@ public struct GarbageJSON: Encodable, Sendable {
     public let runs: Int
     public let blobs: Int
     public let bytes: Int
+    public let files: Int
     public let dry_run: Bool
 
     public init(_ report: GarbageReport) {
         runs = report.runs
         blobs = report.blobs
         bytes = report.bytes
+        files = report.files
         dry_run = report.dryRun
     }
 }

@@ -122,7 +122,7 @@ extension Registry {
                 )
             }
             do {
-                _ = try Self.loadTensors(versionId: target, label: label, verify: true, in: db)
+                _ = try Self.loadTensors(versionId: target, label: label, verify: true, blobs: blobs, in: db)
             } catch let error as RegistryError where error.code == .corruptData {
                 throw RegistryError(
                     .corruptData,

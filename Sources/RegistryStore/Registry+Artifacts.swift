@@ -16,17 +16,16 @@ public struct ArtifactEntry: Sendable, Hashable {
 /// names one content-addressed blob, stored in chunks like tensors and re-hashed on every read.
 extension Registry {
     /// Stores the file at `file` as artifact `path`, replacing what the path held. Identical bytes
-    /// are stored once. The file is hashed, then stored while hashed again: a file that changed in
-    /// between is refused and nothing is stored.
+    /// are stored once. The file is read once, hashed as it is stored (a large one into the object
+    /// folder); a file written to meanwhile is refused (``TensorIOError`` `changed`) and nothing is stored.
     public func putArtifact(_ path: String, fromFile file: String) async throws {
         try Self.validateArtifactPath(path)
-        try await write { db in try Self.storeArtifact(path, fromFile: file, in: db) }
+        try await write { db in try Self.storeArtifact(path, fromFile: file, blobs: blobs, in: db) }
     }
 
-    static func storeArtifact(_ path: String, fromFile file: String, in db: Database) throws {
-        let sha256 = try SHA256Hex.ofFile(atPath: file)
+    static func storeArtifact(_ path: String, fromFile file: String, blobs: TensorBlobs, in db: Database) throws {
         let byteCount = try FileChunks.size(ofFileAtPath: file)
-        let blob = try TensorBlobs.store(sha256: sha256, byteCount: byteCount, source: "'\(path)'", in: db) { emit in
+        let blob = try blobs.store(byteCount: byteCount, source: "'\(path)'", in: db) { emit in
             try FileChunks.forEach(ofFileAtPath: file, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
         }
         try db.execute(
@@ -50,7 +49,7 @@ extension Registry {
                 )
             else { throw RegistryError(.notFound, "There is no artifact '\(path)'.") }
             try OutputFile.write(toPath: destination, overwrite: true) { append in
-                try TensorBlobs.stream(blobId: row["id"], in: db, verify: true, what: "Artifact '\(path)'") {
+                try blobs.stream(blobId: row["id"], in: db, verify: true, what: "Artifact '\(path)'") {
                     try append($0)
                 }
             }

@@ -1,4 +1,5 @@
 import GRDB
+import TensorIO
 
 /// What ``Registry/deleteVersion(_:force:reason:)`` did.
 public struct VersionDeletion: Sendable {
@@ -120,9 +121,14 @@ extension Registry {
     }
 
     /// Purges deleted runs (with their metrics, params, artifacts, evaluations and comparisons), then removes
-    /// blobs no version or artifact uses (left by deleted versions and overwritten artifacts). With `dryRun`, only counts them.
+    /// blobs no version or artifact uses (left by deleted versions and overwritten artifacts), then
+    /// the files in the object folder no blob names. With `dryRun`, only counts them.
+    ///
+    /// The files go in a second write transaction, after the rows that named them are gone: an
+    /// object is removed only while no row names it and no writer can be storing one (writers stage
+    /// and publish objects inside their write transactions), so no row is ever left without its object.
     public func collectGarbage(dryRun: Bool = false) async throws -> GarbageReport {
-        try await write { db in
+        let (runs, blobCount, bytes, doomed) = try await write { db in
             let runs = try Int64.fetchAll(db, sql: "SELECT id FROM run WHERE deletedAt IS NOT NULL ORDER BY id")
                 .filter { try Self.reasonRunIsKept($0, in: db) == nil }
             let orphan = """
@@ -130,6 +136,7 @@ extension Registry {
                 AND NOT EXISTS (SELECT 1 FROM artifact a WHERE a.blobId = b.id)
                 """
             var row = Row()
+            var doomed: [String] = []
             // A dry run does the same work in a savepoint it rolls back, so its counts are exact.
             try db.inSavepoint {
                 for run in runs {
@@ -151,11 +158,24 @@ extension Registry {
                     sql:
                         "SELECT count(*) AS n, coalesce(sum(byteCount), 0) AS bytes FROM tensorBlob WHERE id IN (\(orphan))"
                 )!
+                doomed = try String.fetchAll(
+                    db,
+                    sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1 AND id IN (\(orphan))"
+                )
                 try db.execute(sql: "DELETE FROM tensorBlob WHERE id IN (\(orphan))")
                 return dryRun ? .rollback : .commit
             }
-            return GarbageReport(runs: runs.count, blobs: row["n"], bytes: row["bytes"], dryRun: dryRun)
+            return (runs.count, row["n"] as Int, row["bytes"] as Int, doomed)
         }
+        let files = try await write { [blobs] db in
+            guard let objects = blobs.objects else { return 0 }
+            let named = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
+            let unnamed = try objects.digests().filter { !named.contains($0) }
+            if dryRun { return Set(unnamed + doomed).count + objects.temporaries().count }
+            for sha256 in unnamed { try objects.remove(sha256) }
+            return unnamed.count + objects.removeTemporaries()
+        }
+        return GarbageReport(runs: runs, blobs: blobCount, bytes: bytes, files: files, dryRun: dryRun)
     }
 
     // MARK: - Synchronous helpers

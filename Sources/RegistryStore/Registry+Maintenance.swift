@@ -3,11 +3,13 @@ import GRDB
 import TensorIO
 
 extension Registry {
-    /// Checks the store: `PRAGMA integrity_check`, every tensor blob re-hashed against its SHA-256,
-    /// and every record digest (each version's spec, header and tensor list; each evaluation and
-    /// comparison). Each damaged item is named with the versions it belongs to.
+    /// Checks the store: `PRAGMA integrity_check`, every tensor blob re-hashed against its SHA-256
+    /// (in the database or the object folder, where a missing object is damage), and every record
+    /// digest (each version's spec, header and tensor list; each evaluation and comparison). Each
+    /// damaged item is named with the versions it belongs to. Objects no blob names are counted,
+    /// not damage: `gc` removes them.
     public func verify() async throws -> VerificationReport {
-        try await read { db in
+        try await read { [blobs] db in
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             var damaged: [String] = []
             var checked = 0
@@ -17,7 +19,7 @@ extension Registry {
                 checked += 1
                 bytes += blob["byteCount"] as Int
                 do {
-                    try TensorBlobs.stream(blobId: id, in: db, verify: true, what: "blob \(id)") { _ in }
+                    try blobs.stream(blobId: id, in: db, verify: true, what: "blob \(id)") { _ in }
                 } catch let error as RegistryError where error.code == .corruptData {
                     let users = try Row.fetchAll(
                         db,
@@ -75,10 +77,13 @@ extension Registry {
                     ORDER BY m.name, a.name
                     """
             ).map { "alias '\($0[1] as String)' of \($0[0] as String) (its target is not the one its history records)" }
+            let named = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
+            let unreferenced = try blobs.objects?.digests().filter { !named.contains($0) }.count ?? 0
             return VerificationReport(
                 integrity: integrity,
                 blobsChecked: checked,
                 bytesChecked: bytes,
+                unreferencedObjects: unreferenced,
                 recordsChecked: versions.count
                     + (try Int.fetchOne(
                         db,
@@ -92,9 +97,13 @@ extension Registry {
         }
     }
 
-    /// Copies the store to `path` with SQLite's online backup API: a consistent snapshot even
-    /// while other processes write. The copy is made beside `path` and moved into place with
-    /// `rename(2)`, so an existing file (replaced only with `overwrite`) is never lost half-way.
+    /// Copies the store to `path` with SQLite's online backup API — a consistent snapshot even
+    /// while other processes write — and the objects that snapshot names to `path`'s object folder
+    /// (``objectFolder(ofStore:)``), each verified against its digest as it is copied (one already
+    /// there is verified and kept, so backing up into the same place again copies only what is new).
+    /// The database copy is made beside `path` and moved into place with `rename(2)` after its
+    /// objects, so an existing backup (replaced only with `overwrite`) is never lost half-way and
+    /// never names an object it lacks.
     public func backup(toPath path: String, overwrite: Bool = false) async throws {
         try OutputFile.checkWritable(path, overwrite: overwrite)
         let temporary = path + ".tmp-\(ProcessIdentity.pid)"
@@ -103,6 +112,16 @@ extension Registry {
         do {
             let destination = try DatabaseQueue(path: temporary)
             try writer.backup(to: destination)
+            if let objects = blobs.objects {
+                let named = try await destination.read { db in
+                    try String.fetchAll(
+                        db,
+                        sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1 ORDER BY sha256"
+                    )
+                }
+                let target = ObjectFolder(root: Self.objectFolder(ofStore: path))
+                for sha256 in named { try Self.copyObject(sha256, from: objects, to: target) }
+            }
             try destination.close()
             guard rename(temporary, path) == 0 else {
                 throw RegistryError(
@@ -114,5 +133,27 @@ extension Registry {
             try? manager.removeItem(atPath: temporary)
             throw Self.mapped(error, path: path)
         }
+    }
+
+    /// Copies one object, verified; an intact copy already at the target is kept.
+    static func copyObject(_ sha256: String, from source: ObjectFolder, to target: ObjectFolder) throws {
+        if target.contains(sha256), (try? target.read(sha256) { _ in })?.sha256 == sha256 { return }
+        let staged: StagedObject
+        do { staged = try target.stage { emit in try source.read(sha256, emit) } } catch let error as TensorIOError
+            where error.code == .fileNotFound && error.path == source.path(of: sha256)
+        {
+            throw RegistryError(
+                .corruptData,
+                "The object '\(error.path)' is missing (removed by a 'fusebox gc' during the backup, or lost); run 'fusebox verify', then the backup again."
+            )
+        }
+        guard staged.sha256 == sha256 else {
+            target.discard(staged)
+            throw RegistryError(
+                .corruptData,
+                "The object '\(source.path(of: sha256))' fails its checksum (SHA-256 \(staged.sha256.prefix(12))…); run 'fusebox verify'. Nothing was backed up."
+            )
+        }
+        try target.publish(staged)
     }
 }

@@ -42,7 +42,7 @@ extension Registry {
                 in: db
             )
             for (position, t) in hashed.enumerated() {
-                let blob = try TensorBlobs.store(t.tensor, sha256: t.sha, in: db)
+                let blob = try blobs.store(t.tensor, sha256: t.sha, in: db)
                 try Self.insertVersionTensor(versionId, position, t.name, t.tensor.dtype, t.tensor.shape, blob, in: db)
             }
             try Self.sealVersion(versionId, in: db)
@@ -52,10 +52,10 @@ extension Registry {
     }
 
     /// Registers an externally trained model's safetensors file as the next version of a
-    /// component model. The file is streamed twice (hash, then store) in 4 MiB chunks, so memory
-    /// stays bounded whatever its size; the bytes stored are hashed again as they stream, and a file
-    /// that changed in between is refused with nothing stored. Its header bytes are kept so
-    /// ``exportSafetensors(_:toPath:overwrite:)`` reproduces the file bit for bit.
+    /// component model. The file is read once, in 4 MiB chunks, so memory stays bounded whatever
+    /// its size: each tensor is hashed as it is stored (large ones written to the object folder,
+    /// ``TensorBlobs``), and a file written to meanwhile is refused with nothing stored. Its header
+    /// bytes are kept so ``exportSafetensors(_:toPath:overwrite:)`` reproduces the file bit for bit.
     @discardableResult
     public func registerComponent(
         model: String,
@@ -68,55 +68,40 @@ extension Registry {
         try Names.validateValue(description, as: "Description")
         try Names.validate(model, as: "Model name")
         try Self.validateTags(tags)
-        let component = try ComponentFile(path: path)
+        let file = try SafetensorsFile(path: path)
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .component, in: db)
             return try Self.insertComponent(
-                component,
+                file,
                 modelId: modelId,
                 tags: tags,
                 trainingRun: trainingRun,
                 source: source,
                 description: description,
                 principal: principal,
+                blobs: blobs,
                 in: db
             ).number
         }
     }
 
-    /// A safetensors file opened and hashed (each tensor's SHA-256), ready to store.
-    struct ComponentFile {
-        let path: String
-        let file: SafetensorsFile
-        let digests: [String]
-
-        init(path: String) throws {
-            self.path = path
-            file = try SafetensorsFile(path: path)
-            let file = file
-            digests = try file.header.entries.map { entry in
-                var hasher = StreamingSHA256()
-                try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { hasher.update($0) }
-                return hasher.hex()
-            }
-        }
-    }
-
-    /// Stores a hashed component file as the next version of `modelId`, sealed.
+    /// Stores a safetensors file as the next version of `modelId`, sealed, reading each tensor
+    /// once; a file written to while it was read is refused (``TensorIOError`` `changed`).
     static func insertComponent(
-        _ component: ComponentFile,
+        _ file: SafetensorsFile,
         modelId: Int64,
         tags: [String: String],
         trainingRun: Int64?,
         source: String?,
         description: String,
         principal: String,
+        blobs: TensorBlobs,
         in db: Database
     ) throws -> (id: Int64, number: Int) {
         let (versionId, number) = try insertVersion(
             modelId: modelId,
             spec: nil,
-            header: component.file.header.rawHeader,
+            header: file.header.rawHeader,
             lineage: Lineage(trainingRun: trainingRun),
             tags: tags,
             principal: principal,
@@ -126,17 +111,13 @@ extension Registry {
             sql: "UPDATE modelVersion SET source = ?, description = ? WHERE id = ?",
             arguments: [source, description, versionId]
         )
-        for (position, entry) in component.file.header.entries.enumerated() {
-            let blob = try TensorBlobs.store(
-                sha256: component.digests[position],
-                byteCount: entry.dataRange.count,
-                source: "'\(component.path)'",
-                in: db
-            ) { emit in
-                try component.file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
+        for (position, entry) in file.header.entries.enumerated() {
+            let blob = try blobs.store(byteCount: entry.dataRange.count, source: "'\(file.path)'", in: db) { emit in
+                try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
             }
             try insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
         }
+        try file.checkUnchanged()
         try sealVersion(versionId, in: db)
         return (versionId, number)
     }
@@ -153,7 +134,13 @@ extension Registry {
                     "\(version.reference) is a component model; only fused models predict. Use 'fusebox export'."
                 )
             }
-            let tensors = try Self.loadTensors(versionId: versionId, label: version.reference, verify: verify, in: db)
+            let tensors = try Self.loadTensors(
+                versionId: versionId,
+                label: version.reference,
+                verify: verify,
+                blobs: blobs,
+                in: db
+            )
             var parameters: [String: Matrix] = [:]
             for (name, tensor) in tensors { parameters[name] = try tensor.floatMatrix() }
             do { return try FusedClassifier(spec: spec, parameters: parameters) } catch {
@@ -170,7 +157,7 @@ extension Registry {
         try await read { db in
             let versionId = try Self.resolve(reference, in: db)
             let label = try Self.version(id: versionId, in: db).reference
-            return try Self.loadTensors(versionId: versionId, label: label, verify: verify, in: db)
+            return try Self.loadTensors(versionId: versionId, label: label, verify: verify, blobs: blobs, in: db)
         }
     }
 
@@ -236,7 +223,7 @@ extension Registry {
             }
             try SafetensorsWriter.write(rawHeader: header, toPath: path, overwrite: overwrite) { emit in
                 for (name, blob) in order {
-                    try TensorBlobs.stream(
+                    try blobs.stream(
                         blobId: blob,
                         in: db,
                         verify: true,
@@ -253,6 +240,7 @@ extension Registry {
         versionId: Int64,
         label: String,
         verify: Bool,
+        blobs: TensorBlobs,
         in db: Database
     ) throws -> [(name: String, tensor: Tensor)] {
         let rows = try Row.fetchAll(
@@ -265,7 +253,7 @@ extension Registry {
         )
         return try rows.map { row in
             let name: String = row["name"]
-            let bytes = try TensorBlobs.read(
+            let bytes = try blobs.read(
                 blobId: row["blobId"],
                 byteCount: row["byteCount"],
                 in: db,

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import TensorIO
 
 /// The model registry stored in one SQLite file.
 ///
@@ -26,8 +27,14 @@ public struct Registry: Sendable {
 
     let writer: any DatabaseWriter
     let logger: Logger
+    /// Where tensor bytes go: the database, and the object folder for large ones.
+    var blobs = TensorBlobs(objects: nil)
     /// The store's file, or a description for an in-memory store.
     public let path: String
+    /// The folder beside the store file that holds its large tensors and artifacts
+    /// (`<store>-objects`), or nil for a store in memory. It belongs to the store: move, copy and
+    /// back up the two together (``backup(toPath:overwrite:)`` does).
+    public var objectFolderPath: String? { blobs.objects?.root }
     /// Who is acting: recorded with every run, version, deletion and alias event this registry writes
     /// (the OS user for the command line; a token's name for the server).
     public private(set) var principal: String
@@ -91,8 +98,14 @@ public struct Registry: Sendable {
         do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
             throw mapped(error, path: path)
         }
-        return try Registry(queue, path: path, access: access, principal: principal, logger: logger)
+        var registry = try Registry(queue, path: path, access: access, principal: principal, logger: logger)
+        registry.blobs = TensorBlobs(objects: ObjectFolder(root: objectFolder(ofStore: path)))
+        return registry
     }
+
+    /// The object folder of the store file at `path`: `<path>-objects`, beside it as SQLite's
+    /// `-wal` and `-shm` files are.
+    public static func objectFolder(ofStore path: String) -> String { path + "-objects" }
 
     /// Wraps a GRDB connection (tests pass `DatabaseQueue()`). Read-write, pending migrations are
     /// applied (in one transaction, announced on the logger) and abandoned runs marked failed; the

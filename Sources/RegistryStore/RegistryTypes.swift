@@ -345,6 +345,9 @@ public struct VerificationReport: Sendable {
     public let blobsChecked: Int
     /// The bytes read to do it.
     public let bytesChecked: Int
+    /// Files in the object folder that no blob names (left by a write that was stopped, or by
+    /// deletions `gc` has not finished): not damage — `fusebox gc` removes them.
+    public let unreferencedObjects: Int
     /// Versions, evaluations, comparisons, ended runs and aliases checked against their digests or history.
     public let recordsChecked: Int
     /// Every item whose bytes no longer match their digest: `MODEL@N tensor 'NAME'`, `MODEL@N spec`,
@@ -362,6 +365,9 @@ public struct GarbageReport: Sendable {
     public let blobs: Int
     /// Their total size in bytes.
     public let bytes: Int
+    /// Files removed from the object folder: the objects of the blobs removed, objects no blob
+    /// named (a write that was stopped after writing its object) and stopped writers' temporary files.
+    public let files: Int
     /// True when nothing was removed: the counts say what would be.
     public let dryRun: Bool
 }

@@ -4,82 +4,110 @@ import GRDB
 import TensorCore
 import TensorIO
 
-/// Content-addressed tensor bytes: a blob is identified by the SHA-256 of its bytes, stored once,
-/// in chunks of at most ``chunkSize`` bytes (far below SQLite's 1 GB blob limit, and the most a
-/// read or write holds in memory at once).
-enum TensorBlobs {
+/// Content-addressed tensor bytes: a blob is identified by the SHA-256 of its bytes and stored
+/// once, either in the database in chunks of at most ``chunkSize`` bytes, or — when it is larger
+/// than ``objectThreshold`` and the store has an ``ObjectFolder`` — as one file named by its
+/// digest beside the store, so large tensors skip SQLite's write-ahead log (which writes every
+/// byte twice) and are read back at the speed of the disk.
+///
+/// Invariant: a `tensorBlob` row with `inObjectFolder = 1` commits only after its object was
+/// written, flushed and renamed into place (``ObjectFolder/publish(_:)``), inside the same write
+/// transaction; `gc` removes objects no row names under the same write lock. So a process killed
+/// at any instant leaves no row without its object — at most an object or a temporary file that
+/// `gc` removes.
+struct TensorBlobs: Sendable {
+    /// The most bytes one database chunk (or one read or write buffer) holds.
     static let chunkSize = 4 << 20
 
-    /// Stores a blob unless one with this digest exists; `produce` is called only for a new blob
-    /// and must emit exactly `byteCount` bytes whose SHA-256 is `sha256`. The bytes are hashed as
-    /// they are stored: a source that changed since it was hashed is refused (`conflict`, naming
-    /// `source`), and the caller's transaction stores nothing.
-    /// - Returns: the blob's id and whether it was new.
-    static func store(
-        sha256: String,
+    /// Where large blobs go; nil keeps every blob in the database (stores in memory).
+    let objects: ObjectFolder?
+    /// Blobs with more bytes than this go to the object folder (one chunk's worth by default:
+    /// below it, the write-ahead log costs less than an object's `fsync`, as measured in BENCHMARKS.md).
+    var objectThreshold = chunkSize
+
+    /// True when a blob of `byteCount` bytes is kept in the object folder.
+    func isObject(byteCount: Int) -> Bool { objects != nil && byteCount > objectThreshold }
+
+    /// Stores the `byteCount` bytes `produce` emits unless a blob with their digest exists,
+    /// reading the source once: the bytes are hashed as they are stored. With `sha256` given (the
+    /// caller hashed them already), a stored blob is found without calling `produce`, and bytes
+    /// that hash otherwise are refused (`conflict`, naming `source`: it changed meanwhile). A
+    /// source that emits another number of bytes is `invalidInput`; in both cases the caller's
+    /// transaction stores nothing.
+    /// - Returns: the blob's id, its digest and whether it was new.
+    func store(
         byteCount: Int,
+        sha256 expected: String? = nil,
         source: @autoclosure () -> String = "a tensor",
         in db: Database,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
-    ) throws -> (id: Int64, isNew: Bool) {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM tensorBlob WHERE sha256 = ?", arguments: [sha256]) {
-            return (id, false)
+    ) throws -> (id: Int64, sha256: String, isNew: Bool) {
+        if let expected, let id = try Self.blobId(sha256: expected, in: db) { return (id, expected, false) }
+        func check(_ written: Int, _ digest: String) throws {
+            guard written == byteCount else {
+                throw RegistryError(
+                    .invalidInput,
+                    "A tensor's data in \(source()) was \(written) bytes, its header said \(byteCount)."
+                )
+            }
+            guard expected == nil || digest == expected else {
+                throw RegistryError(
+                    .conflict,
+                    "\(source()) changed while it was being registered; nothing was stored. Try again once it is complete."
+                )
+            }
         }
-        let chunkCount = (byteCount + chunkSize - 1) / chunkSize
+        if let objects, isObject(byteCount: byteCount) {
+            let staged = try objects.stage(produce)
+            do { try check(staged.byteCount, staged.sha256) } catch {
+                objects.discard(staged)
+                throw error
+            }
+            if let id = try Self.blobId(sha256: staged.sha256, in: db) {
+                objects.discard(staged)
+                return (id, staged.sha256, false)
+            }
+            try objects.publish(staged)
+            try db.execute(
+                sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, 0, 1)",
+                arguments: [staged.sha256, byteCount]
+            )
+            return (db.lastInsertedRowID, staged.sha256, true)
+        }
+        // In the database: at most one chunk when the store has an object folder (or a store in
+        // memory, which holds everything in memory anyway).
+        var bytes = Data()
+        bytes.reserveCapacity(byteCount)
+        try produce { bytes.append(contentsOf: $0) }
+        let digest = SHA256Hex.hex(SHA256.hash(data: bytes))
+        try check(bytes.count, digest)
+        if let id = try Self.blobId(sha256: digest, in: db) { return (id, digest, false) }
+        let chunkCount = (byteCount + Self.chunkSize - 1) / Self.chunkSize
         try db.execute(
             sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount) VALUES (?, ?, ?)",
-            arguments: [sha256, byteCount, chunkCount]
+            arguments: [digest, byteCount, chunkCount]
         )
         let id = db.lastInsertedRowID
         let insert = try db.cachedStatement(sql: "INSERT INTO tensorChunk (blobId, position, bytes) VALUES (?, ?, ?)")
-        var pending = Data()
-        pending.reserveCapacity(min(byteCount, chunkSize))
-        var position = 0
-        var written = 0
-        var hasher = SHA256()
-        func flush() throws {
-            insert.setUncheckedArguments([id, position, pending])
+        for position in 0..<chunkCount {
+            let start = position * Self.chunkSize
+            insert.setUncheckedArguments([id, position, bytes[start..<min(start + Self.chunkSize, byteCount)]])
             try insert.execute()
-            position += 1
-            written += pending.count
-            pending.removeAll(keepingCapacity: true)
         }
-        try produce { bytes in
-            hasher.update(bufferPointer: bytes)
-            var offset = 0
-            while offset < bytes.count {
-                let n = min(chunkSize - pending.count, bytes.count - offset)
-                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]))
-                offset += n
-                if pending.count == chunkSize { try flush() }
-            }
-        }
-        if !pending.isEmpty { try flush() }
-        guard written == byteCount, position == chunkCount else {
-            throw RegistryError(
-                .invalidInput,
-                "A tensor's data in \(source()) was \(written) bytes, its header said \(byteCount)."
-            )
-        }
-        guard SHA256Hex.hex(hasher.finalize()) == sha256 else {
-            throw RegistryError(
-                .conflict,
-                "\(source()) changed while it was being registered; nothing was stored. Try again once it is complete."
-            )
-        }
-        return (id, true)
+        return (id, digest, true)
     }
 
-    /// Stores an in-memory tensor's bytes.
-    static func store(_ tensor: Tensor, sha256: String, in db: Database) throws -> Int64 {
-        try store(sha256: sha256, byteCount: tensor.bytes.count, in: db) { emit in
+    /// Stores an in-memory tensor's bytes (hashed already: `sha256`).
+    func store(_ tensor: Tensor, sha256: String, in db: Database) throws -> Int64 {
+        try store(byteCount: tensor.bytes.count, sha256: sha256, in: db) { emit in
             try tensor.withUnsafeBytes { try emit($0) }
         }.id
     }
 
-    /// Streams a blob's chunks in order; when `verify` is set, re-hashes them and throws
-    /// `corruptData` (naming `what`) if the digest or length differs from the record.
-    static func stream(
+    /// Streams a blob's bytes in order; when `verify` is set, re-hashes them and throws
+    /// `corruptData` (naming `what`) if the digest or length differs from the record, or its
+    /// object is missing.
+    func stream(
         blobId: Int64,
         in db: Database,
         verify: Bool,
@@ -89,12 +117,73 @@ enum TensorBlobs {
         guard
             let row = try Row.fetchOne(
                 db,
-                sql: "SELECT sha256, byteCount, chunkCount FROM tensorBlob WHERE id = ?",
+                sql: "SELECT sha256, byteCount, inObjectFolder FROM tensorBlob WHERE id = ?",
                 arguments: [blobId]
             )
         else { throw RegistryError(.corruptData, "\(what()) points at a missing blob; run 'fusebox verify'.") }
         let expected: String = row["sha256"]
         let byteCount: Int = row["byteCount"]
+        let (total, digest) =
+            row["inObjectFolder"] as Bool
+            ? try readObject(expected, what: what(), body)
+            : try Self.readChunks(blobId: blobId, hashing: verify, in: db, body)
+        guard !verify || (total == byteCount && digest == expected) else {
+            throw RegistryError(
+                .corruptData,
+                "\(what()) fails its checksum: the stored bytes changed (\(total) of \(byteCount) bytes, SHA-256 \(digest.prefix(12))… instead of \(expected.prefix(12))…). Run 'fusebox verify'."
+            )
+        }
+    }
+
+    /// Reads a whole blob into memory (verified by default).
+    func read(
+        blobId: Int64,
+        byteCount: Int,
+        in db: Database,
+        verify: Bool,
+        what: @autoclosure () -> String
+    ) throws -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(byteCount)
+        try stream(blobId: blobId, in: db, verify: verify, what: what()) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    // MARK: - Private
+
+    private static func blobId(sha256: String, in db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM tensorBlob WHERE sha256 = ?", arguments: [sha256])
+    }
+
+    private func readObject(
+        _ sha256: String,
+        what: @autoclosure () -> String,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (Int, String) {
+        guard let objects else {
+            throw RegistryError(
+                .corruptData,
+                "\(what()) is kept in an object folder, and this store has none (it is in memory)."
+            )
+        }
+        do { return try objects.read(sha256, chunkSize: Self.chunkSize, body) } catch let error as TensorIOError
+            where error.code == .fileNotFound
+        {
+            throw RegistryError(
+                .corruptData,
+                "\(what()) is missing: its object '\(objects.path(of: sha256))' is gone. Run 'fusebox verify'; restore the store and its folder '\(objects.root)' from a backup."
+            )
+        }
+    }
+
+    /// Streams a blob's database chunks in position order.
+    /// - Returns: the bytes read and, when `hashing`, their SHA-256 (else "").
+    private static func readChunks(
+        blobId: Int64,
+        hashing: Bool,
+        in db: Database,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (Int, String) {
         var hasher = SHA256()
         var total = 0
         var position = 0
@@ -110,34 +199,12 @@ enum TensorBlobs {
             try chunk.withUnsafeData(atIndex: 1) { data in
                 guard let data else { return }
                 try data.withUnsafeBytes { raw in
-                    if verify { hasher.update(bufferPointer: raw) }
+                    if hashing { hasher.update(bufferPointer: raw) }
                     total += raw.count
                     try body(raw)
                 }
             }
         }
-        if verify {
-            let digest = SHA256Hex.hex(hasher.finalize())
-            guard total == byteCount, digest == expected else {
-                throw RegistryError(
-                    .corruptData,
-                    "\(what()) fails its checksum: the stored bytes changed (\(total) of \(byteCount) bytes, SHA-256 \(digest.prefix(12))… instead of \(expected.prefix(12))…). Run 'fusebox verify'."
-                )
-            }
-        }
-    }
-
-    /// Reads a whole blob into memory (verified by default).
-    static func read(
-        blobId: Int64,
-        byteCount: Int,
-        in db: Database,
-        verify: Bool,
-        what: @autoclosure () -> String
-    ) throws -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(byteCount)
-        try stream(blobId: blobId, in: db, verify: verify, what: what()) { out.append(contentsOf: $0) }
-        return out
+        return (total, hashing ? SHA256Hex.hex(hasher.finalize()) : "")
     }
 }

@@ -9,9 +9,10 @@ import Darwin
 /// Writes a file through a temporary sibling and `rename(2)`, so readers see the old file or the
 /// whole new one, never a half-written one.
 enum AtomicFile {
-    /// Calls `body` with a file to fill, then moves it to `path`.
+    /// Calls `body` with a file to fill (written on a second thread while `body` produces the
+    /// next bytes, ``BackgroundWriter``), flushes it to the disk, then moves it to `path`.
     /// - Parameter overwrite: when false, an existing `path` is an `alreadyExists` error.
-    static func write(toPath path: String, overwrite: Bool, _ body: (PosixFile) throws -> Void) throws {
+    static func write(toPath path: String, overwrite: Bool, _ body: (BackgroundWriter) throws -> Void) throws {
         if !overwrite, access(path, F_OK) == 0 {
             throw TensorIOError(.alreadyExists, path: path, "already exists; pass --force to overwrite it")
         }
@@ -22,7 +23,9 @@ enum AtomicFile {
                 // Name the user's path, not the temporary sibling.
                 throw TensorIOError(.io, path: path, "cannot be created: \(PosixFile.message(errno))")
             }
-            try body(file)
+            let writer = BackgroundWriter(file)
+            try body(writer)
+            try writer.finish()
             try file.synchronize()
         } catch {
             unlink(temporary)

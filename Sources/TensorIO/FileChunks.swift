@@ -8,6 +8,7 @@ public enum FileChunks {
 
     /// Calls `body` with the file's bytes in order, `chunkSize` bytes at a time (the last chunk
     /// may be shorter). - Returns: the number of bytes read.
+    /// - Throws: ``TensorIOError`` `changed` when the file was written to while it was read.
     @discardableResult
     public static func forEach(
         ofFileAtPath path: String,
@@ -26,6 +27,7 @@ public enum FileChunks {
             }
             offset += n
         }
+        try file.checkUnchanged()
         return offset
     }
 }

@@ -13,6 +13,8 @@ final class PosixFile {
     let descriptor: Int32
     /// The file's size in bytes when it was opened.
     let size: Int
+    /// Its modification time when it was opened (seconds, nanoseconds), for ``checkUnchanged()``.
+    private let modified: (Int, Int)
 
     /// Opens `path` for reading.
     init(readingAtPath path: String) throws {
@@ -37,6 +39,7 @@ final class PosixFile {
         }
         self.descriptor = fd
         self.size = Int(info.st_size)
+        self.modified = Self.modificationTime(info)
     }
 
     /// Creates (or truncates) `path` for writing, with mode 0644.
@@ -46,6 +49,7 @@ final class PosixFile {
         guard fd >= 0 else { throw TensorIOError(.io, path: path, "cannot create: \(PosixFile.message(errno))") }
         self.descriptor = fd
         self.size = 0
+        self.modified = (0, 0)
     }
 
     deinit { close(descriptor) }
@@ -82,6 +86,30 @@ final class PosixFile {
         }
         if let failure { throw failure }
         return bytes
+    }
+
+    /// Throws `changed` when the file's size or modification time is not what it was when it was
+    /// opened: someone wrote to it meanwhile, so what was read may mix old and new bytes.
+    func checkUnchanged() throws {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw TensorIOError(.io, path: path, "cannot stat: \(PosixFile.message(errno))")
+        }
+        guard Int(info.st_size) == size, Self.modificationTime(info) == modified else {
+            throw TensorIOError(
+                .changed,
+                path: path,
+                "changed while it was being read; try again once it is complete"
+            )
+        }
+    }
+
+    private static func modificationTime(_ info: stat) -> (Int, Int) {
+        #if canImport(Darwin)
+        (Int(info.st_mtimespec.tv_sec), Int(info.st_mtimespec.tv_nsec))
+        #else
+        (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec))
+        #endif
     }
 
     /// Appends all of `bytes` at the current position.

@@ -51,6 +51,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         header = try SafetensorsHeader(rawHeader: raw, dataSize: file.size - 8 - Int(declared), path: path)
     }
 
+    /// Throws ``TensorIOError`` `changed` when the file was written to since it was opened (its
+    /// size or modification time moved), so bytes read from it may mix old and new content.
+    public func checkUnchanged() throws { try file.checkUnchanged() }
+
     /// Tensor names in header order.
     public var names: [String] { header.entries.map(\.name) }
 

@@ -4,7 +4,7 @@ public struct TensorIOError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: String {
             case fileNotFound, io, truncated, invalidHeader, invalidOffsets, unknownDType, duplicateName,
-                unsupported, invalidCSV, missingTensor, alreadyExists
+                unsupported, invalidCSV, missingTensor, alreadyExists, changed
         }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -30,6 +30,8 @@ public struct TensorIOError: Error, Sendable, CustomStringConvertible {
         public static var missingTensor: Self { Self(.missingTensor) }
         /// The output file exists and overwriting was not asked for.
         public static var alreadyExists: Self { Self(.alreadyExists) }
+        /// The file was written to while it was being read (its size or modification time moved).
+        public static var changed: Self { Self(.changed) }
         /// The code's name, as in `truncated`.
         public var description: String { wrapped.rawValue }
     }

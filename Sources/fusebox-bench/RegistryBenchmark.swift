@@ -304,12 +304,28 @@ struct RegistryBenchmark {
                     try SHA256Hex.ofFile(atPath: "\(dir)/out.safetensors"), try SHA256Hex.ofFile(atPath: path)
                 )
                 precondition(exported == original, "the export differs from the registered file")
-                try? FileManager.default.removeItem(atPath: store)
-                try? FileManager.default.removeItem(atPath: store + "-wal")
+                for suffix in ["", "-wal", "-shm", "-objects"] {
+                    try? FileManager.default.removeItem(atPath: store + suffix)
+                }
             }
             record("register_mb_per_s_1gib", register)
             record("export_mb_per_s_1gib", export)
             record("cp_mb_per_s_1gib", copy)
+            // Memory stays bounded: the peak resident set of a fusebox process registering, then
+            // exporting, the same file.
+            if let cli = options.values["fusebox"] ?? Self.siblingBinary("fusebox") {
+                let store = "\(dir)/big-cli.sqlite"
+                let registering = try Child.run(cli, ["register", "big", "--weights", path, "--db", store])
+                let exporting = try Child.run(
+                    cli,
+                    ["export", "big@1", "-o", "\(dir)/out.safetensors", "--force", "--db", store]
+                )
+                record("register_peak_rss_mib_1gib", [registering.peakRSSMiB])
+                record("export_peak_rss_mib_1gib", [exporting.peakRSSMiB])
+                for suffix in ["", "-wal", "-shm", "-objects"] {
+                    try? FileManager.default.removeItem(atPath: store + suffix)
+                }
+            }
         }
 
         // Shares of the machine's limits, from this run's medians.

@@ -64,6 +64,7 @@ struct CrashAndConcurrencyTests {
         var inside = 0
         var round = 0
         let wal = dir.file("fusebox.sqlite-wal")
+        let objects = ObjectFolder(root: dir.file("fusebox.sqlite-objects"))
         func size(_ path: String) -> Int {
             (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
         }
@@ -75,6 +76,7 @@ struct CrashAndConcurrencyTests {
             // A command that writes checkpoints and removes what a killed one left in the log.
             #expect(try FuseboxBinary.run(["init"], in: dir.path).status == 0)
             let versionsBefore = try versions(dir, "big").count
+            let objectsBefore = objects.temporaries().count + (try objects.digests().count)
             // A fresh 16 MB file each round, so nothing deduplicates and the write takes time.
             let file = dir.file("big.safetensors")
             try writeComponent(file, floats: 4_000_000, seed: UInt64(100 + round))
@@ -91,10 +93,14 @@ struct CrashAndConcurrencyTests {
                 kill(started.process.processIdentifier, SIGKILL)
                 kills += 1
                 started.process.waitUntilExit()
-                // Proof the kill landed inside the registration's write transaction: megabytes of
-                // the file's pages are in the log (SQLite spills a large transaction there before it
-                // commits) and yet no version appeared.
-                if arguments[0] == "register", size(wal) > 1 << 20, try versions(dir, "big").count == versionsBefore {
+                // Proof the kill landed inside the registration's write transaction: no version
+                // appeared, and yet the 16 MB tensor's object was being written (a temporary file)
+                // or was in place with no row naming it yet, or (training) megabytes of pages were
+                // in the log.
+                let leftOver = objects.temporaries().count + (try objects.digests().count) - objectsBefore
+                if arguments[0] == "register", leftOver > 0 || size(wal) > 1 << 20,
+                    try versions(dir, "big").count == versionsBefore
+                {
                     inside += 1
                 }
             }
@@ -135,6 +141,14 @@ struct CrashAndConcurrencyTests {
                 "\"blobs\" : 0"
             )
         )
+        // The large tensors are objects; what killed writers left beside them (objects no row
+        // names, temporary files) goes at gc, and the store stays whole.
+        #expect(try objects.digests().count >= 1)
+        #expect(try FuseboxBinary.run(["gc"], in: dir.path).status == 0)
+        #expect(objects.temporaries().isEmpty)
+        let after =
+            try FuseboxBinary.json(FuseboxBinary.run(["verify", "--format", "json"], in: dir.path)) as? [String: Any]
+        #expect(after?["ok"] as? Bool == true && after?["unreferenced_objects"] as? Int == 0, "\(after ?? [:])")
     }
 
     /// The kill-during-upgrade suite itself (scripts/upgrade-kill-test.sh), CI-sized: ten SIGKILLs

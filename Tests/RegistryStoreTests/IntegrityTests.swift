@@ -196,9 +196,9 @@ struct IntegrityTests {
         // between hashing and storing).
         #expect {
             try queue.write { db in
-                _ = try TensorBlobs.store(
-                    sha256: SHA256Hex.of(honest),
+                _ = try TensorBlobs(objects: nil).store(
                     byteCount: 100,
+                    sha256: SHA256Hex.of(honest),
                     source: "'w.safetensors'",
                     in: db
                 ) { emit in

@@ -16,7 +16,7 @@ extension Fusebox {
                 try printJSON(
                     [
                         "integrity": report.integrity, "blobs": report.blobsChecked, "bytes": report.bytesChecked,
-                        "records": report.recordsChecked,
+                        "records": report.recordsChecked, "unreferenced_objects": report.unreferencedObjects,
                         "damaged": report.damaged, "ok": report.isHealthy,
                     ] as [String: Any]
                 )
@@ -27,6 +27,7 @@ extension Fusebox {
                         ["blobs", .number(Double(report.blobsChecked))],
                         ["bytes", .number(Double(report.bytesChecked))],
                         ["records", .number(Double(report.recordsChecked))],
+                        ["unreferenced_objects", .number(Double(report.unreferencedObjects))],
                     ] + report.damaged.map { ["damaged", Cell($0)] }
                 try Listing(columns: ["check", "value"], rows: rows).render(.csv, json: [])
             } else {
@@ -35,6 +36,11 @@ extension Fusebox {
                 Terminal.out(
                     "records: \(report.recordsChecked) (versions, evaluations, comparisons, ended runs, aliases) checked against their digests"
                 )
+                if report.unreferencedObjects > 0 {
+                    Terminal.out(
+                        "objects: \(report.unreferencedObjects) files in the object folder no blob names (not damage; 'fusebox gc' removes them)"
+                    )
+                }
                 for bad in report.damaged { Terminal.out(Terminal.red("damaged: \(bad)")) }
             }
             if !report.isHealthy {
@@ -48,7 +54,8 @@ extension Fusebox {
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Copy the store to a file, consistently, even while others write (SQLite online backup)."
+            abstract:
+                "Copy the store to a file (and its object folder to FILE-objects), consistently, even while others write."
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Destination file.") var file: String
@@ -76,8 +83,11 @@ extension Fusebox {
             let report = try await global.openRegistry(.write).collectGarbage(dryRun: dryRun)
             if global.format == .json { return try printJSON(encoding: GarbageJSON(report)) }
             try printDone(
-                "\(dryRun ? "Would purge" : "Purged") \(report.runs) deleted runs and \(dryRun ? "remove" : "removed") \(report.blobs) unreferenced tensor blobs (\(report.bytes) bytes).",
-                ["runs": report.runs, "blobs": report.blobs, "bytes": report.bytes, "dry_run": report.dryRun],
+                "\(dryRun ? "Would purge" : "Purged") \(report.runs) deleted runs and \(dryRun ? "remove" : "removed") \(report.blobs) unreferenced tensor blobs (\(report.bytes) bytes) and \(report.files) unreferenced files of the object folder.",
+                [
+                    "runs": report.runs, "blobs": report.blobs, "bytes": report.bytes, "files": report.files,
+                    "dry_run": report.dryRun,
+                ],
                 format: global.format
             )
         }

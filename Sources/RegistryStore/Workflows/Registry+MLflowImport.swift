@@ -43,16 +43,31 @@ extension Registry {
         var report = MLflowImportReport()
         var runs = ImportedRuns()
         for experiment in try source.experiments() {
-            (runs, report) = try await write { [runs, report] db in
+            (runs, report) = try await write { [runs, report, blobs] db in
                 var (ids, partial) = (runs, report)
-                try Self.importExperiment(experiment, from: source, runs: &ids, report: &partial, in: db)
+                try Self.importExperiment(
+                    experiment,
+                    from: source,
+                    runs: &ids,
+                    report: &partial,
+                    blobs: blobs,
+                    in: db
+                )
                 return (ids, partial)
             }
         }
         for model in try source.models() {
-            report = try await write { [runs, report, principal] db in
+            report = try await write { [runs, report, principal, blobs] db in
                 var partial = report
-                try Self.importModel(model, from: source, runs: runs, principal: principal, report: &partial, in: db)
+                try Self.importModel(
+                    model,
+                    from: source,
+                    runs: runs,
+                    principal: principal,
+                    report: &partial,
+                    blobs: blobs,
+                    in: db
+                )
                 return partial
             }
         }
@@ -79,6 +94,7 @@ extension Registry {
         from source: MLflowStore,
         runs imported: inout ImportedRuns,
         report: inout MLflowImportReport,
+        blobs: TensorBlobs,
         in db: Database
     ) throws {
         // MLflow's Default (0) is Fusebox's Default; others match by name.
@@ -168,7 +184,7 @@ extension Registry {
                 let prefix = "\(id)/\(runId)/artifacts"
                 imported.artifactRoots[folder] = prefix
                 for file in MLflowStore.files(under: folder) {
-                    try storeArtifact("\(prefix)/\(file)", fromFile: "\(folder)/\(file)", in: db)
+                    try storeArtifact("\(prefix)/\(file)", fromFile: "\(folder)/\(file)", blobs: blobs, in: db)
                     report.artifacts += 1
                 }
             } else if !run.artifactURI.isEmpty {
@@ -187,6 +203,7 @@ extension Registry {
         runs: ImportedRuns,
         principal: String,
         report: inout MLflowImportReport,
+        blobs: TensorBlobs,
         in db: Database
     ) throws {
         do { try Names.validate(model.name, as: "Model name") } catch let error as RegistryError {
@@ -245,7 +262,7 @@ extension Registry {
             defer { try? FileManager.default.removeItem(atPath: staging) }
             let file = try tensorFileAsSafetensors(folder.path + "/" + tensors[0], staging: staging)
             let (versionId, number) = try insertComponent(
-                ComponentFile(path: file),
+                SafetensorsFile(path: file),
                 modelId: modelId,
                 tags: version.tags,
                 trainingRun: version.runUUID.flatMap { runs.ids[$0] },
@@ -253,6 +270,7 @@ extension Registry {
                 source: runs.storeURI(ofLocal: folder.path + (folder.file.map { "/\($0)" } ?? "")) ?? version.source,
                 description: version.description,
                 principal: version.user ?? principal,
+                blobs: blobs,
                 in: db
             )
             try db.execute(
