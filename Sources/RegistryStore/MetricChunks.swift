@@ -20,7 +20,8 @@ enum MetricChunks {
     /// - Returns: the series' last sample afterwards.
     @discardableResult
     static func write(run: Int64, keyId: Int64, _ samples: [MetricSample], in db: Database) throws -> MetricSample? {
-        guard let first = samples.min(by: { $0.step < $1.step })?.step else { return nil }
+        let incoming = latestPerStep(samples)
+        guard let first = incoming.first?.step else { return nil }
         var stored: [MetricSample] = []
         var existing: [Int64] = []
         // The chunk holding `first` (the last one starting at or before it), and every later one.
@@ -40,7 +41,7 @@ enum MetricChunks {
                 try data?.withUnsafeBytes { stored += try PackedMetricSeries.decode($0) }
             }
         }
-        let series = merge(stored, latestPerStep(samples))
+        let series = merge(stored, incoming)
 
         var written: Set<Int64> = []
         let upsert = try db.cachedStatement(
@@ -60,9 +61,12 @@ enum MetricChunks {
             bytes.removeAll(keepingCapacity: true)
             while index < series.count {
                 let sample = series[index]
-                guard bytes.isEmpty || bytes.count + PackedMetricSeries.size(of: sample, after: previous) <= capacity
-                else { break }
+                let end = bytes.count
                 PackedMetricSeries.append(CollectionOfOne(sample), after: previous, to: &bytes)
+                if end > 0 && bytes.count > capacity {
+                    bytes.removeSubrange(end...)  // it starts the next chunk
+                    break
+                }
                 (low, high) = (min(low, sample.value), max(high, sample.value))
                 previous = sample
                 index += 1

@@ -20,18 +20,10 @@ enum PackedMetricSeries {
         for sample in samples {
             putVarint(UInt64(bitPattern: sample.step &- step), into: &bytes)
             withUnsafeBytes(of: sample.value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-            let delta = sample.time &- time
-            putVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), into: &bytes)
+            putVarint(zigzag(sample.time &- time), into: &bytes)
             step = sample.step
             time = sample.time
         }
-    }
-
-    /// The bytes one sample takes after `previous`.
-    static func size(of sample: MetricSample, after previous: MetricSample?) -> Int {
-        let delta = sample.time &- (previous?.time ?? 0)
-        return varintSize(UInt64(bitPattern: sample.step &- (previous?.step ?? 0))) + 8
-            + varintSize(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
     }
 
     /// Decodes a chunk.
@@ -65,9 +57,9 @@ enum PackedMetricSeries {
             }
             let bits = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             offset += 8
-            let zigzag = try varint()
+            let timeDelta = unzigzag(try varint())
             step &+= stepDelta
-            time &+= Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+            time &+= timeDelta
             out.append(MetricSample(step: step, value: Double(bitPattern: UInt64(littleEndian: bits)), time: time))
         }
         return out
@@ -77,6 +69,12 @@ enum PackedMetricSeries {
         try bytes.withUnsafeBytes { try decode($0) }
     }
 
+    /// Zigzag encoding: 0, −1, 1, −2, … ↦ 0, 1, 2, 3, …, so small negative deltas stay short.
+    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+
+    /// The inverse of ``zigzag(_:)``.
+    static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
+
     private static func putVarint(_ value: UInt64, into bytes: inout [UInt8]) {
         var v = value
         while v >= 0x80 {
@@ -84,9 +82,5 @@ enum PackedMetricSeries {
             v >>= 7
         }
         bytes.append(UInt8(v))
-    }
-
-    private static func varintSize(_ value: UInt64) -> Int {
-        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import FusionCore
 import GRDB
 import GRDBSQLite
@@ -141,15 +142,23 @@ extension Registry {
         try await read { db in
             try Self.checkRun(run, in: db)
             var out: [String: [MetricPoint]] = [:]
-            for row in try Row.fetchAll(
+            // One pass over the run's chunks, in (key, first step) order: the unique index's order.
+            let chunks = try Row.fetchCursor(
                 db,
-                sql:
-                    "SELECT DISTINCT k.id, k.name FROM metricChunk c JOIN metricKey k ON k.id = c.keyId WHERE c.runId = ?",
+                sql: """
+                    SELECT k.name, c.points FROM metricChunk c JOIN metricKey k ON k.id = c.keyId
+                    WHERE c.runId = ? ORDER BY c.keyId, c.firstStep
+                    """,
                 arguments: [run]
-            ) {
-                let key: String = row[1]
-                out[key] = try MetricChunks.history(run: run, keyId: row[0], in: db).map {
-                    MetricPoint(key: key, step: Int($0.step), value: $0.value, time: $0.time)
+            )
+            while let row = try chunks.next() {
+                let key: String = row[0]
+                try row.withUnsafeData(atIndex: 1) { data in
+                    try data?.withUnsafeBytes { bytes in
+                        out[key, default: []] += try PackedMetricSeries.decode(bytes).map {
+                            MetricPoint(key: key, step: Int($0.step), value: $0.value, time: $0.time)
+                        }
+                    }
                 }
             }
             return out

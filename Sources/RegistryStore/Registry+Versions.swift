@@ -8,8 +8,8 @@ extension Registry {
     /// Registers a trained fused model as the next version of `model` (created if absent).
     ///
     /// The version number is allocated inside the writing transaction, so numbers stay gapless
-    /// and unique with concurrent writers. Tensors are hashed before the transaction starts; a
-    /// tensor whose bytes are already stored adds nothing.
+    /// and unique with concurrent writers. Each tensor is hashed once, as it is stored; a tensor
+    /// whose bytes are already stored adds nothing.
     /// - Parameters:
     ///   - model: the model's name.
     ///   - classifier: the spec and its parameter tensors.
@@ -29,7 +29,6 @@ extension Registry {
         try Self.validateTags(tags)
         let specJSON = try Self.encodeSpec(classifier.spec)
         let tensors = classifier.spec.parameterShapes.map { p in (p.name, Tensor(classifier.parameters[p.name]!)) }
-        let hashed = tensors.map { (name: $0.0, tensor: $0.1, sha: SHA256Hex.of($0.1.bytes)) }
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .fused, in: db)
             let (versionId, number) = try Self.insertVersion(
@@ -41,9 +40,9 @@ extension Registry {
                 principal: principal,
                 in: db
             )
-            for (position, t) in hashed.enumerated() {
-                let blob = try blobs.store(t.tensor, sha256: t.sha, in: db)
-                try Self.insertVersionTensor(versionId, position, t.name, t.tensor.dtype, t.tensor.shape, blob, in: db)
+            for (position, (name, tensor)) in tensors.enumerated() {
+                let blob = try blobs.store(tensor, in: db)
+                try Self.insertVersionTensor(versionId, position, name, tensor.dtype, tensor.shape, blob, in: db)
             }
             try Self.sealVersion(versionId, in: db)
             if let finishingRun { try Self.finish(run: finishingRun, versionId: versionId, in: db) }

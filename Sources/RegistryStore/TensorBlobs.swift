@@ -29,37 +29,26 @@ struct TensorBlobs: Sendable {
     func isObject(byteCount: Int) -> Bool { objects != nil && byteCount > objectThreshold }
 
     /// Stores the `byteCount` bytes `produce` emits unless a blob with their digest exists,
-    /// reading the source once: the bytes are hashed as they are stored. With `sha256` given (the
-    /// caller hashed them already), a stored blob is found without calling `produce`, and bytes
-    /// that hash otherwise are refused (`conflict`, naming `source`: it changed meanwhile). A
-    /// source that emits another number of bytes is `invalidInput`; in both cases the caller's
-    /// transaction stores nothing.
+    /// reading the source once: the bytes are hashed as they are stored. A source that emits
+    /// another number of bytes is `invalidInput`, and the caller's transaction stores nothing.
     /// - Returns: the blob's id, its digest and whether it was new.
     func store(
         byteCount: Int,
-        sha256 expected: String? = nil,
         source: @autoclosure () -> String = "a tensor",
         in db: Database,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> (id: Int64, sha256: String, isNew: Bool) {
-        if let expected, let id = try Self.blobId(sha256: expected, in: db) { return (id, expected, false) }
-        func check(_ written: Int, _ digest: String) throws {
+        func check(_ written: Int) throws {
             guard written == byteCount else {
                 throw RegistryError(
                     .invalidInput,
                     "A tensor's data in \(source()) was \(written) bytes, its header said \(byteCount)."
                 )
             }
-            guard expected == nil || digest == expected else {
-                throw RegistryError(
-                    .conflict,
-                    "\(source()) changed while it was being registered; nothing was stored. Try again once it is complete."
-                )
-            }
         }
         if let objects, isObject(byteCount: byteCount) {
             let staged = try objects.stage(produce)
-            do { try check(staged.byteCount, staged.sha256) } catch {
+            do { try check(staged.byteCount) } catch {
                 objects.discard(staged)
                 throw error
             }
@@ -80,7 +69,7 @@ struct TensorBlobs: Sendable {
         bytes.reserveCapacity(byteCount)
         try produce { bytes.append(contentsOf: $0) }
         let digest = SHA256Hex.hex(SHA256.hash(data: bytes))
-        try check(bytes.count, digest)
+        try check(bytes.count)
         if let id = try Self.blobId(sha256: digest, in: db) { return (id, digest, false) }
         let chunkCount = (byteCount + Self.chunkSize - 1) / Self.chunkSize
         try db.execute(
@@ -97,9 +86,9 @@ struct TensorBlobs: Sendable {
         return (id, digest, true)
     }
 
-    /// Stores an in-memory tensor's bytes (hashed already: `sha256`).
-    func store(_ tensor: Tensor, sha256: String, in db: Database) throws -> Int64 {
-        try store(byteCount: tensor.bytes.count, sha256: sha256, in: db) { emit in
+    /// Stores an in-memory tensor's bytes.
+    func store(_ tensor: Tensor, in db: Database) throws -> Int64 {
+        try store(byteCount: tensor.bytes.count, in: db) { emit in
             try tensor.withUnsafeBytes { try emit($0) }
         }.id
     }

@@ -25,7 +25,7 @@ enum Measure {
     }
 }
 
-/// Runs a program as a child and reports its wall time and peak resident set (ru_maxrss).
+/// Runs a program as a child and reports its wall time and peak resident set.
 enum Child {
     struct Result {
         var seconds: Double
@@ -48,7 +48,14 @@ enum Child {
         }
         var status: Int32 = 0
         var usage = rusage()
-        wait4(pid, &status, 0, &usage)
+        // The child's own peak, read from /proc while it runs: `ru_maxrss` of a spawned child
+        // starts from the parent's high-water mark (Linux folds the old address space's peak in at
+        // exec), so a bench that held 1 GiB would report 1 GiB for every child.
+        var peakKiB = 0
+        while wait4(pid, &status, WNOHANG, &usage) == 0 {
+            peakKiB = max(peakKiB, highWaterMarkKiB(of: pid) ?? 0)
+            usleep(2_000)
+        }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: outputPath)
@@ -59,6 +66,18 @@ enum Child {
                 userInfo: [NSLocalizedDescriptionKey: "\(executable) \(arguments) failed (\(status)): \(output)"]
             )
         }
-        return Result(seconds: seconds, peakRSSMiB: Double(usage.ru_maxrss) / 1024, output: output)
+        return Result(
+            seconds: seconds,
+            peakRSSMiB: Double(peakKiB > 0 ? peakKiB : usage.ru_maxrss) / 1024,
+            output: output
+        )
+    }
+
+    /// `VmHWM` of a running process, in KiB (nil where /proc has no such line).
+    static func highWaterMarkKiB(of pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
     }
 }

@@ -28,12 +28,11 @@ struct MetricSeriesTests {
         #expect(decoded.map(\.step) == samples.map(\.step))
         #expect(decoded.map(\.value.bitPattern) == samples.map(\.value.bitPattern))
         #expect(decoded.map(\.time) == samples.map(\.time))
-        // The size function agrees with what append writes.
-        var total = 0
-        for (i, s) in samples.enumerated() {
-            total += PackedMetricSeries.size(of: s, after: i > 0 ? samples[i - 1] : nil)
+        // Zigzag keeps small deltas of either sign short, and inverts exactly.
+        for delta: Int64 in [0, -1, 1, -2, 2, .min, .max, 1 << 40, -(1 << 40)] {
+            #expect(PackedMetricSeries.unzigzag(PackedMetricSeries.zigzag(delta)) == delta)
         }
-        #expect(total == bytes.count)
+        #expect([0, -1, 1, -2].map(PackedMetricSeries.zigzag) == [0, 1, 2, 3])
     }
 
     @Test func aTrainingSeriesCostsAboutTenBytesAValue() {

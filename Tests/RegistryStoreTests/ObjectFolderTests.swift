@@ -212,4 +212,31 @@ struct ObjectFolderTests {
         #expect(try await registry.verify().unreferencedObjects == 1)
         #expect(try await registry.collectGarbage().files == 1)
     }
+
+    @Test func blobsStoredInTheDatabaseBeforeStayReadableAndAreNotStoredTwice() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.sqlite")
+        let file = dir.file("w.safetensors")
+        try Self.writeComponent(file, floats: 1_200_000, seed: 3)
+        // A store written without an object folder (as before migration 0011): every blob in chunks.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try await Registry(queue, path: path, logger: quietLogger).registerComponent(
+                model: "w",
+                safetensorsPath: file
+            )
+            try queue.close()
+        }
+        let registry = try Registry.open(atPath: path, logger: quietLogger)
+        #expect(try await Self.blobs(registry).map(\.inObjectFolder) == [false, false])
+        try await registry.registerComponent(model: "w", safetensorsPath: file)
+        let objects = ObjectFolder(root: registry.objectFolderPath!)
+        #expect(
+            try objects.digests().isEmpty && objects.temporaries().isEmpty,
+            "the same bytes were found in the database"
+        )
+        try await registry.exportSafetensors(VersionReference(parsing: "w@2"), toPath: dir.file("out.safetensors"))
+        #expect(try readBytes(dir.file("out.safetensors")) == readBytes(file))
+        #expect(try await registry.verify().isHealthy)
+    }
 }
