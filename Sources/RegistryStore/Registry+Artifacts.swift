@@ -25,7 +25,12 @@ extension Registry {
 
     static func storeArtifact(_ path: String, fromFile file: String, blobs: TensorBlobs, in db: Database) throws {
         let byteCount = try FileChunks.size(ofFileAtPath: file)
-        let blob = try blobs.store(byteCount: byteCount, source: "'\(path)'", in: db) { emit in
+        let blob = try blobs.store(
+            byteCount: byteCount,
+            source: "'\(path)'",
+            in: db,
+            stage: { try $0.stage(copyingFileAt: file) }
+        ) { emit in
             try FileChunks.forEach(ofFileAtPath: file, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
         }
         try db.execute(
@@ -48,10 +53,8 @@ extension Registry {
                     arguments: [path]
                 )
             else { throw RegistryError(.notFound, "There is no artifact '\(path)'.") }
-            try OutputFile.write(toPath: destination, overwrite: true) { append in
-                try blobs.stream(blobId: row["id"], in: db, verify: true, what: "Artifact '\(path)'") {
-                    try append($0)
-                }
+            try OutputFile.write(toPath: destination, overwrite: true) { (file: BackgroundWriter) in
+                try blobs.export(blobId: row["id"], to: file, in: db, what: "Artifact '\(path)'")
             }
             return row["sha256"]
         }

@@ -111,7 +111,12 @@ extension Registry {
             arguments: [source, description, versionId]
         )
         for (position, entry) in file.header.entries.enumerated() {
-            let blob = try blobs.store(byteCount: entry.dataRange.count, source: "'\(file.path)'", in: db) { emit in
+            let blob = try blobs.store(
+                byteCount: entry.dataRange.count,
+                source: "'\(file.path)'",
+                in: db,
+                stage: { try $0.stage(entry, of: file) }
+            ) { emit in
                 try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
             }
             try insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
@@ -220,14 +225,10 @@ extension Registry {
                 }
                 header = SafetensorsHeader.canonicalBytes(for: layout, metadata: metadata)
             }
-            try SafetensorsWriter.write(rawHeader: header, toPath: path, overwrite: overwrite) { emit in
+            try SafetensorsWriter.write(rawHeader: header, toPath: path, overwrite: overwrite) {
+                (file: BackgroundWriter) in
                 for (name, blob) in order {
-                    try blobs.stream(
-                        blobId: blob,
-                        in: db,
-                        verify: true,
-                        what: "Tensor '\(name)' of \(version.reference)"
-                    ) { try emit($0) }
+                    try blobs.export(blobId: blob, to: file, in: db, what: "Tensor '\(name)' of \(version.reference)")
                 }
             }
         }

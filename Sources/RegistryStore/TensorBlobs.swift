@@ -29,13 +29,17 @@ struct TensorBlobs: Sendable {
     func isObject(byteCount: Int) -> Bool { objects != nil && byteCount > objectThreshold }
 
     /// Stores the `byteCount` bytes `produce` emits unless a blob with their digest exists,
-    /// reading the source once: the bytes are hashed as they are stored. A source that emits
-    /// another number of bytes is `invalidInput`, and the caller's transaction stores nothing.
+    /// reading the source once: the bytes are hashed as they are stored. A source that is a file
+    /// passes `stage`, which copies it into the object folder in the kernel while hashing it
+    /// (``ObjectFolder/stage(_:of:)``); `produce` then serves blobs kept in the database. A
+    /// source that emits another number of bytes is `invalidInput`, and the caller's transaction
+    /// stores nothing.
     /// - Returns: the blob's id, its digest and whether it was new.
     func store(
         byteCount: Int,
         source: @autoclosure () -> String = "a tensor",
         in db: Database,
+        stage: ((ObjectFolder) throws -> StagedObject)? = nil,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> (id: Int64, sha256: String, isNew: Bool) {
         func check(_ written: Int) throws {
@@ -47,7 +51,7 @@ struct TensorBlobs: Sendable {
             }
         }
         if let objects, isObject(byteCount: byteCount) {
-            let staged = try objects.stage(produce)
+            let staged = try stage?(objects) ?? objects.stage(produce)
             do { try check(staged.byteCount) } catch {
                 objects.discard(staged)
                 throw error
@@ -117,10 +121,32 @@ struct TensorBlobs: Sendable {
             ? try readObject(expected, what: what(), body)
             : try Self.readChunks(blobId: blobId, hashing: verify, in: db, body)
         guard !verify || (total == byteCount && digest == expected) else {
-            throw RegistryError(
-                .corruptData,
-                "\(what()) fails its checksum: the stored bytes changed (\(total) of \(byteCount) bytes, SHA-256 \(digest.prefix(12))… instead of \(expected.prefix(12))…). Run 'fusebox verify'."
+            throw checksumFailure(what(), total, byteCount, digest, expected)
+        }
+    }
+
+    /// Appends a blob's bytes to `writer`, verified: an object is copied in the kernel while
+    /// another thread hashes it, chunks are written as they are hashed. A damaged blob throws
+    /// `corruptData` (naming `what`), so the file being written is discarded.
+    func export(blobId: Int64, to writer: BackgroundWriter, in db: Database, what: @autoclosure () -> String) throws {
+        guard
+            let objects,
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT sha256, byteCount FROM tensorBlob WHERE id = ? AND inObjectFolder = 1",
+                arguments: [blobId]
             )
+        else { return try stream(blobId: blobId, in: db, verify: true, what: what()) { try writer.write($0) } }
+        let expected: String = row["sha256"]
+        let byteCount: Int = row["byteCount"]
+        let (total, digest): (Int, String)
+        do { (total, digest) = try objects.copy(expected, to: writer) } catch let error as TensorIOError
+            where error.code == .fileNotFound
+        {
+            throw missingObject(expected, in: objects, what: what())
+        }
+        guard total == byteCount, digest == expected else {
+            throw checksumFailure(what(), total, byteCount, digest, expected)
         }
     }
 
@@ -158,11 +184,30 @@ struct TensorBlobs: Sendable {
         do { return try objects.read(sha256, chunkSize: Self.chunkSize, body) } catch let error as TensorIOError
             where error.code == .fileNotFound
         {
-            throw RegistryError(
-                .corruptData,
-                "\(what()) is missing: its object '\(objects.path(of: sha256))' is gone. Run 'fusebox verify'; restore the store and its folder '\(objects.root)' from a backup."
-            )
+            throw missingObject(sha256, in: objects, what: what())
         }
+    }
+
+    private func missingObject(_ sha256: String, in objects: ObjectFolder, what: String) -> RegistryError {
+        RegistryError(
+            .corruptData,
+            "\(what) is missing: its object '\(objects.path(of: sha256))' is gone. Run 'fusebox verify'; restore the store and its folder '\(objects.root)' from a backup."
+        )
+    }
+
+    private func checksumFailure(
+        _ what: String,
+        _ total: Int,
+        _ byteCount: Int,
+        _ digest: String,
+        _ expected: String
+    )
+        -> RegistryError
+    {
+        RegistryError(
+            .corruptData,
+            "\(what) fails its checksum: the stored bytes changed (\(total) of \(byteCount) bytes, SHA-256 \(digest.prefix(12))… instead of \(expected.prefix(12))…). Run 'fusebox verify'."
+        )
     }
 
     /// Streams a blob's database chunks in position order.

@@ -40,8 +40,16 @@ extension OutputFile {
         overwrite: Bool,
         streaming produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
-        try AtomicFile.write(toPath: path, overwrite: overwrite) { file in
-            try produce { try file.write($0) }
-        }
+        try write(toPath: path, overwrite: overwrite) { file in try produce { try file.write($0) } }
+    }
+
+    /// Writes what `body` appends to the file's writer — bytes, or objects copied in the kernel
+    /// (``ObjectFolder/copy(_:to:)``) — to `path` by the rule of ``OutputFile``.
+    public static func write(
+        toPath path: String,
+        overwrite: Bool,
+        into body: (BackgroundWriter) throws -> Void
+    ) throws {
+        try AtomicFile.write(toPath: path, overwrite: overwrite, body)
     }
 }

@@ -40,11 +40,7 @@ public struct ObjectFolder: Sendable {
     public func stage(
         _ produce: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> StagedObject {
-        try createFolder("\(root)/tmp")
-        let temporary = "\(root)/tmp/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        do {
-            let file = try PosixFile(writingAtPath: temporary)
-            let writer = BackgroundWriter(file)
+        try staging { writer in
             var hasher = SHA256()
             var byteCount = 0
             try produce { bytes in
@@ -52,17 +48,42 @@ public struct ObjectFolder: Sendable {
                 hasher.update(bufferPointer: bytes)
                 byteCount += bytes.count
             }
-            try writer.finish()
-            try file.synchronize()
-            return StagedObject(
-                sha256: SHA256Hex.hex(hasher.finalize()),
-                byteCount: byteCount,
-                temporaryPath: temporary
+            return (byteCount, SHA256Hex.hex(hasher.finalize()))
+        }
+    }
+
+    /// Stages one tensor's bytes of a safetensors file, copied by the kernel while another thread
+    /// hashes them (``stage(_:)`` without a copy through this process).
+    public func stage(_ entry: SafetensorsEntry, of file: SafetensorsFile) throws -> StagedObject {
+        let start = file.header.dataOffset + entry.dataRange.lowerBound
+        return try staging { writer in
+            (
+                entry.dataRange.count,
+                try writer.copyHashing(from: file.file, range: start..<start + entry.dataRange.count)
             )
-        } catch {
-            unlink(temporary)
+        }
+    }
+
+    /// Stages a whole file, copied by the kernel while another thread hashes it.
+    /// - Throws: ``TensorIOError`` `changed` when the file was written to meanwhile (nothing is staged).
+    public func stage(copyingFileAt path: String) throws -> StagedObject {
+        let source = try PosixFile(readingAtPath: path)
+        let staged = try staging { writer in (source.size, try writer.copyHashing(from: source, range: 0..<source.size))
+        }
+        do { try source.checkUnchanged() } catch {
+            discard(staged)
             throw error
         }
+        return staged
+    }
+
+    /// Appends the object with digest `sha256` to `writer`, copied by the kernel while another
+    /// thread hashes it. - Returns: the bytes copied and their SHA-256, for the caller to compare
+    /// with `sha256` (a damaged object is copied as it is). - Throws: ``TensorIOError``
+    /// `fileNotFound` when there is no such object.
+    public func copy(_ sha256: String, to writer: BackgroundWriter) throws -> (byteCount: Int, sha256: String) {
+        let source = try PosixFile(readingAtPath: path(of: sha256))
+        return (source.size, try writer.copyHashing(from: source, range: 0..<source.size))
     }
 
     /// Moves a staged file to its name (replacing an equal object, if one is there) and flushes
@@ -132,6 +153,24 @@ public struct ObjectFolder: Sendable {
     /// write lock). - Returns: how many were removed.
     @discardableResult
     public func removeTemporaries() -> Int { temporaries().filter { unlink($0) == 0 }.count }
+
+    /// Runs `body` on a new temporary file's writer; `body` returns the size and digest of what
+    /// it wrote. The file is flushed to the disk before this returns, and removed on any error.
+    private func staging(_ body: (BackgroundWriter) throws -> (Int, String)) throws -> StagedObject {
+        try createFolder("\(root)/tmp")
+        let temporary = "\(root)/tmp/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        do {
+            let file = try PosixFile(writingAtPath: temporary)
+            let writer = BackgroundWriter(file)
+            let (byteCount, sha256) = try body(writer)
+            try writer.finish()
+            try file.synchronize()
+            return StagedObject(sha256: sha256, byteCount: byteCount, temporaryPath: temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
 
     /// Creates `folder` (and its parents) if missing. - Returns: true when it was created.
     @discardableResult

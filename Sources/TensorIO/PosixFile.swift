@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -123,6 +125,43 @@ final class PosixFile {
             }
             done += n
         }
+    }
+
+    /// Appends bytes `range` of `source` at this file's position, copied by the kernel
+    /// (`sendfile(2)`), never through this process's memory.
+    func append(_ range: Range<Int>, of source: PosixFile) throws {
+        var offset = off_t(range.lowerBound)
+        while offset < off_t(range.upperBound) {
+            let n = sendfile(descriptor, source.descriptor, &offset, Swift.min(1 << 30, range.upperBound - Int(offset)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TensorIOError(.io, path: path, "write failed: \(PosixFile.message(errno))")
+            }
+            if n == 0 {
+                throw TensorIOError(
+                    .truncated,
+                    path: source.path,
+                    "file ends at byte \(offset), before \(range.upperBound)"
+                )
+            }
+        }
+    }
+
+    /// The SHA-256 (lowercase hex) of bytes `range`, read in 4 MiB chunks.
+    func sha256(of range: Range<Int>) throws -> String {
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: Swift.max(1, Swift.min(4 << 20, range.count)))
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let n = Swift.min(buffer.count, range.upperBound - offset)
+            try buffer.withUnsafeMutableBytes { raw in
+                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
+                try read(into: slice, at: offset)
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(slice))
+            }
+            offset += n
+        }
+        return SHA256Hex.hex(hasher.finalize())
     }
 
     /// Flushes the file's data to the disk.

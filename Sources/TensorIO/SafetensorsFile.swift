@@ -17,7 +17,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let header: SafetensorsHeader
     /// The file's size in bytes.
     public var fileSize: Int { file.size }
-    private let file: PosixFile
+    let file: PosixFile
 
     /// Opens and validates a file; see ``SafetensorsHeader`` for the rules.
     public init(path: String) throws {
@@ -155,11 +155,22 @@ public enum SafetensorsWriter {
         overwrite: Bool,
         data: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
+        try write(rawHeader: rawHeader, toPath: path, overwrite: overwrite) { file in try data { try file.write($0) } }
+    }
+
+    /// Writes a file from header bytes and a data section that `data` appends to the file's
+    /// writer — bytes, or objects copied in the kernel (``ObjectFolder/copy(_:to:)``).
+    public static func write(
+        rawHeader: [UInt8],
+        toPath path: String,
+        overwrite: Bool,
+        into data: (BackgroundWriter) throws -> Void
+    ) throws {
         try AtomicFile.write(toPath: path, overwrite: overwrite) { file in
             var prefix = UInt64(rawHeader.count).littleEndian
             try withUnsafeBytes(of: &prefix) { try file.write($0) }
             try rawHeader.withUnsafeBytes { try file.write($0) }
-            try data { try file.write($0) }
+            try data(file)
         }
     }
 }

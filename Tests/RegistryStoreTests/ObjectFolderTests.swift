@@ -110,6 +110,15 @@ struct ObjectFolderTests {
         } throws: { error in
             (error as? RegistryError)?.code == .corruptData && "\(error)".contains("is missing")
         }
+        await #expect {
+            try await registry.exportSafetensors(
+                VersionReference(parsing: "cnn@1"),
+                toPath: dir.file("out.safetensors")
+            )
+        } throws: { error in
+            (error as? RegistryError)?.code == .corruptData && "\(error)".contains("is missing")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
         #expect(try await registry.verify().damaged == ["cnn@1 tensor 'conv.weight'"])
     }
 

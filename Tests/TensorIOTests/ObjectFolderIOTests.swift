@@ -1,5 +1,6 @@
 import Foundation
 import FuseboxTestSupport
+import TensorCore
 import Testing
 
 @testable import TensorIO
@@ -78,5 +79,41 @@ struct ObjectFolderIOTests {
         #expect {
             try file.checkUnchanged()
         } throws: { error in (error as? TensorIOError)?.code == .changed }
+    }
+
+    @Test func kernelCopiesKeepTheirPlaceBetweenBufferedWritesAndAreHashed() throws {
+        let dir = TemporaryDirectory()
+        let folder = ObjectFolder(root: dir.file("objects"))
+        let a = (0..<(5 << 20) + 3).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let b = [UInt8](repeating: 9, count: 1000)
+        try SafetensorsWriter.write(
+            [
+                ("a", try Tensor(dtype: .uint8, shape: [a.count], bytes: a)),
+                ("b", try Tensor(dtype: .uint8, shape: [1000], bytes: b)),
+            ],
+            toPath: dir.file("w.safetensors")
+        )
+        let file = try SafetensorsFile(path: dir.file("w.safetensors"))
+        let staged = try file.header.entries.map { try folder.stage($0, of: file) }
+        #expect(staged.map(\.sha256) == [SHA256Hex.of(a), SHA256Hex.of(b)])
+        #expect(staged.map(\.byteCount) == [a.count, 1000])
+        for object in staged { try folder.publish(object) }
+        // head ‖ object a ‖ middle ‖ object b ‖ tail, in that order.
+        let out = dir.file("out.bin")
+        var copied: [(byteCount: Int, sha256: String)] = []
+        try OutputFile.write(toPath: out, overwrite: false) { (writer: BackgroundWriter) in
+            try [UInt8]([1, 2, 3]).withUnsafeBytes { try writer.write($0) }
+            copied.append(try folder.copy(staged[0].sha256, to: writer))
+            try [UInt8](repeating: 4, count: 5 << 20).withUnsafeBytes { try writer.write($0) }
+            copied.append(try folder.copy(staged[1].sha256, to: writer))
+            try [UInt8]([5]).withUnsafeBytes { try writer.write($0) }
+        }
+        #expect(copied.map(\.sha256) == staged.map(\.sha256))
+        #expect(try readBytes(out) == [1, 2, 3] + a + [UInt8](repeating: 4, count: 5 << 20) + b + [5])
+        // A whole file, staged by a kernel copy.
+        let whole = try folder.stage(copyingFileAt: dir.file("w.safetensors"))
+        #expect(whole.sha256 == (try SHA256Hex.ofFile(atPath: dir.file("w.safetensors"))))
+        folder.discard(whole)
+        #expect(folder.temporaries().isEmpty)
     }
 }
