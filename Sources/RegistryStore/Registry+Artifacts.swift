@@ -29,10 +29,11 @@ extension Registry {
             byteCount: byteCount,
             source: "'\(path)'",
             in: db,
-            stage: { try $0.stage(copyingFileAt: file) }
-        ) { emit in
-            try FileChunks.forEach(ofFileAtPath: file, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
-        }
+            stage: { try $0.stage(copyingFileAt: file) },
+            produce: { emit in
+                try FileChunks.forEach(ofFileAtPath: file, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
+            }
+        )
         try db.execute(
             sql: "INSERT OR REPLACE INTO artifact (path, blobId, createdAt) VALUES (?, ?, ?)",
             arguments: [path, blob.id, Clock.unixSeconds()]

@@ -115,10 +115,11 @@ extension Registry {
                 byteCount: entry.dataRange.count,
                 source: "'\(file.path)'",
                 in: db,
-                stage: { try $0.stage(entry, of: file) }
-            ) { emit in
-                try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
-            }
+                stage: { try $0.stage(entry, of: file) },
+                produce: { emit in
+                    try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
+                }
+            )
             try insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
         }
         try file.checkUnchanged()
