@@ -17,7 +17,7 @@ public struct ArtifactEntry: Sendable, Hashable {
 extension Registry {
     /// Stores the file at `file` as artifact `path`, replacing what the path held. Identical bytes
     /// are stored once. The file is read once, hashed as it is stored (a large one into the object
-    /// folder); a file written to meanwhile is refused (``TensorIOError`` `changed`) and nothing is stored.
+    /// folder); a file written to meanwhile is refused (<doc:/documentation/TensorIO/TensorIOError> `changed`) and nothing is stored.
     public func putArtifact(_ path: String, fromFile file: String) async throws {
         try Self.validateArtifactPath(path)
         try await write { db in try Self.storeArtifact(path, fromFile: file, blobs: blobs, in: db) }

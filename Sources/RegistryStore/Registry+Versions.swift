@@ -51,10 +51,11 @@ extension Registry {
     }
 
     /// Registers an externally trained model's safetensors file as the next version of a
-    /// component model. The file is read once, in 4 MiB chunks, so memory stays bounded whatever
-    /// its size: each tensor is hashed as it is stored (large ones written to the object folder,
-    /// ``TensorBlobs``), and a file written to meanwhile is refused with nothing stored. Its header
-    /// bytes are kept so ``exportSafetensors(_:toPath:overwrite:)`` reproduces the file bit for bit.
+    /// component model. Each tensor is read once and hashed as it is stored — a large one copied
+    /// by the kernel into the store's object folder while a second thread hashes it, a small one
+    /// read in one piece — so memory stays bounded whatever the file's size. A file written to
+    /// meanwhile is refused with nothing stored. Its header bytes are kept so
+    /// ``exportSafetensors(_:toPath:overwrite:)`` reproduces the file bit for bit.
     @discardableResult
     public func registerComponent(
         model: String,
