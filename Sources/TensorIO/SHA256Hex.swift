@@ -10,19 +10,7 @@ public enum SHA256Hex {
     /// The digest of a file's whole content, read in 4 MiB chunks.
     public static func ofFile(atPath path: String) throws -> String {
         let file = try PosixFile(readingAtPath: path)
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var offset = 0
-        while offset < file.size {
-            let n = min(buffer.count, file.size - offset)
-            try buffer.withUnsafeMutableBytes { (raw) throws in
-                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                try file.read(into: slice, at: offset)
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(slice))
-            }
-            offset += n
-        }
-        return hex(hasher.finalize())
+        return try file.sha256(of: 0..<file.size)
     }
 
     /// Lowercase hex of a digest.
