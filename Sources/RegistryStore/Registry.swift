@@ -109,7 +109,9 @@ public struct Registry: Sendable {
 
     /// Wraps a GRDB connection (tests pass `DatabaseQueue()`). Read-write, pending migrations are
     /// applied (in one transaction, announced on the logger) and abandoned runs marked failed; the
-    /// write lock is taken only when there is something to write.
+    /// write lock is taken only when there is something to write. Such a registry has no object
+    /// folder: every blob is kept in the database and each tensor is held in memory while it is
+    /// stored, so open stores on disk with ``open(atPath:createIfMissing:access:principal:logger:)``.
     public init(
         _ writer: any DatabaseWriter,
         path: String = ":memory:",
