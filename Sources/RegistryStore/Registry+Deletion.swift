@@ -169,8 +169,7 @@ extension Registry {
         }
         let files = try await write { [blobs] db in
             guard let objects = blobs.objects else { return 0 }
-            let named = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
-            let unnamed = try objects.digests().filter { !named.contains($0) }
+            let unnamed = try blobs.unreferencedObjects(in: db)
             if dryRun { return Set(unnamed + doomed).count + objects.temporaries().count }
             for sha256 in unnamed { try objects.remove(sha256) }
             return unnamed.count + objects.removeTemporaries()

@@ -77,8 +77,7 @@ extension Registry {
                     ORDER BY m.name, a.name
                     """
             ).map { "alias '\($0[1] as String)' of \($0[0] as String) (its target is not the one its history records)" }
-            let named = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
-            let unreferenced = try blobs.objects?.digests().filter { !named.contains($0) }.count ?? 0
+            let unreferenced = try blobs.unreferencedObjects(in: db).count
             return VerificationReport(
                 integrity: integrity,
                 blobsChecked: checked,
@@ -139,7 +138,7 @@ extension Registry {
     static func copyObject(_ sha256: String, from source: ObjectFolder, to target: ObjectFolder) throws {
         if target.contains(sha256), (try? target.read(sha256) { _ in })?.sha256 == sha256 { return }
         let staged: StagedObject
-        do { staged = try target.stage { emit in try source.read(sha256, emit) } } catch let error as TensorIOError
+        do { staged = try target.stage(copyingFileAt: source.path(of: sha256)) } catch let error as TensorIOError
             where error.code == .fileNotFound && error.path == source.path(of: sha256)
         {
             throw RegistryError(

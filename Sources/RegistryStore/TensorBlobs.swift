@@ -164,6 +164,13 @@ struct TensorBlobs: Sendable {
         return out
     }
 
+    /// The digests of the files in the object folder that no blob row names (none without a folder).
+    func unreferencedObjects(in db: Database) throws -> [String] {
+        guard let objects else { return [] }
+        let named = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
+        return try objects.digests().filter { !named.contains($0) }
+    }
+
     // MARK: - Private
 
     private static func blobId(sha256: String, in db: Database) throws -> Int64? {
