@@ -16,19 +16,9 @@ public enum FileChunks {
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Int {
         let file = try PosixFile(readingAtPath: path)
-        var buffer = [UInt8](repeating: 0, count: max(1, min(chunkSize, file.size)))
-        var offset = 0
-        while offset < file.size {
-            let n = min(buffer.count, file.size - offset)
-            try buffer.withUnsafeMutableBytes { raw in
-                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                try file.read(into: slice, at: offset)
-                try body(UnsafeRawBufferPointer(slice))
-            }
-            offset += n
-        }
+        try file.forEachChunk(of: 0..<file.size, chunkSize: chunkSize, body)
         try file.checkUnchanged()
-        return offset
+        return file.size
     }
 }
 

@@ -55,12 +55,8 @@ public struct ObjectFolder: Sendable {
     /// Stages one tensor's bytes of a safetensors file, copied by the kernel while another thread
     /// hashes them (``stage(_:)`` without a copy through this process).
     public func stage(_ entry: SafetensorsEntry, of file: SafetensorsFile) throws -> StagedObject {
-        let start = file.header.dataOffset + entry.dataRange.lowerBound
-        return try staging { writer in
-            (
-                entry.dataRange.count,
-                try writer.copyHashing(from: file.file, range: start..<start + entry.dataRange.count)
-            )
+        try staging { writer in
+            (entry.dataRange.count, try writer.copyHashing(from: file.file, range: file.fileRange(of: entry)))
         }
     }
 

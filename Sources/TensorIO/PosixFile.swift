@@ -147,20 +147,26 @@ final class PosixFile {
         }
     }
 
-    /// The SHA-256 (lowercase hex) of bytes `range`, read in 4 MiB chunks.
-    func sha256(of range: Range<Int>) throws -> String {
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: Swift.max(1, Swift.min(4 << 20, range.count)))
+    /// Calls `body` with bytes `range` in order, `chunkSize` at a time (the last chunk may be
+    /// shorter), through one reused buffer: memory stays at `chunkSize` whatever the range's size.
+    func forEachChunk(of range: Range<Int>, chunkSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var buffer = [UInt8](repeating: 0, count: Swift.max(1, Swift.min(chunkSize, range.count)))
         var offset = range.lowerBound
         while offset < range.upperBound {
             let n = Swift.min(buffer.count, range.upperBound - offset)
             try buffer.withUnsafeMutableBytes { raw in
                 let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
                 try read(into: slice, at: offset)
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(slice))
+                try body(UnsafeRawBufferPointer(slice))
             }
             offset += n
         }
+    }
+
+    /// The SHA-256 (lowercase hex) of bytes `range`, read in 4 MiB chunks.
+    func sha256(of range: Range<Int>) throws -> String {
+        var hasher = SHA256()
+        try forEachChunk(of: range, chunkSize: 4 << 20) { hasher.update(bufferPointer: $0) }
         return SHA256Hex.hex(hasher.finalize())
     }
 

@@ -72,7 +72,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Reads the tensor an entry describes.
     public func tensor(_ entry: SafetensorsEntry) throws -> Tensor {
-        let bytes = try file.read(count: entry.dataRange.count, at: header.dataOffset + entry.dataRange.lowerBound)
+        let bytes = try file.read(count: entry.dataRange.count, at: fileRange(of: entry).lowerBound)
         do { return try Tensor(dtype: entry.dtype, shape: entry.shape, bytes: bytes) } catch {
             throw TensorIOError(.invalidOffsets, path: path, error.message)
         }
@@ -92,17 +92,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         chunkSize: Int = 4 << 20,
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        var buffer = [UInt8](repeating: 0, count: Swift.min(chunkSize, Swift.max(entry.dataRange.count, 1)))
-        var offset = 0
-        while offset < entry.dataRange.count {
-            let n = Swift.min(buffer.count, entry.dataRange.count - offset)
-            try buffer.withUnsafeMutableBytes { raw in
-                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                try file.read(into: slice, at: header.dataOffset + entry.dataRange.lowerBound + offset)
-                try body(UnsafeRawBufferPointer(slice))
-            }
-            offset += n
-        }
+        try file.forEachChunk(of: fileRange(of: entry), chunkSize: chunkSize, body)
+    }
+
+    /// Where an entry's bytes are in the file (its data range, past the header).
+    func fileRange(of entry: SafetensorsEntry) -> Range<Int> {
+        entry.dataRange.lowerBound + header.dataOffset..<entry.dataRange.upperBound + header.dataOffset
     }
 }
 
