@@ -315,9 +315,7 @@ struct RegistryBenchmark {
                     try SHA256Hex.ofFile(atPath: "\(dir)/out.safetensors"), try SHA256Hex.ofFile(atPath: path)
                 )
                 precondition(exported == original, "the export differs from the registered file")
-                for suffix in ["", "-wal", "-shm", "-objects"] {
-                    try? FileManager.default.removeItem(atPath: store + suffix)
-                }
+                Self.removeStore(store)
             }
             record("register_mb_per_s_1gib", register)
             record("export_mb_per_s_1gib", export)
@@ -334,9 +332,7 @@ struct RegistryBenchmark {
                 )
                 record("register_peak_rss_mib_1gib", [registering.peakRSSMiB])
                 record("export_peak_rss_mib_1gib", [exporting.peakRSSMiB])
-                for suffix in ["", "-wal", "-shm", "-objects"] {
-                    try? FileManager.default.removeItem(atPath: store + suffix)
-                }
+                Self.removeStore(store)
             }
         }
 
@@ -371,6 +367,11 @@ struct RegistryBenchmark {
     }
 
     /// A binary built beside this one.
+    /// Removes a store file with its write-ahead log, shared memory and object folder.
+    static func removeStore(_ store: String) {
+        for suffix in ["", "-wal", "-shm", "-objects"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+    }
+
     static func siblingBinary(_ name: String) -> String? {
         let path = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
             name
