@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // MARK: - Numerics core (stdlib, Dispatch, RealModule and its C kernels only)
@@ -55,6 +58,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // MARK: - The PostgreSQL backend (postgres-nio): schema, rows and blobs in one database
+        .target(
+            name: "RegistryPostgres",
+            dependencies: [
+                "RegistryStore", "RegistryMigrations", "TensorIO",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // MARK: - JSON shapes shared by the CLI and the server
         .target(name: "RegistryJSON", dependencies: ["RegistryStore", "FusionCore", "TensorCore"]),
         // MARK: - SVG charts drawn by the CLI and the web UI
@@ -75,7 +91,7 @@ let package = Package(
             name: "FuseboxCLI",
             dependencies: [
                 "RegistryStore", "RegistryJSON", "FuseboxCharts", "TensorIO", "FusionCore", "TensorCore",
-                "FuseboxServer",
+                "FuseboxServer", "RegistryPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -118,6 +134,15 @@ let package = Package(
             dependencies: [
                 "RegistryStore", "RegistryMigrations", "FuseboxTestSupport", "TensorIO",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "RegistryPostgresTests",
+            dependencies: [
+                "RegistryPostgres", "RegistryStore", "RegistryMigrations", "FuseboxTestSupport", "TensorIO",
+                "FusionCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

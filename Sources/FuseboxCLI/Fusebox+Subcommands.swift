@@ -6,6 +6,6 @@ extension Fusebox {
         Demo.self, Init.self, Train.self, Register.self, Models.self, Versions.self, Show.self, Predict.self, Eval.self,
         Compare.self,
         Promote.self, Runs.self, Weights.self, Alias.self, Rollback.self, History.self, Export.self, Delete.self,
-        Verify.self, Backup.self, GC.self, Serve.self, Token.self, Import.self,
+        Verify.self, Backup.self, Copy.self, GC.self, Serve.self, Token.self, Import.self,
     ]
 }

@@ -19,7 +19,10 @@ struct GlobalOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["FUSEBOX_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "fusebox.sqlite"
     }
 
-    var logger: Logger {
+    var logger: Logger { Self.logger(verbose: verbose) }
+
+    /// The CLI's logger: notices, or everything with `--verbose`.
+    static func logger(verbose: Bool) -> Logger {
         var logger = Logger(label: "fusebox")
         logger.logLevel = verbose ? .debug : .notice
         return logger
@@ -35,9 +38,16 @@ struct GlobalOptions: ParsableArguments {
         case create
     }
 
-    /// Opens the store for `use`, acting as the OS user.
+    /// Opens the store for `use`, acting as the OS user. A PostgreSQL URL is refused with one line:
+    /// this release's commands other than `copy` work on SQLite stores.
     func openRegistry(_ use: StoreUse) throws -> Registry {
-        try Registry.open(
+        if case .postgres(let address) = try StoreAddress(parsing: storePath) {
+            throw RegistryError(
+                .invalidInput,
+                "This command works on SQLite stores only in this release; \(address) is a PostgreSQL store. Move a store between the two with 'fusebox copy --from SRC --to DST'."
+            )
+        }
+        return try Registry.open(
             atPath: storePath,
             createIfMissing: use == .create,
             access: use == .read ? .readOnly : .readWrite,

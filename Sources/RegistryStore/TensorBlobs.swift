@@ -33,11 +33,12 @@ struct TensorBlobs: Sendable {
     /// passes `stage`, which copies it into the object folder in the kernel while hashing it
     /// (``ObjectFolder/stage(_:of:)``); `produce` then serves blobs kept in the database. A
     /// source that emits another number of bytes is `invalidInput`, and the caller's transaction
-    /// stores nothing.
+    /// stores nothing. A new blob gets the next id, or `requestedId` when given (``StoreCopy`` keeps ids).
     /// - Returns: the blob's id, its digest and whether it was new.
     func store(
         byteCount: Int,
         source: @autoclosure () -> String = "a tensor",
+        id requestedId: Int64? = nil,
         in db: Database,
         stage: ((ObjectFolder) throws -> StagedObject)? = nil,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
@@ -62,8 +63,9 @@ struct TensorBlobs: Sendable {
             }
             try objects.publish(staged)
             try db.execute(
-                sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, 0, 1)",
-                arguments: [staged.sha256, byteCount]
+                sql:
+                    "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, ?, 0, 1)",
+                arguments: [requestedId, staged.sha256, byteCount]
             )
             return (db.lastInsertedRowID, staged.sha256, true)
         }
@@ -77,8 +79,8 @@ struct TensorBlobs: Sendable {
         if let id = try Self.blobId(sha256: digest, in: db) { return (id, digest, false) }
         let chunkCount = (byteCount + Self.chunkSize - 1) / Self.chunkSize
         try db.execute(
-            sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount) VALUES (?, ?, ?)",
-            arguments: [digest, byteCount, chunkCount]
+            sql: "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount) VALUES (?, ?, ?, ?)",
+            arguments: [requestedId, digest, byteCount, chunkCount]
         )
         let id = db.lastInsertedRowID
         let insert = try db.cachedStatement(sql: "INSERT INTO tensorChunk (blobId, position, bytes) VALUES (?, ?, ?)")

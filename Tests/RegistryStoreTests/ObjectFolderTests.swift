@@ -29,12 +29,7 @@ struct ObjectFolderTests {
     }
 
     static func writeComponent(_ path: String, floats: Int, seed: UInt64) throws {
-        var rng = TestRandom(seed: seed)
-        let big = Tensor(floats: (0..<floats).map { _ in Float.random(in: -1...1, using: &rng) }, shape: [floats])
-        try SafetensorsWriter.write(
-            [("conv.weight", big), ("conv.bias", Tensor(floats: [1, 2, 3], shape: [3]))],
-            toPath: path
-        )
+        try writeComponentFile(path, floats: floats, seed: seed)
     }
 
     static func blobs(_ registry: Registry) async throws -> [(sha256: String, inObjectFolder: Bool, chunks: Int)] {

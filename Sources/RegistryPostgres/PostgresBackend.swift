@@ -1,0 +1,241 @@
+import Crypto
+import Logging
+import NIOCore
+import PostgresNIO
+import RegistryStore
+import TensorIO
+
+/// A store in a PostgreSQL database, through postgres-nio: the ``RegistryBackend`` for teams whose
+/// store outgrows one machine. Everything, blob bytes included, is in the database, so one
+/// `pg_dump` backs it all up.
+///
+/// ```swift
+/// let destination = try PostgresBackend.open(PostgresAddress(parsing: "postgres://fusebox@db/fusebox"), logger: logger)
+/// let report = try StoreCopy.copy(from: registry.backend, to: destination)
+/// ```
+///
+/// Reads run in `REPEATABLE READ READ ONLY` transactions (one snapshot); writes in `READ COMMITTED`
+/// transactions with foreign keys deferred to the commit. Blobs are kept in `tensorChunk` rows of
+/// at most 4 MiB, written and read one chunk at a time, and hashed on every read.
+public struct PostgresBackend: RegistryBackend {
+    let session: PostgresSession
+    /// The database (printed without its password).
+    public var address: StoreAddress { .postgres(session.address) }
+
+    /// The most bytes one `tensorChunk` row holds.
+    static let chunkSize = 4 << 20
+
+    /// Connects; read-write, it also creates or upgrades the schema (announced on the logger).
+    /// - Throws: ``RegistryError``, one line: a refused connection or login, a missing database,
+    ///   `schemaTooNew`, or `schemaTooOld` (read-only, on a database that is not current).
+    public static func open(
+        _ address: PostgresAddress,
+        access: Registry.Access = .readWrite,
+        logger: Logger
+    ) throws -> PostgresBackend {
+        let session = try PostgresSession(address: address, logger: logger)
+        let applied = try PostgresSchema.prepare(session, access: access)
+        if !applied.isEmpty {
+            logger.notice("Prepared the store \(address) with schema migrations \(applied.joined(separator: ", ")).")
+        }
+        return PostgresBackend(session: session)
+    }
+
+    /// The applied schema migrations, in order.
+    public func appliedMigrations() throws -> [String] { try PostgresSchema.appliedMigrations(session) }
+
+    /// Runs `body` on one snapshot (`REPEATABLE READ READ ONLY`).
+    public func read<T>(_ body: (any BackendSnapshot) throws -> T) throws -> T {
+        try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+            try body(Access(session: session))
+        }
+    }
+
+    /// Runs `body` in one transaction, foreign keys checked at commit.
+    public func write<T>(_ body: (any BackendTransaction) throws -> T) throws -> T {
+        try session.transaction("BEGIN") {
+            try session.query("SET CONSTRAINTS ALL DEFERRED")
+            return try body(Access(session: session))
+        }
+    }
+
+    /// Rows and blobs through the session's connection.
+    struct Access: BackendTransaction {
+        let session: PostgresSession
+
+        func forEachRow(of table: StoreTable, _ body: ([StoreValue]) throws -> Void) throws {
+            // Pages by key (keyset pagination), so memory holds one page whatever the table's size.
+            let page = table.name == "evaluation" ? 16 : 1_000
+            let select = "SELECT \(columnList(table.columns)) FROM \(name(table.name))"
+            let order = "ORDER BY \(columnList(table.key)) LIMIT \(page)"
+            let keyTuple = "(\(columnList(table.key)))"
+            let placeholders = "(\(table.key.indices.map { "$\($0 + 1)" }.joined(separator: ", ")))"
+            var after: [StoreValue]?
+            while true {
+                let rows: [PostgresRow] =
+                    if let after {
+                        try session.query("\(select) WHERE \(keyTuple) > \(placeholders) \(order)", after)
+                    } else {
+                        try session.query("\(select) \(order)")
+                    }
+                var last: [StoreValue] = []
+                for row in rows {
+                    last = try row.storeValues()
+                    try body(last)
+                }
+                guard rows.count == page else { return }
+                after = Array(last.prefix(table.key.count))
+            }
+        }
+
+        func row(of table: StoreTable, key: [StoreValue]) throws -> [StoreValue]? {
+            try session.query(
+                "SELECT \(columnList(table.columns)) FROM \(name(table.name)) WHERE \(condition(table.key))",
+                key
+            ).first?.storeValues()
+        }
+
+        func blobs() throws -> [BlobRecord] {
+            try session.query("SELECT id, sha256, byteCount FROM tensorBlob ORDER BY id").map(record(of:))
+        }
+
+        func blob(id: Int64) throws -> BlobRecord? {
+            try session.query("SELECT id, sha256, byteCount FROM tensorBlob WHERE id = $1", [.integer(id)]).first
+                .map(record(of:))
+        }
+
+        func streamBlob(_ blob: BlobRecord, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+            var hasher = SHA256()
+            var total = 0
+            for position in 0..<chunkCount(blob.byteCount) {
+                guard
+                    let row = try session.query(
+                        "SELECT bytes FROM tensorChunk WHERE blobId = $1 AND position = $2",
+                        [.integer(blob.id), .integer(Int64(position))]
+                    ).first, case .bytes(let bytes) = try row.storeValues()[0]
+                else { break }
+                try bytes.withUnsafeBytes { raw in
+                    hasher.update(bufferPointer: raw)
+                    total += raw.count
+                    try body(raw)
+                }
+            }
+            let digest = SHA256Hex.hex(hasher.finalize())
+            guard total == blob.byteCount, digest == blob.sha256 else {
+                throw RegistryError(
+                    .corruptData,
+                    "Blob \(blob.id) fails its checksum: the stored bytes changed (\(total) of \(blob.byteCount) bytes, SHA-256 \(digest.prefix(12))… instead of \(blob.sha256.prefix(12))…). Run 'fusebox verify'."
+                )
+            }
+        }
+
+        func insert(_ row: [StoreValue], into table: StoreTable) throws {
+            let placeholders = row.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+            try session.query(
+                "INSERT INTO \(name(table.name)) (\(columnList(table.columns))) VALUES (\(placeholders))",
+                row
+            )
+        }
+
+        func update(_ row: [StoreValue], in table: StoreTable) throws {
+            let values = Array(row.dropFirst(table.key.count))
+            guard !values.isEmpty else { return }
+            let assignments = table.columns.dropFirst(table.key.count).enumerated()
+                .map { "\(name($1)) = $\($0 + 1)" }.joined(separator: ", ")
+            try session.query(
+                "UPDATE \(name(table.name)) SET \(assignments) WHERE \(condition(table.key, from: values.count + 1))",
+                values + row.prefix(table.key.count)
+            )
+        }
+
+        func storeBlob(
+            _ blob: BlobRecord,
+            produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+        ) throws {
+            if let other = try session.query("SELECT id FROM tensorBlob WHERE sha256 = $1", [.text(blob.sha256)]).first
+            {
+                throw RegistryError(
+                    .conflict,
+                    "The destination already holds blob \(blob.sha256.prefix(12))… as blob \(try other.storeValues()[0]), not \(blob.id); copy into an empty store."
+                )
+            }
+            try session.query(
+                "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount) VALUES ($1, $2, $3, $4)",
+                [
+                    .integer(blob.id), .text(blob.sha256), .integer(Int64(blob.byteCount)),
+                    .integer(Int64(chunkCount(blob.byteCount))),
+                ]
+            )
+            var hasher = SHA256()
+            var total = 0
+            var position = 0
+            var chunk = [UInt8]()
+            chunk.reserveCapacity(PostgresBackend.chunkSize)
+            func flush() throws {
+                try session.query(
+                    "INSERT INTO tensorChunk (blobId, position, bytes) VALUES ($1, $2, $3)",
+                    [.integer(blob.id), .integer(Int64(position)), .bytes(chunk)]
+                )
+                position += 1
+                chunk.removeAll(keepingCapacity: true)
+            }
+            try produce { piece in
+                hasher.update(bufferPointer: piece)
+                total += piece.count
+                var rest = piece[...]
+                while !rest.isEmpty {
+                    let take = min(rest.count, PostgresBackend.chunkSize - chunk.count)
+                    chunk.append(contentsOf: rest.prefix(take))
+                    rest = rest.dropFirst(take)
+                    if chunk.count == PostgresBackend.chunkSize { try flush() }
+                }
+            }
+            if !chunk.isEmpty { try flush() }
+            let digest = SHA256Hex.hex(hasher.finalize())
+            guard total == blob.byteCount, digest == blob.sha256 else {
+                throw RegistryError(
+                    .corruptData,
+                    "Blob \(blob.id) arrived with \(total) bytes and SHA-256 \(digest.prefix(12))… instead of \(blob.byteCount) and \(blob.sha256.prefix(12))…; nothing was written."
+                )
+            }
+        }
+
+        /// Moves each identity sequence past the largest id, so ids generated later do not collide.
+        func finishExplicitIds() throws {
+            let identities = try session.query(
+                """
+                SELECT table_name::text, column_name::text FROM information_schema.columns
+                WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY table_name
+                """
+            )
+            for row in identities {
+                let values = try row.storeValues()
+                guard case .text(let table) = values[0], case .text(let column) = values[1] else { continue }
+                try session.query(
+                    "SELECT setval(pg_get_serial_sequence($1, $2), (SELECT coalesce(max(\(column)), 0) + 1 FROM \(table)), false)",
+                    [.text(table), .text(column)]
+                )
+            }
+        }
+
+        private func chunkCount(_ byteCount: Int) -> Int {
+            (byteCount + PostgresBackend.chunkSize - 1) / PostgresBackend.chunkSize
+        }
+
+        private func name(_ identifier: String) -> String { "\"\(identifier.lowercased())\"" }
+
+        private func columnList(_ columns: [String]) -> String { columns.map(name).joined(separator: ", ") }
+
+        private func condition(_ key: [String], from first: Int = 1) -> String {
+            key.enumerated().map { "\(name($1)) = $\(first + $0)" }.joined(separator: " AND ")
+        }
+
+        private func record(of row: PostgresRow) throws -> BlobRecord {
+            let values = try row.storeValues()
+            guard case .integer(let id) = values[0], case .text(let sha256) = values[1],
+                case .integer(let byteCount) = values[2]
+            else { throw RegistryError(.corruptData, "A tensorBlob row cannot be read.") }
+            return BlobRecord(id: id, sha256: sha256, byteCount: Int(byteCount))
+        }
+    }
+}

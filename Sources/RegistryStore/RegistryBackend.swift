@@ -1,0 +1,47 @@
+/// The seam between the registry and a database: what differs per database (connection,
+/// dialect, locking, where blob bytes live) sits below it, in one implementation per backend —
+/// ``SQLiteBackend`` here, `PostgresBackend` in the RegistryPostgres module.
+///
+/// Above it, code speaks of ``StoreTable`` rows of ``StoreValue``s and of verified blob streams,
+/// never of SQL. ``StoreCopy`` (`fusebox copy`) is written against it alone, which is why it moves
+/// a store between any two backends.
+public protocol RegistryBackend: Sendable {
+    /// Where the store lives (printable: a URL never shows its password).
+    var address: StoreAddress { get }
+    /// Runs `body` on one consistent snapshot of the store.
+    func read<T>(_ body: (any BackendSnapshot) throws -> T) throws -> T
+    /// Runs `body` in one write transaction, committed when it returns and rolled back when it
+    /// throws (or the process dies). Foreign keys are checked at commit, so rows that refer to each
+    /// other (a run and the version it trained) can be written in either order.
+    func write<T>(_ body: (any BackendTransaction) throws -> T) throws -> T
+}
+
+/// Reads of one snapshot of a store.
+public protocol BackendSnapshot {
+    /// Calls `body` with every row of `table`, its values in ``StoreTable/columns`` order, in
+    /// ascending order of the key. Memory stays bounded whatever the table's size.
+    func forEachRow(of table: StoreTable, _ body: ([StoreValue]) throws -> Void) throws
+    /// The row of `table` whose key columns hold `key`, or nil.
+    func row(of table: StoreTable, key: [StoreValue]) throws -> [StoreValue]?
+    /// Every blob, by ascending id.
+    func blobs() throws -> [BlobRecord]
+    /// The blob with this id, or nil.
+    func blob(id: Int64) throws -> BlobRecord?
+    /// Streams a blob's bytes in order, in pieces of at most 4 MiB, verified: bytes that do not
+    /// hash to the record's SHA-256 (or a missing object) throw ``RegistryError`` `corruptData`.
+    func streamBlob(_ blob: BlobRecord, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+/// Writes inside one transaction of ``RegistryBackend/write(_:)``; it also reads what it wrote.
+public protocol BackendTransaction: BackendSnapshot {
+    /// Inserts a row, key included (ids are kept, not generated).
+    func insert(_ row: [StoreValue], into table: StoreTable) throws
+    /// Overwrites the non-key columns of the row with the same key.
+    func update(_ row: [StoreValue], in table: StoreTable) throws
+    /// Stores a blob under `blob.id` from the bytes `produce` emits, hashing them as they are
+    /// written: bytes that do not match the record throw `corruptData` and the transaction stores
+    /// nothing. Memory stays bounded (one 4 MiB chunk at a time).
+    func storeBlob(_ blob: BlobRecord, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws
+    /// After rows were inserted with their ids: ids generated later follow the largest one.
+    func finishExplicitIds() throws
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The PostgreSQL server `scripts/with-postgres.sh` starts for the tests (`.ci/run` runs the test
+/// command under it): its URL is `$FUSEBOX_TEST_POSTGRES_URL`. Each test gets a database of its own.
+public enum PostgresTestServer {
+    /// The server's URL (database `fusebox`), or nil when the tests run without one.
+    public static let url: String? = ProcessInfo.processInfo.environment["FUSEBOX_TEST_POSTGRES_URL"]
+        .flatMap { $0.isEmpty ? nil : $0 }
+
+    /// Why a PostgreSQL test is skipped (under `CI=true` it runs, and fails, instead).
+    public static let skipReason = "needs PostgreSQL: run the tests under scripts/with-postgres.sh (.ci/run does)"
+
+    /// Creates an empty database and returns its URL; ``drop(_:)`` removes it.
+    public static func createDatabase() throws -> String {
+        guard let url else { throw PostgresTestError(message: "FUSEBOX_TEST_POSTGRES_URL is not set; \(skipReason)") }
+        let name = "fusebox_test_\(ProcessInfo.processInfo.processIdentifier)_\(UInt32.random(in: 0...UInt32.max))"
+        try psql(url, "CREATE DATABASE \(name)")
+        return url.replacingOccurrences(of: "/fusebox?", with: "/\(name)?")
+    }
+
+    /// Drops a database ``createDatabase()`` made, closing its connections.
+    public static func drop(_ databaseURL: String) {
+        guard let url, let name = URL(string: databaseURL)?.lastPathComponent else { return }
+        _ = try? psql(url, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    /// Runs SQL with `psql` against the database at `url`, returning its unaligned output.
+    @discardableResult
+    public static func psql(_ url: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw PostgresTestError(message: "psql failed: \(errors)") }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A test database could not be made or reached.
+public struct PostgresTestError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+    public init(message: String) { self.message = message }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import FuseboxTestSupport
+import FusionCore
+import RegistryMigrations
+import TensorIO
+import Testing
+
+@testable import RegistryPostgres
+@testable import RegistryStore
+
+/// The PostgreSQL backend against a real server (`scripts/with-postgres.sh`, which `.ci/run` uses):
+/// its schema and migrations, its errors, and stores copied to it and back bit for bit.
+@Suite(.enabled(if: PostgresTestServer.url != nil || isCI, "\(PostgresTestServer.skipReason)"))
+struct PostgresBackendTests {
+    /// A fresh database for one test, dropped at the end.
+    static func withDatabase(_ body: (PostgresAddress, String) async throws -> Void) async throws {
+        let url = try PostgresTestServer.createDatabase()
+        defer { PostgresTestServer.drop(url) }
+        try await body(try PostgresAddress(parsing: url), url)
+    }
+
+    @Test func anEmptyDatabaseGetsTheSchemaOnceWithTheSQLiteTablesAndColumns() async throws {
+        try await Self.withDatabase { address, url in
+            let backend = try PostgresBackend.open(address, logger: quietLogger)
+            #expect(try backend.appliedMigrations() == SchemaMigrations.postgres.map(\.identifier))
+            #expect(
+                SchemaMigrations.postgres.map(\.identifier).last?.prefix(4)
+                    == SchemaMigrations.all.last?.identifier.prefix(4)
+            )
+            _ = try PostgresBackend.open(address, logger: quietLogger)
+            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM fusebox_migrations") == "1")
+
+            let columns = try PostgresTestServer.psql(
+                url,
+                "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'"
+            ).split(separator: "\n").map(String.init)
+            var schema = [String: Set<String>]()
+            for entry in columns {
+                let parts = entry.split(separator: ".").map(String.init)
+                schema[parts[0], default: []].insert(parts[1])
+            }
+            var expected = [String: Set<String>]()
+            for table in StoreTable.all {
+                expected[table.name.lowercased()] = Set(table.columns.map { $0.lowercased() })
+            }
+            expected["tensorblob"] = ["id", "sha256", "bytecount", "chunkcount", "inobjectfolder"]
+            expected["tensorchunk"] = ["blobid", "position", "bytes"]
+            expected["fusebox_migrations"] = ["identifier", "appliedat"]
+            #expect(schema == expected)
+        }
+    }
+
+    @Test func concurrentOpenersApplyTheSchemaOnce() async throws {
+        try await Self.withDatabase { address, url in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { _ = try PostgresBackend.open(address, logger: quietLogger) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM fusebox_migrations") == "1")
+        }
+    }
+
+    @Test func aNewerSchemaIsRefusedAndAReadOnlyOpenWritesNothing() async throws {
+        try await Self.withDatabase { address, url in
+            let empty = try #require(throws: RegistryError.self) {
+                try PostgresBackend.open(address, access: .readOnly, logger: quietLogger)
+            }
+            #expect(empty.code == .schemaTooOld && empty.message.contains("holds no Fusebox store"), "\(empty.message)")
+            #expect(
+                try PostgresTestServer.psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0"
+            )
+
+            _ = try PostgresBackend.open(address, logger: quietLogger)
+            try PostgresTestServer.psql(url, "INSERT INTO fusebox_migrations VALUES ('9999_future', 0)")
+            for access in [Registry.Access.readWrite, .readOnly] {
+                let error = try #require(throws: RegistryError.self) {
+                    try PostgresBackend.open(address, access: access, logger: quietLogger)
+                }
+                #expect(error.code == .schemaTooNew && error.message.contains("9999_future"), "\(error.message)")
+            }
+        }
+    }
+
+    @Test func aWrongPasswordOrDatabaseIsOneLine() throws {
+        let base = try PostgresAddress(parsing: try #require(PostgresTestServer.url))
+        var wrongPassword = base
+        wrongPassword.password = "not-the-password"
+        let login = try #require(throws: RegistryError.self) {
+            try PostgresBackend.open(wrongPassword, logger: quietLogger)
+        }
+        #expect(login.code == .invalidInput)
+        #expect(
+            login.message
+                == "PostgreSQL at \(base.host):\(base.port) refused the login of 'fusebox': password authentication failed for user \"fusebox\". Check the user and password in the URL."
+        )
+        var noPassword = base
+        noPassword.password = nil
+        let missing = try #require(throws: RegistryError.self) {
+            try PostgresBackend.open(noPassword, logger: quietLogger)
+        }
+        #expect(missing.message.contains("asks 'fusebox' for a password, and the URL has none"), "\(missing.message)")
+        var noDatabase = base
+        noDatabase.database = "no_such_store"
+        let database = try #require(throws: RegistryError.self) {
+            try PostgresBackend.open(noDatabase, logger: quietLogger)
+        }
+        #expect(
+            database.code == .notFound && database.message.contains("has no database 'no_such_store'"),
+            "\(database.message)"
+        )
+    }
+
+    @Test func aStoreCopiedToPostgreSQLAndBackIsTheSameStore() async throws {
+        try await Self.withDatabase { address, url in
+            let dir = TemporaryDirectory()
+            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
+            try await populate(source, in: dir)
+            let postgres = try PostgresBackend.open(address, logger: quietLogger)
+
+            let there = try StoreCopy.copy(from: source.backend, to: postgres)
+            #expect(
+                there.rowsInserted > 40 && there.blobsWritten == there.blobs
+                    && there.bytesVerified == there.bytesWritten
+            )
+            // The 4.8 MB tensor is two chunks of at most 4 MiB; everything is in the database.
+            #expect(
+                try PostgresTestServer.psql(url, "SELECT max(chunkCount), sum(inObjectFolder) FROM tensorBlob") == "2|0"
+            )
+            let again = try StoreCopy.copy(from: source.backend, to: postgres)
+            #expect(again.rowsInserted == 0 && again.rowsUpdated == 0 && again.blobsWritten == 0)
+
+            let back = try Registry.open(atPath: dir.file("b.sqlite"), logger: quietLogger)
+            let returned = try StoreCopy.copy(from: postgres, to: back.backend)
+            #expect(returned.rows == there.rows && returned.blobs == there.blobs)
+            let report = try await back.verify()
+            #expect(report.damaged.isEmpty, "every record digest holds after the round trip")
+            try await back.exportSafetensors(VersionReference(parsing: "cnn@1"), toPath: dir.file("cnn-b.safetensors"))
+            #expect(
+                try SHA256Hex.ofFile(atPath: dir.file("cnn-b.safetensors"))
+                    == SHA256Hex.ofFile(atPath: dir.file("cnn.safetensors"))
+            )
+            let model = try await back.loadClassifier(VersionReference(parsing: "sentiment@production"))
+            #expect(model.fusionWeights().perModality.count == 2)
+            // Ids generated in PostgreSQL after a copy follow the copied ones.
+            let next = try PostgresTestServer.psql(url, "INSERT INTO metricKey (name) VALUES ('new') RETURNING id")
+            let largest = try PostgresTestServer.psql(url, "SELECT max(id) - 1 FROM metricKey")
+            #expect(Int(next)! > Int(largest)!)
+        }
+    }
+
+    @Test func theSchemaKeepsHistoryAppendOnly() async throws {
+        try await Self.withDatabase { address, url in
+            let dir = TemporaryDirectory()
+            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
+            try await populate(source, in: dir)
+            _ = try StoreCopy.copy(from: source.backend, to: PostgresBackend.open(address, logger: quietLogger))
+            for statement in [
+                "UPDATE aliasEvent SET reason = 'rewritten'", "DELETE FROM aliasEvent", "DELETE FROM modelVersion",
+                "UPDATE modelVersion SET deletedAt = NULL WHERE deletedAt IS NOT NULL",
+                "UPDATE token SET scope = 'admin'",
+                "DELETE FROM experiment",
+            ] {
+                #expect(throws: PostgresTestError.self, "\(statement)") { try PostgresTestServer.psql(url, statement) }
+            }
+        }
+    }
+
+    @Test func aDamagedChunkFailsTheCopyOutAndWritesNothing() async throws {
+        try await Self.withDatabase { address, url in
+            let dir = TemporaryDirectory()
+            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
+            try await populate(source, in: dir)
+            let postgres = try PostgresBackend.open(address, logger: quietLogger)
+            _ = try StoreCopy.copy(from: source.backend, to: postgres)
+            try PostgresTestServer.psql(
+                url,
+                "UPDATE tensorChunk SET bytes = overlay(bytes PLACING '\\xff00ff'::bytea FROM 1000) WHERE position = 1"
+            )
+            let back = try Registry.open(atPath: dir.file("b.sqlite"), logger: quietLogger)
+            let before = storeSnapshot(dir.file("b.sqlite"))
+            let error = try #require(throws: RegistryError.self) {
+                try StoreCopy.copy(from: postgres, to: back.backend)
+            }
+            #expect(error.code == .corruptData && error.message.contains("fails its checksum"), "\(error.message)")
+            #expect(storeSnapshot(dir.file("b.sqlite")) == before)
+        }
+    }
+
+    /// The copy's connection is cut mid-transaction (as when the server restarts): the copy fails
+    /// with one line, nothing of it is in the database, and the same backend reconnects for the next.
+    @Test func aDroppedConnectionLeavesNothingAndTheNextCopyReconnects() async throws {
+        try await Self.withDatabase { address, url in
+            let dir = TemporaryDirectory()
+            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
+            try await populate(source, in: dir)
+            for seed in 1...12 {
+                let file = dir.file("big-\(seed).safetensors")
+                try writeComponentFile(file, floats: 2_000_000, seed: UInt64(seed))
+                try await source.registerComponent(model: "big", safetensorsPath: file)
+            }
+            let postgres = try PostgresBackend.open(address, logger: quietLogger)
+            let database = address.database
+            let copy = _Concurrency.Task.detached { try StoreCopy.copy(from: source.backend, to: postgres) }
+            // Wait until the copy is inside its transaction, then cut its connection.
+            var cut = "0"
+            for _ in 0..<400 where cut == "0" {
+                cut = try PostgresTestServer.psql(
+                    url,
+                    """
+                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                    WHERE datname = '\(database)' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                    """
+                )
+                if cut == "0" { try await _Concurrency.Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(cut == "1")
+            let error = await #expect(throws: RegistryError.self) { try await copy.value }
+            #expect(
+                error?.code == .io && error?.message.hasPrefix("Lost the connection to PostgreSQL") == true,
+                "\(String(describing: error))"
+            )
+            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM tensorBlob") == "0")
+            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM model") == "0")
+
+            let report = try StoreCopy.copy(from: source.backend, to: postgres)
+            #expect(report.blobsWritten == report.blobs && report.rowsInserted > 0)
+        }
+    }
+}
