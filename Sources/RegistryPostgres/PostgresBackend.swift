@@ -15,7 +15,7 @@ import TensorIO
 /// ```
 ///
 /// Reads run in `REPEATABLE READ READ ONLY` transactions (one snapshot); writes in `READ COMMITTED`
-/// transactions with foreign keys deferred to the commit. Blobs are kept in `tensorChunk` rows of
+/// transactions, one at a time (an advisory lock), with foreign keys deferred to the commit. Blobs are kept in `tensorChunk` rows of
 /// at most 4 MiB, written and read one chunk at a time, and hashed on every read.
 public struct PostgresBackend: RegistryBackend {
     let session: PostgresSession
@@ -51,9 +51,13 @@ public struct PostgresBackend: RegistryBackend {
         }
     }
 
-    /// Runs `body` in one transaction, foreign keys checked at commit.
+    /// Runs `body` in one transaction, foreign keys checked at commit. Writers through the seam
+    /// take turns, as SQLite's `BEGIN IMMEDIATE` writers do: each holds a transaction-scoped
+    /// advisory lock, so two copies into one database never interleave (the second waits, then
+    /// finds the first's rows and adds nothing).
     public func write<T>(_ body: (any BackendTransaction) throws -> T) throws -> T {
         try session.transaction("BEGIN") {
+            try session.query("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.writeLockKey)])
             try session.query("SET CONSTRAINTS ALL DEFERRED")
             return try body(Access(session: session))
         }

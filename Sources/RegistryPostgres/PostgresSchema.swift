@@ -9,6 +9,8 @@ import RegistryStore
 enum PostgresSchema {
     /// The advisory lock key openers serialise on ("fusebox" in ASCII).
     static let lockKey: Int64 = 0x66_7573_6562_6f78
+    /// The advisory lock key writers serialise on ("fuseboxw").
+    static let writeLockKey: Int64 = 0x6675_7365_626f_7877
 
     /// Identifiers this binary knows, in order.
     static var identifiers: [String] { SchemaMigrations.postgres.map(\.identifier) }

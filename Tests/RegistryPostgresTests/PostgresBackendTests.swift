@@ -150,6 +150,27 @@ struct PostgresBackendTests {
         }
     }
 
+    /// Two copies into one empty database at once: the second waits for the first's transaction,
+    /// then finds every row and blob there and adds nothing; neither fails.
+    @Test func concurrentCopiesTakeTurns() async throws {
+        try await Self.withDatabase { address, url in
+            let dir = TemporaryDirectory()
+            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
+            try await populate(source, in: dir)
+            let reports = try await withThrowingTaskGroup(of: StoreCopy.Report.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try StoreCopy.copy(from: source.backend, to: PostgresBackend.open(address, logger: quietLogger))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(reports.map(\.blobsWritten).sorted() == [0, reports[0].blobs])
+            #expect(reports.map(\.rowsInserted).min() == 0)
+            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM modelVersion") == "4")
+        }
+    }
+
     @Test func theSchemaKeepsHistoryAppendOnly() async throws {
         try await Self.withDatabase { address, url in
             let dir = TemporaryDirectory()
