@@ -6,6 +6,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Fusebox", targets: ["TensorCore", "TensorIO", "FusionCore", "RegistryStore"]),
+        // The PostgreSQL backend on its own, so an application that keeps its store in a file never
+        // builds postgres-nio and its TLS stack.
+        .library(name: "FuseboxPostgres", targets: ["RegistryPostgres"]),
         .executable(name: "fusebox", targets: ["fusebox"]),
     ],
     dependencies: [
@@ -65,6 +68,7 @@ let package = Package(
                 "RegistryStore", "RegistryMigrations", "TensorIO",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,7 +5,7 @@ import PostgresNIO
 import RegistryStore
 import TensorIO
 
-/// A store in a PostgreSQL database, through postgres-nio: the ``RegistryBackend`` for teams whose
+/// A store in a PostgreSQL database, through postgres-nio: the `RegistryBackend` for teams whose
 /// store outgrows one machine. Everything, blob bytes included, is in the database, so one
 /// `pg_dump` backs it all up.
 ///
@@ -26,7 +26,7 @@ public struct PostgresBackend: RegistryBackend {
     static let chunkSize = 4 << 20
 
     /// Connects; read-write, it also creates or upgrades the schema (announced on the logger).
-    /// - Throws: ``RegistryError``, one line: a refused connection or login, a missing database,
+    /// - Throws: `RegistryError`, one line: a refused connection or login, a missing database,
     ///   `schemaTooNew`, or `schemaTooOld` (read-only, on a database that is not current).
     public static func open(
         _ address: PostgresAddress,
@@ -69,16 +69,26 @@ public struct PostgresBackend: RegistryBackend {
 
         func forEachRow(of table: StoreTable, _ body: ([StoreValue]) throws -> Void) throws {
             // Pages by key (keyset pagination), so memory holds one page whatever the table's size.
+            // Text keys sort in byte order (COLLATE "C"), as SQLite's do, whatever the database's
+            // collation: both backends then list a table in the same order.
             let page = table.name == "evaluation" ? 16 : 1_000
+            let textColumns = Set(
+                try session.query(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND data_type = 'text'",
+                    [.text(table.name.lowercased())]
+                ).map { try $0.storeValues().first }
+            )
+            let sortKey = table.key.map { column in
+                textColumns.contains(.text(column.lowercased())) ? "\(name(column)) COLLATE \"C\"" : name(column)
+            }.joined(separator: ", ")
             let select = "SELECT \(columnList(table.columns)) FROM \(name(table.name))"
-            let order = "ORDER BY \(columnList(table.key)) LIMIT \(page)"
-            let keyTuple = "(\(columnList(table.key)))"
-            let placeholders = "(\(table.key.indices.map { "$\($0 + 1)" }.joined(separator: ", ")))"
+            let order = "ORDER BY \(sortKey) LIMIT \(page)"
+            let placeholders = table.key.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
             var after: [StoreValue]?
             while true {
                 let rows: [PostgresRow] =
                     if let after {
-                        try session.query("\(select) WHERE \(keyTuple) > \(placeholders) \(order)", after)
+                        try session.query("\(select) WHERE (\(sortKey)) > (\(placeholders)) \(order)", after)
                     } else {
                         try session.query("\(select) \(order)")
                     }

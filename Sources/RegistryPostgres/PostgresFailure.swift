@@ -3,7 +3,7 @@ import NIOPosix
 import PostgresNIO
 import RegistryStore
 
-/// Turns postgres-nio's errors into one-line ``RegistryError``s that name the server and say what
+/// Turns postgres-nio's errors into one-line `RegistryError`s that name the server and say what
 /// to do; the original error stays as the cause (shown with `--verbose`). Messages never hold SQL
 /// or a password.
 enum PostgresFailure {
@@ -68,6 +68,11 @@ enum PostgresFailure {
         default:
             return RegistryError(.io, "\(server) failed: \(psql.code).", cause: error)
         }
+    }
+
+    /// A statement's connection was found closed while its result was still pending.
+    static func lostConnection(address: PostgresAddress) -> RegistryError {
+        lostConnection("PostgreSQL at \(address.host):\(address.port)", ChannelError.ioOnClosedChannel)
     }
 
     /// The server went away (restarted, or an administrator ended the session) mid-statement.

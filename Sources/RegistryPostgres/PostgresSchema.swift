@@ -18,7 +18,7 @@ enum PostgresSchema {
     /// Brings the database to the current schema (read-write), or checks that it is current
     /// (read-only).
     /// - Returns: the identifiers applied now.
-    /// - Throws: ``RegistryError`` `schemaTooNew`, `schemaTooOld` (read-only), or a connection error.
+    /// - Throws: `RegistryError` `schemaTooNew`, `schemaTooOld` (read-only), or a connection error.
     static func prepare(_ session: PostgresSession, access: Registry.Access) throws -> [String] {
         let store = session.address.description
         if access == .readOnly {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -38,9 +39,32 @@ final class PostgresSession: @unchecked Sendable {
         defer { lock.unlock() }
         let connection = try transactionConnection ?? current()
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(values)), logger: logger)
-                .wait().rows
+            let result = connection.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(values)), logger: logger)
+            return try wait(for: result, on: connection).rows
         } catch { throw PostgresFailure.map(error, address: address) }
+    }
+
+    /// Waits for a statement's result, as `EventLoopFuture.wait()` does, except that a statement
+    /// whose connection has closed (the server ended the session) fails within about two seconds:
+    /// under load, postgres-nio can leave such a statement's result pending for ever, and a copy
+    /// would hang rather than roll back and say so. A statement that waits on a lock, on an open
+    /// connection, keeps waiting.
+    private func wait(
+        for future: EventLoopFuture<PostgresQueryResult>,
+        on connection: PostgresConnection
+    ) throws -> PostgresQueryResult {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = NIOLockedValueBox<Result<PostgresQueryResult, any Error>?>(nil)
+        future.whenComplete { result in
+            outcome.withLockedValue { $0 = result }
+            done.signal()
+        }
+        var closedChecks = 0
+        while done.wait(timeout: .now() + .seconds(1)) == .timedOut {
+            if connection.isClosed { closedChecks += 1 }
+            if closedChecks == 2 { throw PostgresFailure.lostConnection(address: address) }
+        }
+        return try outcome.withLockedValue { $0! }.get()
     }
 
     /// Runs `body` between `BEGIN` and `COMMIT` (`ROLLBACK` when it throws). The lock keeps other

@@ -4,7 +4,7 @@ import GRDB
 /// The embedded backend: an SQLite file through GRDB, with large blobs in its object folder.
 ///
 /// Obtained from an open registry (``Registry/backend``), so it shares the registry's
-/// connection, its write lock (`BEGIN IMMEDIATE`) and its ``TensorBlobs``.
+/// connection, its write lock (`BEGIN IMMEDIATE`) and its tensor blobs (chunk rows and the object folder).
 public struct SQLiteBackend: RegistryBackend {
     let writer: any DatabaseWriter
     let blobs: TensorBlobs

@@ -49,7 +49,7 @@ public func populate(_ registry: Registry, in dir: TemporaryDirectory) async thr
     let run = try await registry.startRun(
         kind: .training,
         params: ["lr": 0.01, "optimizer": "adam"],
-        tags: ["note": "by hand"],
+        tags: ["note": "by hand", "Zeta": "upper case sorts first in bytes", "_x": "and last in English"],
         experiment: experiment,
         name: "first try"
     )

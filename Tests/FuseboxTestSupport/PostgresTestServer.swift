@@ -10,11 +10,13 @@ public enum PostgresTestServer {
     /// Why a PostgreSQL test is skipped (under `CI=true` it runs, and fails, instead).
     public static let skipReason = "needs PostgreSQL: run the tests under scripts/with-postgres.sh (.ci/run does)"
 
-    /// Creates an empty database and returns its URL; ``drop(_:)`` removes it.
+    /// Creates an empty database and returns its URL; ``drop(_:)`` removes it. Its text sorts as
+    /// most production databases' does (ICU's English collation: `_x`, `alpha`, `Zeta`), not in
+    /// byte order as SQLite's does, so tests catch an order that depends on the collation.
     public static func createDatabase() throws -> String {
         guard let url else { throw PostgresTestError(message: "FUSEBOX_TEST_POSTGRES_URL is not set; \(skipReason)") }
         let name = "fusebox_test_\(ProcessInfo.processInfo.processIdentifier)_\(UInt32.random(in: 0...UInt32.max))"
-        try psql(url, "CREATE DATABASE \(name)")
+        try psql(url, "CREATE DATABASE \(name) TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C.UTF-8'")
         return url.replacingOccurrences(of: "/fusebox?", with: "/\(name)?")
     }
 
@@ -40,6 +42,18 @@ public enum PostgresTestServer {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw PostgresTestError(message: "psql failed: \(errors)") }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts `psql` running `sql` against `url` in the background (its output discarded), for a
+    /// session that holds a lock while a test does something else.
+    public static func startPsql(_ url: String, _ sql: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 }
 

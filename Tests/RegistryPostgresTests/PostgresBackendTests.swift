@@ -19,6 +19,14 @@ struct PostgresBackendTests {
         try await body(try PostgresAddress(parsing: url), url)
     }
 
+    /// A store file (`a.sqlite` in a new folder) with a row in every table.
+    static func populatedStore() async throws -> (Registry, TemporaryDirectory) {
+        let dir = TemporaryDirectory()
+        let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
+        try await populate(source, in: dir)
+        return (source, dir)
+    }
+
     @Test func anEmptyDatabaseGetsTheSchemaOnceWithTheSQLiteTablesAndColumns() async throws {
         try await Self.withDatabase { address, url in
             let backend = try PostgresBackend.open(address, logger: quietLogger)
@@ -114,9 +122,7 @@ struct PostgresBackendTests {
 
     @Test func aStoreCopiedToPostgreSQLAndBackIsTheSameStore() async throws {
         try await Self.withDatabase { address, url in
-            let dir = TemporaryDirectory()
-            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
-            try await populate(source, in: dir)
+            let (source, dir) = try await Self.populatedStore()
             let postgres = try PostgresBackend.open(address, logger: quietLogger)
 
             let there = try StoreCopy.copy(from: source.backend, to: postgres)
@@ -154,9 +160,7 @@ struct PostgresBackendTests {
     /// then finds every row and blob there and adds nothing; neither fails.
     @Test func concurrentCopiesTakeTurns() async throws {
         try await Self.withDatabase { address, url in
-            let dir = TemporaryDirectory()
-            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
-            try await populate(source, in: dir)
+            let (source, dir) = try await Self.populatedStore()
             let reports = try await withThrowingTaskGroup(of: StoreCopy.Report.self) { group in
                 for _ in 0..<2 {
                     group.addTask {
@@ -168,14 +172,13 @@ struct PostgresBackendTests {
             #expect(reports.map(\.blobsWritten).sorted() == [0, reports[0].blobs])
             #expect(reports.map(\.rowsInserted).min() == 0)
             #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM modelVersion") == "4")
+            withExtendedLifetime(dir) {}
         }
     }
 
     @Test func theSchemaKeepsHistoryAppendOnly() async throws {
         try await Self.withDatabase { address, url in
-            let dir = TemporaryDirectory()
-            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
-            try await populate(source, in: dir)
+            let (source, dir) = try await Self.populatedStore()
             _ = try StoreCopy.copy(from: source.backend, to: PostgresBackend.open(address, logger: quietLogger))
             for statement in [
                 "UPDATE aliasEvent SET reason = 'rewritten'", "DELETE FROM aliasEvent", "DELETE FROM modelVersion",
@@ -185,14 +188,13 @@ struct PostgresBackendTests {
             ] {
                 #expect(throws: PostgresTestError.self, "\(statement)") { try PostgresTestServer.psql(url, statement) }
             }
+            withExtendedLifetime(dir) {}
         }
     }
 
     @Test func aDamagedChunkFailsTheCopyOutAndWritesNothing() async throws {
         try await Self.withDatabase { address, url in
-            let dir = TemporaryDirectory()
-            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
-            try await populate(source, in: dir)
+            let (source, dir) = try await Self.populatedStore()
             let postgres = try PostgresBackend.open(address, logger: quietLogger)
             _ = try StoreCopy.copy(from: source.backend, to: postgres)
             try PostgresTestServer.psql(
@@ -213,9 +215,7 @@ struct PostgresBackendTests {
     /// with one line, nothing of it is in the database, and the same backend reconnects for the next.
     @Test func aDroppedConnectionLeavesNothingAndTheNextCopyReconnects() async throws {
         try await Self.withDatabase { address, url in
-            let dir = TemporaryDirectory()
-            let source = try Registry.open(atPath: dir.file("a.sqlite"), logger: quietLogger)
-            try await populate(source, in: dir)
+            let (source, dir) = try await Self.populatedStore()
             for seed in 1...12 {
                 let file = dir.file("big-\(seed).safetensors")
                 try writeComponentFile(file, floats: 2_000_000, seed: UInt64(seed))
