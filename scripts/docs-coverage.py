@@ -7,7 +7,9 @@ one per line as `Module/Path`, then exits 1; exits 0 when every symbol has one.
 
 Members the compiler or the standard library supplies — `hash(into:)` and `hashValue` of a
 raw-value enum, the literal initialisers `ExpressibleByStringLiteral` derives — have no line in
-these sources to document and DocC does not inherit a text for them; they are not counted.
+these sources to document and DocC does not inherit a text for them; they are not counted. Nor
+are the pages DocC makes for a type of another module that this one extends ("Extended
+Module", "Extended Structure"…): they hold the extension's members, which are counted.
 """
 import json
 import pathlib
@@ -22,7 +24,8 @@ for archive in sys.argv[1:]:
     if not coverage.exists():
         sys.exit(f"docs-coverage: {coverage} is missing (was docc run with --experimental-documentation-coverage?)")
     for entry in json.loads(coverage.read_text()):
-        if not entry["kind"]["isSymbol"] or entry["title"] in SUPPLIED:
+        extension_page = entry["kind"]["id"].startswith("org.swift.docc.kind.extended")
+        if not entry["kind"]["isSymbol"] or entry["title"] in SUPPLIED or extension_page:
             continue
         counted += 1
         if not entry["hasAbstract"]:
