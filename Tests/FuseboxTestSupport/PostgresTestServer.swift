@@ -29,9 +29,7 @@ public enum PostgresTestServer {
     /// Runs SQL with `psql` against the database at `url`, returning its unaligned output.
     @discardableResult
     public static func psql(_ url: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        let process = psqlProcess(url, sql)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -47,12 +45,18 @@ public enum PostgresTestServer {
     /// Starts `psql` running `sql` against `url` in the background (its output discarded), for a
     /// session that holds a lock while a test does something else.
     public static func startPsql(_ url: String, _ sql: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        let process = psqlProcess(url, sql)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return process
+    }
+
+    /// `psql` on `url` running `sql`, unaligned and tuples only, stopping at the first error.
+    private static func psqlProcess(_ url: String, _ sql: String) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]
         return process
     }
 }
