@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RegistryPostgres
 import RegistryStore
 
 /// Options every command that touches the store takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "Registry database file (default: $FUSEBOX_DB, else ./fusebox.sqlite).")
+    @Option(
+        help:
+            "Registry store: a file, or postgres://USER@HOST:PORT/DBNAME (default: $FUSEBOX_DB, else ./fusebox.sqlite)."
+    )
     var db: String?
 
     @Option(help: "Output format: table, json or csv.")
@@ -38,17 +42,11 @@ struct GlobalOptions: ParsableArguments {
         case create
     }
 
-    /// Opens the store for `use`, acting as the OS user. A PostgreSQL URL is refused with one line:
-    /// this release's commands other than `copy` work on SQLite stores.
+    /// Opens the store for `use`, acting as the OS user: a file, or a PostgreSQL database when
+    /// the store is a `postgres://` URL.
     func openRegistry(_ use: StoreUse) throws -> Registry {
-        if case .postgres(let address) = try StoreAddress(parsing: storePath) {
-            throw RegistryError(
-                .invalidInput,
-                "This command works on SQLite stores only in this release; \(address) is a PostgreSQL store. Move a store between the two with 'fusebox copy --from SRC --to DST'."
-            )
-        }
-        return try Registry.open(
-            atPath: storePath,
+        try Registry.open(
+            url: storePath,
             createIfMissing: use == .create,
             access: use == .read ? .readOnly : .readWrite,
             logger: logger

@@ -63,6 +63,29 @@ public struct PostgresBackend: RegistryBackend {
         }
     }
 
+    /// Runs the registry's `body` on one snapshot (`REPEATABLE READ READ ONLY`).
+    public func readSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
+        try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+            try body(PostgresSQL(session: session))
+        }
+    }
+
+    /// Runs the registry's `body` in one transaction holding the advisory write lock: writers take
+    /// turns, as SQLite's do, so a number read is the number written (gapless versions) and an
+    /// alias read is the alias moved (no lost update), across every process on the database.
+    public func writeSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
+        try session.transaction("BEGIN") {
+            try session.query("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.writeLockKey)])
+            return try body(PostgresSQL(session: session))
+        }
+    }
+
+    /// The server's current transaction snapshot (`pg_current_snapshot()`): it changes whenever
+    /// any transaction that wrote commits or begins writing.
+    public func generation() throws -> StoreGeneration {
+        StoreGeneration(try session.query("SELECT pg_current_snapshot()::text").first?.storeValues() ?? [])
+    }
+
     /// Rows and blobs through the session's connection.
     struct Access: BackendTransaction {
         let session: PostgresSession
@@ -180,32 +203,16 @@ public struct PostgresBackend: RegistryBackend {
                     .integer(Int64(chunkCount(blob.byteCount))),
                 ]
             )
-            var hasher = SHA256()
-            var total = 0
-            var position = 0
-            var chunk = [UInt8]()
-            chunk.reserveCapacity(PostgresBackend.chunkSize)
-            func flush() throws {
+            var chunker = BlobChunker(chunkSize: PostgresBackend.chunkSize)
+            func insert(_ position: Int, _ bytes: [UInt8]) throws {
                 try session.query(
                     "INSERT INTO tensorChunk (blobId, position, bytes) VALUES ($1, $2, $3)",
-                    [.integer(blob.id), .integer(Int64(position)), .bytes(chunk)]
+                    [.integer(blob.id), .integer(Int64(position)), .bytes(bytes)]
                 )
-                position += 1
-                chunk.removeAll(keepingCapacity: true)
             }
-            try produce { piece in
-                hasher.update(bufferPointer: piece)
-                total += piece.count
-                var rest = piece[...]
-                while !rest.isEmpty {
-                    let take = min(rest.count, PostgresBackend.chunkSize - chunk.count)
-                    chunk.append(contentsOf: rest.prefix(take))
-                    rest = rest.dropFirst(take)
-                    if chunk.count == PostgresBackend.chunkSize { try flush() }
-                }
-            }
-            if !chunk.isEmpty { try flush() }
-            let digest = SHA256Hex.hex(hasher.finalize())
+            try produce { try chunker.append($0, emit: insert) }
+            let digest = try chunker.finish(emit: insert)
+            let total = chunker.byteCount
             guard total == blob.byteCount, digest == blob.sha256 else {
                 throw RegistryError(
                     .corruptData,

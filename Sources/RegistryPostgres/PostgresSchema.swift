@@ -50,6 +50,9 @@ enum PostgresSchema {
                     "INSERT INTO fusebox_migrations (identifier, appliedAt) VALUES ($1, extract(epoch FROM clock_timestamp()))",
                     [.text(migration.identifier)]
                 )
+                if migration.identifier == Registry.recordDigestMigration && !applied.isEmpty {
+                    try Registry.resealRecordDigests(in: PostgresSQL(session: session))
+                }
             }
             return pending.map(\.identifier)
         }

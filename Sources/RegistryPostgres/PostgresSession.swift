@@ -35,12 +35,21 @@ final class PostgresSession: @unchecked Sendable {
     /// Runs one statement and returns all its rows.
     @discardableResult
     func query(_ sql: String, _ values: [StoreValue] = []) throws -> [PostgresRow] {
+        try run(sql, values).rows
+    }
+
+    /// Runs one statement and returns the number of rows it inserted, updated or deleted.
+    func execute(_ sql: String, _ values: [StoreValue] = []) throws -> Int {
+        try run(sql, values).metadata.rows ?? 0
+    }
+
+    private func run(_ sql: String, _ values: [StoreValue]) throws -> PostgresQueryResult {
         lock.lock()
         defer { lock.unlock() }
         let connection = try transactionConnection ?? current()
         do {
             let result = connection.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(values)), logger: logger)
-            return try wait(for: result, on: connection).rows
+            return try wait(for: result, on: connection)
         } catch { throw PostgresFailure.map(error, address: address) }
     }
 
@@ -133,12 +142,20 @@ final class PostgresSession: @unchecked Sendable {
 }
 
 extension PostgresRow {
-    /// The row's values as the registry's backends hold them (bigint, double precision, text, bytea).
+    /// The row's values as the registry's backends hold them (bigint, double precision, text, bytea;
+    /// a boolean as 1 or 0 and a whole numeric as an integer, as SQLite gives them).
     func storeValues() throws -> [StoreValue] {
         try map { cell in
             guard cell.bytes != nil else { return .null }
             switch cell.dataType {
             case .int8, .int4, .int2: return .integer(try cell.decode(Int64.self))
+            case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+            case .numeric:
+                // sum() of bigints: an integer when whole, as SQLite's sum gives it.
+                let number = try cell.decode(Decimal.self)
+                let rounded = NSDecimalNumber(decimal: number)
+                if number == Decimal(rounded.int64Value) { return .integer(rounded.int64Value) }
+                return .real(rounded.doubleValue)
             case .float8, .float4: return .real(try cell.decode(Double.self))
             case .bytea: return .bytes(Array(buffer: try cell.decode(ByteBuffer.self)))
             default: return .text(try cell.decode(String.self))

@@ -19,38 +19,28 @@ enum MetricChunks {
     /// those after it are read and rewritten, so appending to a series touches its last chunk.
     /// - Returns: the series' last sample afterwards.
     @discardableResult
-    static func write(run: Int64, keyId: Int64, _ samples: [MetricSample], in db: Database) throws -> MetricSample? {
+    static func write(run: Int64, keyId: Int64, _ samples: [MetricSample], in db: any StoreSQL) throws -> MetricSample?
+    {
         let incoming = latestPerStep(samples)
         guard let first = incoming.first?.step else { return nil }
         var stored: [MetricSample] = []
         var existing: [Int64] = []
         // The chunk holding `first` (the last one starting at or before it), and every later one.
-        let affected = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT firstStep, points FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep >= coalesce(
-                        (SELECT max(firstStep) FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep <= ?3), ?3)
-                    ORDER BY firstStep
-                    """
-            ),
+        try db.forEachRow(
+            sql: """
+                SELECT firstStep, points FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep >= coalesce(
+                    (SELECT max(firstStep) FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep <= ?3), ?3)
+                ORDER BY firstStep
+                """,
             arguments: [run, keyId, first]
-        )
-        while let row = try affected.next() {
+        ) { row in
             existing.append(row[0])
-            try row.withUnsafeData(atIndex: 1) { data in
-                try data?.withUnsafeBytes { stored += try PackedMetricSeries.decode($0) }
-            }
+            let points: [UInt8] = row[1]
+            try points.withUnsafeBytes { stored += try PackedMetricSeries.decode($0) }
         }
         let series = merge(stored, incoming)
 
         var written: Set<Int64> = []
-        let upsert = try db.cachedStatement(
-            sql: """
-                INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (runId, keyId, firstStep) DO UPDATE SET minValue = excluded.minValue,
-                    maxValue = excluded.maxValue, points = excluded.points WHERE points IS NOT excluded.points
-                """
-        )
         var index = 0
         var bytes: [UInt8] = []
         bytes.reserveCapacity(capacity)
@@ -73,15 +63,24 @@ enum MetricChunks {
             }
             let firstStep = series[chunkStart].step
             written.insert(firstStep)
-            upsert.setUncheckedArguments([run, keyId, firstStep, low, high, Data(bytes)])
-            try upsert.execute()
+            try db.execute(
+                sql: """
+                    INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (runId, keyId, firstStep) DO UPDATE SET minValue = excluded.minValue,
+                        maxValue = excluded.maxValue, points = excluded.points
+                        WHERE metricChunk.points IS DISTINCT FROM excluded.points
+                    """,
+                arguments: [run, keyId, firstStep, low, high, bytes]
+            )
         }
         let stale = existing.filter { !written.contains($0) }
         if !stale.isEmpty {
-            let delete = try db.cachedStatement(
-                sql: "DELETE FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep = ?"
-            )
-            for step in stale { try delete.execute(arguments: [run, keyId, step]) }
+            for step in stale {
+                try db.execute(
+                    sql: "DELETE FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep = ?",
+                    arguments: [run, keyId, step]
+                )
+            }
         }
         return series.last
     }
@@ -117,18 +116,14 @@ enum MetricChunks {
     }
 
     /// A series' samples in step order (empty when the run has no such key).
-    static func history(run: Int64, keyId: Int64, in db: Database) throws -> [MetricSample] {
+    static func history(run: Int64, keyId: Int64, in db: any StoreSQL) throws -> [MetricSample] {
         var out: [MetricSample] = []
-        let chunks = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: "SELECT points FROM metricChunk WHERE runId = ? AND keyId = ? ORDER BY firstStep"
-            ),
+        try db.forEachRow(
+            sql: "SELECT points FROM metricChunk WHERE runId = ? AND keyId = ? ORDER BY firstStep",
             arguments: [run, keyId]
-        )
-        while let row = try chunks.next() {
-            try row.withUnsafeData(atIndex: 0) { data in
-                try data?.withUnsafeBytes { out += try PackedMetricSeries.decode($0) }
-            }
+        ) { row in
+            let points: [UInt8] = row[0]
+            try points.withUnsafeBytes { out += try PackedMetricSeries.decode($0) }
         }
         return out
     }
@@ -137,37 +132,35 @@ enum MetricChunks {
     /// previous chunk's last step, holds its `minValue` and `maxValue`, and each series' last
     /// sample is its `latestMetric` row (and the other way round).
     /// - Returns: one line per damaged series, naming the run and the key.
-    static func damagedSeries(in db: Database) throws -> [String] {
+    static func damagedSeries(in db: any StoreSQL) throws -> [String] {
         struct Series: Hashable {
             let run: Int64
             let key: String
         }
         var damaged: Set<Series> = []
         var last: [Series: MetricSample] = [:]
-        let chunks = try Row.fetchCursor(
-            db,
+        try db.forEachRow(
             sql: """
                 SELECT c.runId, k.name, c.firstStep, c.minValue, c.maxValue, c.points FROM metricChunk c
                 JOIN metricKey k ON k.id = c.keyId ORDER BY c.runId, c.keyId, c.firstStep
-                """
-        )
-        while let row = try chunks.next() {
+                """,
+            arguments: []
+        ) { row in
             let series = Series(run: row[0], key: row[1])
             let (firstStep, low, high): (Int64, Double, Double) = (row[2], row[3], row[4])
-            let samples = try? row.withUnsafeData(atIndex: 5) { data in
-                try data.map { try $0.withUnsafeBytes { try PackedMetricSeries.decode($0) } } ?? []
-            }
+            let points: [UInt8]? = row[5]
+            let samples = try? (points ?? []).withUnsafeBytes { try PackedMetricSeries.decode($0) }
             guard let samples, let first = samples.first, first.step == firstStep,
                 last[series].map({ $0.step < firstStep }) ?? true,
                 samples.map(\.value).min() == low, samples.map(\.value).max() == high
             else {
                 damaged.insert(series)
-                continue
+                return
             }
             last[series] = samples.last
         }
-        for row in try Row.fetchAll(
-            db,
+        for row in try db.fetchAll(
+            StoreRow.self,
             sql: "SELECT l.runId, k.name, l.step, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId"
         ) {
             let series = Series(run: row[0], key: row[1])

@@ -45,8 +45,8 @@ extension Registry {
         return try await write { db in
             let modelId = try Self.requireModel(model, in: db).id
             guard
-                let current = try Int64.fetchOne(
-                    db,
+                let current = try db.fetchOne(
+                    Int64.self,
                     sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?",
                     arguments: [modelId, alias]
                 )
@@ -72,8 +72,8 @@ extension Registry {
     public func aliases(of model: String) async throws -> [(alias: String, version: Int, updatedAt: Double)] {
         try await read { db in
             let modelId = try Self.requireModel(model, in: db).id
-            return try Row.fetchAll(
-                db,
+            return try db.fetchAll(
+                StoreRow.self,
                 sql:
                     "SELECT a.name, v.number, a.updatedAt FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? ORDER BY a.name",
                 arguments: [modelId]
@@ -158,19 +158,21 @@ extension Registry {
         comparison: Int64?,
         forced: Bool,
         principal: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> AliasEvent {
         let modelId = try requireModel(model, in: db).id
-        let current = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?"),
+        let current = try db.fetchOne(
+            Int64.self,
+            sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?",
             arguments: [modelId, alias]
         )
-        try db.cachedStatement(
+        try db.execute(
             sql: """
                 INSERT INTO alias (modelId, name, versionId, updatedAt) VALUES (?, ?, ?, ?)
                 ON CONFLICT (modelId, name) DO UPDATE SET versionId = excluded.versionId, updatedAt = excluded.updatedAt
-                """
-        ).execute(arguments: [modelId, alias, target, Clock.unixSeconds()])
+                """,
+            arguments: [modelId, alias, target, Clock.unixSeconds()]
+        )
         return try appendEvent(
             model: model,
             modelId: modelId,
@@ -198,11 +200,11 @@ extension Registry {
         comparison: Int64?,
         forced: Bool,
         principal: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> AliasEvent {
         let modelId = try requireModel(model, in: db).id
-        let now = try Int.fetchOne(
-            db,
+        let now = try db.fetchOne(
+            Int.self,
             sql:
                 "SELECT v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? AND a.name = ?",
             arguments: [modelId, alias]
@@ -240,26 +242,27 @@ extension Registry {
         comparison: Int64?,
         forced: Bool,
         principal: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> AliasEvent {
-        try db.cachedStatement(
+        try db.execute(
             sql: """
                 INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt, principal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal,
-        ])
-        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: db.lastInsertedRowID)[0]
+                """,
+            arguments: [
+                modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal,
+            ]
+        )
+        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: try db.lastInsertedRowID)[0]
     }
 
     static func eventRows(
         modelId: Int64,
         alias: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> [(action: AliasEvent.Action, from: Int64?, to: Int64?)] {
-        try Row.fetchAll(
-            db,
+        try db.fetchAll(
+            StoreRow.self,
             sql:
                 "SELECT action, fromVersionId, toVersionId FROM aliasEvent WHERE modelId = ? AND alias = ? ORDER BY id",
             arguments: [modelId, alias]
@@ -271,7 +274,7 @@ extension Registry {
         modelId: Int64,
         model: String,
         alias: String?,
-        in db: Database,
+        in db: any StoreSQL,
         onlyId: Int64? = nil
     ) throws -> [AliasEvent] {
         var sql = """
@@ -280,7 +283,7 @@ extension Registry {
             FROM aliasEvent e LEFT JOIN modelVersion f ON f.id = e.fromVersionId LEFT JOIN modelVersion t ON t.id = e.toVersionId
             WHERE e.modelId = ?
             """
-        var arguments: StatementArguments = [modelId]
+        var arguments: StoreArguments = [modelId]
         if let alias {
             sql += " AND e.alias = ?"
             arguments += [alias]
@@ -289,7 +292,7 @@ extension Registry {
             sql += " AND e.id = ?"
             arguments += [onlyId]
         }
-        return try Row.fetchAll(db.cachedStatement(sql: sql + " ORDER BY e.id"), arguments: arguments).map { row in
+        return try db.fetchAll(StoreRow.self, sql: sql + " ORDER BY e.id", arguments: arguments).map { row in
             AliasEvent(
                 id: row["id"],
                 model: model,

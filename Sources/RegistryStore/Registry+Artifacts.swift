@@ -23,7 +23,7 @@ extension Registry {
         try await write { db in try Self.storeArtifact(path, fromFile: file, blobs: blobs, in: db) }
     }
 
-    static func storeArtifact(_ path: String, fromFile file: String, blobs: TensorBlobs, in db: Database) throws {
+    static func storeArtifact(_ path: String, fromFile file: String, blobs: TensorBlobs, in db: any StoreSQL) throws {
         let byteCount = try FileChunks.size(ofFileAtPath: file)
         let blob = try blobs.store(
             byteCount: byteCount,
@@ -35,7 +35,10 @@ extension Registry {
             }
         )
         try db.execute(
-            sql: "INSERT OR REPLACE INTO artifact (path, blobId, createdAt) VALUES (?, ?, ?)",
+            sql: """
+                INSERT INTO artifact (path, blobId, createdAt) VALUES (?, ?, ?)
+                ON CONFLICT (path) DO UPDATE SET blobId = excluded.blobId, createdAt = excluded.createdAt
+                """,
             arguments: [path, blob.id, Clock.unixSeconds()]
         )
     }
@@ -48,8 +51,8 @@ extension Registry {
         try Self.validateArtifactPath(path)
         return try await read { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
+                let row = try db.fetchOne(
+                    StoreRow.self,
                     sql: "SELECT b.id, b.sha256 FROM artifact a JOIN tensorBlob b ON b.id = a.blobId WHERE a.path = ?",
                     arguments: [path]
                 )
@@ -69,8 +72,8 @@ extension Registry {
         return try await read { db in
             var entries: [ArtifactEntry] = []
             var folders = Set<String>()
-            let rows = try Row.fetchAll(
-                db,
+            let rows = try db.fetchAll(
+                StoreRow.self,
                 sql: """
                     SELECT a.path, b.byteCount FROM artifact a JOIN tensorBlob b ON b.id = a.blobId
                     WHERE substr(a.path, 1, length(?)) = ? ORDER BY a.path
@@ -96,8 +99,8 @@ extension Registry {
     public func artifactFiles(under folder: String) async throws -> [(path: String, byteCount: Int)] {
         try Self.validateArtifactPath(folder)
         return try await read { db in
-            try Row.fetchAll(
-                db,
+            try db.fetchAll(
+                StoreRow.self,
                 sql: """
                     SELECT a.path, b.byteCount FROM artifact a JOIN tensorBlob b ON b.id = a.blobId
                     WHERE a.path = ? OR substr(a.path, 1, length(?) + 1) = ? || '/' ORDER BY a.path

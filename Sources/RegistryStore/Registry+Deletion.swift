@@ -39,17 +39,17 @@ extension Registry {
         force: Bool,
         reason: String,
         principal: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> VersionDeletion {
-        let row = try Row.fetchOne(
-            db,
+        let row = try db.fetchOne(
+            StoreRow.self,
             sql:
                 "SELECT m.id AS modelId, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.id = ?",
             arguments: [id]
         )!
         let label = "\(row["name"] as String)@\(row["number"] as Int)"
-        let aliases = try String.fetchAll(
-            db,
+        let aliases = try db.fetchAll(
+            String.self,
             sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name",
             arguments: [id]
         )
@@ -64,7 +64,7 @@ extension Registry {
         for alias in aliases {
             try db.execute(
                 sql: "DELETE FROM alias WHERE modelId = ? AND name = ?",
-                arguments: [row["modelId"], alias]
+                arguments: [row["modelId"] as Int64, alias]
             )
             removed.append(
                 try Self.appendEvent(
@@ -129,20 +129,20 @@ extension Registry {
     /// and publish objects inside their write transactions), so no row is ever left without its object.
     public func collectGarbage(dryRun: Bool = false) async throws -> GarbageReport {
         let (runs, blobCount, bytes, doomed) = try await write { db in
-            let runs = try Int64.fetchAll(db, sql: "SELECT id FROM run WHERE deletedAt IS NOT NULL ORDER BY id")
+            let runs = try db.fetchAll(Int64.self, sql: "SELECT id FROM run WHERE deletedAt IS NOT NULL ORDER BY id")
                 .filter { try Self.reasonRunIsKept($0, in: db) == nil }
             let orphan = """
                 SELECT id FROM tensorBlob b WHERE NOT EXISTS (SELECT 1 FROM versionTensor t WHERE t.blobId = b.id)
                 AND NOT EXISTS (SELECT 1 FROM artifact a WHERE a.blobId = b.id)
                 """
-            var row = Row()
+            var row: StoreRow?
             var doomed: [String] = []
             // A dry run does the same work in a savepoint it rolls back, so its counts are exact.
             try db.inSavepoint {
                 for run in runs {
                     // Its artifacts go with it (their bytes too, when nothing else uses them).
-                    let experiment = try Int64.fetchOne(
-                        db,
+                    let experiment = try db.fetchOne(
+                        Int64.self,
                         sql: "SELECT experimentId FROM run WHERE id = ?",
                         arguments: [run]
                     )
@@ -153,19 +153,19 @@ extension Registry {
                     )
                     try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run])
                 }
-                row = try Row.fetchOne(
-                    db,
+                row = try db.fetchOne(
+                    StoreRow.self,
                     sql:
                         "SELECT count(*) AS n, coalesce(sum(byteCount), 0) AS bytes FROM tensorBlob WHERE id IN (\(orphan))"
                 )!
-                doomed = try String.fetchAll(
-                    db,
+                doomed = try db.fetchAll(
+                    String.self,
                     sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1 AND id IN (\(orphan))"
                 )
                 try db.execute(sql: "DELETE FROM tensorBlob WHERE id IN (\(orphan))")
-                return dryRun ? .rollback : .commit
+                return !dryRun
             }
-            return (runs.count, row["n"] as Int, row["bytes"] as Int, doomed)
+            return (runs.count, row!["n"] as Int, row!["bytes"] as Int, doomed)
         }
         let files = try await write { [blobs] db in
             guard let objects = blobs.objects else { return 0 }
@@ -180,8 +180,13 @@ extension Registry {
     // MARK: - Synchronous helpers
 
     /// The run's status, refusing a run that does not exist or is deleted.
-    static func liveRun(_ id: Int64, in db: Database) throws -> RunStatus {
-        guard let row = try Row.fetchOne(db, sql: "SELECT status, deletedAt FROM run WHERE id = ?", arguments: [id])
+    static func liveRun(_ id: Int64, in db: any StoreSQL) throws -> RunStatus {
+        guard
+            let row = try db.fetchOne(
+                StoreRow.self,
+                sql: "SELECT status, deletedAt FROM run WHERE id = ?",
+                arguments: [id]
+            )
         else {
             throw RegistryError(.notFound, "There is no run \(id). Run 'fusebox runs' to list them.")
         }
@@ -192,20 +197,20 @@ extension Registry {
     }
 
     /// Why a run must stay (nil when it may go).
-    static func reasonRunIsKept(_ id: Int64, in db: Database) throws -> String? {
-        if try String.fetchOne(db, sql: "SELECT status FROM run WHERE id = ?", arguments: [id]) == "running" {
+    static func reasonRunIsKept(_ id: Int64, in db: any StoreSQL) throws -> String? {
+        if try db.fetchOne(String.self, sql: "SELECT status FROM run WHERE id = ?", arguments: [id]) == "running" {
             return "it is still running"
         }
-        if let version = try Row.fetchOne(
-            db,
+        if let version = try db.fetchOne(
+            StoreRow.self,
             sql:
                 "SELECT m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId WHERE v.trainingRunId = ? AND v.deletedAt IS NULL",
             arguments: [id]
         ) {
             return "it trained \(version["name"] as String)@\(version["number"] as Int); delete that version first"
         }
-        if let comparison = try Int64.fetchOne(
-            db,
+        if let comparison = try db.fetchOne(
+            Int64.self,
             sql: """
                 SELECT c.id FROM comparison c JOIN evaluation e ON e.id IN (c.evaluationA, c.evaluationB)
                 WHERE e.runId = ? AND c.runId != ? LIMIT 1
@@ -214,8 +219,8 @@ extension Registry {
         ) {
             return "comparison \(comparison) uses its evaluation"
         }
-        if let event = try Int64.fetchOne(
-            db,
+        if let event = try db.fetchOne(
+            Int64.self,
             sql: "SELECT a.id FROM aliasEvent a JOIN comparison c ON c.id = a.comparisonId WHERE c.runId = ? LIMIT 1",
             arguments: [id]
         ) {

@@ -11,18 +11,17 @@ extension Registry {
         ("recordDigest", "record", "record (number, tags, lineage)"),
     ]
 
-    static func sealVersion(_ id: Int64, in db: Database) throws {
+    static func sealVersion(_ id: Int64, in db: any StoreSQL) throws {
+        guard let parts = try RecordDigests.version(id, in: db) else { return }
         try db.execute(
-            sql: """
-                UPDATE modelVersion SET (specDigest, headerDigest, layoutDigest, recordDigest) =
-                (SELECT spec, header, layout, record FROM versionDigest WHERE id = ?) WHERE id = ?
-                """,
-            arguments: [id, id]
+            sql:
+                "UPDATE modelVersion SET specDigest = ?, headerDigest = ?, layoutDigest = ?, recordDigest = ? WHERE id = ?",
+            arguments: [parts.spec, parts.header, parts.layout, parts.record, id]
         )
     }
 
     /// Throws `corruptData` naming the version and what changed when a digest no longer matches.
-    static func checkVersion(_ id: Int64, label: @autoclosure () -> String, in db: Database) throws {
+    static func checkVersion(_ id: Int64, label: @autoclosure () -> String, in db: any StoreSQL) throws {
         if let damaged = try damagedParts(ofVersion: id, in: db).first {
             throw RegistryError(
                 .corruptData,
@@ -33,53 +32,66 @@ extension Registry {
 
     /// The parts of a version whose digest no longer matches (a deleted version's tensors are unlinked
     /// and its training run may be purged, so only its spec and header are checked).
-    static func damagedParts(ofVersion id: Int64, in db: Database) throws -> [String] {
-        let row = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT v.specDigest IS d.spec, v.headerDigest IS d.header, v.layoutDigest IS d.layout OR v.deletedAt IS NOT NULL,
-                        v.recordDigest IS d.record OR v.deletedAt IS NOT NULL
-                    FROM modelVersion v JOIN versionDigest d ON d.id = v.id WHERE v.id = ?
-                    """
+    static func damagedParts(ofVersion id: Int64, in db: any StoreSQL) throws -> [String] {
+        guard
+            let stored = try db.fetchOne(
+                StoreRow.self,
+                sql:
+                    "SELECT specDigest, headerDigest, layoutDigest, recordDigest, deletedAt FROM modelVersion WHERE id = ?",
+                arguments: [id]
             ),
-            arguments: [id]
-        )
-        guard let row else { return [] }
-        return versionDigests.indices.filter { !(row[$0] as Bool) }.map { versionDigests[$0].what }
+            let parts = try RecordDigests.version(id, in: db)
+        else { return [] }
+        let deleted = stored.values[4] != .null
+        let intact = [
+            stored["specDigest"] == parts.spec,
+            stored["headerDigest"] == parts.header,
+            deleted || stored["layoutDigest"] == parts.layout,
+            deleted || stored["recordDigest"] == parts.record,
+        ]
+        return versionDigests.indices.filter { !intact[$0] }.map { versionDigests[$0].what }
     }
 
-    static func sealEvaluation(_ id: Int64, in db: Database) throws {
+    static func sealEvaluation(_ id: Int64, in db: any StoreSQL) throws {
         try db.execute(
-            sql: "UPDATE evaluation SET digest = (SELECT digest FROM evaluationDigest WHERE id = ?) WHERE id = ?",
-            arguments: [id, id]
+            sql: "UPDATE evaluation SET digest = ? WHERE id = ?",
+            arguments: [try RecordDigests.evaluation(id, in: db), id]
         )
     }
 
-    static func sealComparison(_ id: Int64, in db: Database) throws {
+    static func sealComparison(_ id: Int64, in db: any StoreSQL) throws {
         try db.execute(
-            sql: "UPDATE comparison SET digest = (SELECT digest FROM comparisonDigest WHERE id = ?) WHERE id = ?",
-            arguments: [id, id]
+            sql: "UPDATE comparison SET digest = ? WHERE id = ?",
+            arguments: [try RecordDigests.comparison(id, in: db), id]
         )
     }
 
     /// Seals a run that has ended (its digest covers what it recorded); a running run is left open.
-    static func sealRunIfEnded(_ id: Int64, in db: Database) throws {
-        try db.cachedStatement(
-            sql:
-                "UPDATE run SET digest = (SELECT digest FROM runDigest WHERE id = ?) WHERE id = ? AND status != 'running'"
-        ).execute(arguments: [id, id])
+    static func sealRunIfEnded(_ id: Int64, in db: any StoreSQL) throws {
+        guard try db.fetchOne(String.self, sql: "SELECT status FROM run WHERE id = ?", arguments: [id]) != "running"
+        else { return }
+        try db.execute(
+            sql: "UPDATE run SET digest = ? WHERE id = ?",
+            arguments: [try RecordDigests.run(id, in: db), id]
+        )
+    }
+
+    /// True when an ended run's stored digest still matches what it recorded (a running run is open).
+    static func isIntactRun(_ id: Int64, in db: any StoreSQL) throws -> Bool {
+        guard
+            let row = try db.fetchOne(
+                StoreRow.self,
+                sql: "SELECT status, digest FROM run WHERE id = ?",
+                arguments: [id]
+            )
+        else { return true }
+        let computed = try RecordDigests.run(id, in: db)
+        return row["status"] as String == "running" || row["digest"] as String? == computed
     }
 
     /// Throws `corruptData` when an ended run's record changed after it ended.
-    static func checkRun(_ id: Int64, in db: Database) throws {
-        let intact = try Bool.fetchOne(
-            db.cachedStatement(
-                sql:
-                    "SELECT r.status = 'running' OR r.digest IS d.digest FROM run r JOIN runDigest d ON d.id = r.id WHERE r.id = ?"
-            ),
-            arguments: [id]
-        )
-        guard intact ?? true else {
+    static func checkRun(_ id: Int64, in db: any StoreSQL) throws {
+        guard try isIntactRun(id, in: db) else {
             throw RegistryError(
                 .corruptData,
                 "Run \(id) fails its checksum: its params, tags, metrics or weight history changed after it ended. Run 'fusebox verify'."
@@ -88,12 +100,10 @@ extension Registry {
     }
 
     /// True when the evaluation's (or comparison's) stored digest still matches its columns.
-    static func isIntact(_ table: String, _ id: Int64, in db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(
-                sql: "SELECT r.digest IS d.digest FROM \(table) r JOIN \(table)Digest d ON d.id = r.id WHERE r.id = ?"
-            ),
-            arguments: [id]
-        ) ?? false
+    static func isIntact(_ table: String, _ id: Int64, in db: any StoreSQL) throws -> Bool {
+        let stored = try db.fetchOne(String.self, sql: "SELECT digest FROM \(table) WHERE id = ?", arguments: [id])
+        let computed =
+            table == "evaluation" ? try RecordDigests.evaluation(id, in: db) : try RecordDigests.comparison(id, in: db)
+        return stored != nil && stored == computed
     }
 }

@@ -58,7 +58,7 @@ extension Registry {
                     Self.pack(predictions.trueClassProbabilities), Clock.unixSeconds(),
                 ]
             )
-            let id = db.lastInsertedRowID
+            let id = try db.lastInsertedRowID
             try Self.sealEvaluation(id, in: db)
             try Self.finish(run: run, versionId: nil, in: db)
             return try Self.evaluation(id: id, in: db)
@@ -74,8 +74,8 @@ extension Registry {
         try await read { db in
             let versionId = try Self.resolve(reference, in: db)
             guard
-                let id = try Int64.fetchOne(
-                    db,
+                let id = try db.fetchOne(
+                    Int64.self,
                     sql: """
                         SELECT e.id FROM evaluation e JOIN run r ON r.id = e.runId
                         WHERE e.versionId = ? AND e.datasetFingerprint = ? AND e.modalities = ? AND r.deletedAt IS NULL ORDER BY e.id DESC LIMIT 1
@@ -131,7 +131,7 @@ extension Registry {
                     run, a.id, b.id, a.datasetFingerprint, json, statistics.verdict.rawValue, Clock.unixSeconds(),
                 ]
             )
-            let id = db.lastInsertedRowID
+            let id = try db.lastInsertedRowID
             try Self.sealComparison(id, in: db)
             try Self.finish(run: run, versionId: nil, in: db)
             return ComparisonRecord(
@@ -148,9 +148,9 @@ extension Registry {
     // MARK: - Synchronous helpers
 
     /// A stored evaluation, after checking its digest (metrics and per-sample predictions).
-    static func evaluation(id: Int64, in db: Database) throws -> EvaluationRecord {
-        let row = try Row.fetchOne(
-            db,
+    static func evaluation(id: Int64, in db: any StoreSQL) throws -> EvaluationRecord {
+        let row = try db.fetchOne(
+            StoreRow.self,
             sql: """
                 SELECT e.*, m.name AS model, v.number AS version FROM evaluation e JOIN modelVersion v ON v.id = e.versionId
                 JOIN model m ON m.id = v.modelId WHERE e.id = ?

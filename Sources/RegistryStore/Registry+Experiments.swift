@@ -23,7 +23,7 @@ extension Registry {
         try Self.validateExperimentName(name)
         try Self.validateTags(tags)
         return try await write { db in
-            if try Int64.fetchOne(db, sql: "SELECT id FROM experiment WHERE name = ?", arguments: [name]) != nil {
+            if try db.fetchOne(Int64.self, sql: "SELECT id FROM experiment WHERE name = ?", arguments: [name]) != nil {
                 throw RegistryError(.alreadyExists, "Experiment '\(name)' already exists.")
             }
             let now = Clock.unixSeconds()
@@ -31,7 +31,7 @@ extension Registry {
                 sql: "INSERT INTO experiment (name, createdAt, updatedAt) VALUES (?, ?, ?)",
                 arguments: [name, now, now]
             )
-            let id = db.lastInsertedRowID
+            let id = try db.lastInsertedRowID
             for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
                 try db.execute(
                     sql: "INSERT INTO experimentTag (experimentId, key, value) VALUES (?, ?, ?)",
@@ -78,7 +78,11 @@ extension Registry {
         try Self.validateExperimentName(name)
         try await write { db in
             _ = try Self.requireExperiment(id, live: false, in: db)
-            if let other = try Int64.fetchOne(db, sql: "SELECT id FROM experiment WHERE name = ?", arguments: [name]),
+            if let other = try db.fetchOne(
+                Int64.self,
+                sql: "SELECT id FROM experiment WHERE name = ?",
+                arguments: [name]
+            ),
                 other != id
             {
                 throw RegistryError(.alreadyExists, "Experiment '\(name)' already exists.")
@@ -101,8 +105,8 @@ extension Registry {
                 sql: "UPDATE experiment SET deletedAt = ?, updatedAt = ? WHERE id = ?",
                 arguments: [now, now, id]
             )
-            for run in try Int64.fetchAll(
-                db,
+            for run in try db.fetchAll(
+                Int64.self,
                 sql: "SELECT id FROM run WHERE experimentId = ? AND deletedAt IS NULL",
                 arguments: [id]
             ) where try Self.reasonRunIsKept(run, in: db) == nil {
@@ -115,8 +119,8 @@ extension Registry {
     public func restoreExperiment(_ id: Int64) async throws {
         try await write { db in
             guard
-                let deletedAt = try Double.fetchOne(
-                    db,
+                let deletedAt = try db.fetchOne(
+                    Double.self,
                     sql: "SELECT deletedAt FROM experiment WHERE id = ? AND deletedAt IS NOT NULL",
                     arguments: [id]
                 )
@@ -140,7 +144,10 @@ extension Registry {
             _ = try Self.requireExperiment(id, live: true, in: db)
             if let value {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO experimentTag (experimentId, key, value) VALUES (?, ?, ?)",
+                    sql: """
+                        INSERT INTO experimentTag (experimentId, key, value) VALUES (?, ?, ?)
+                        ON CONFLICT (experimentId, key) DO UPDATE SET value = excluded.value
+                        """,
                     arguments: [id, key, value]
                 )
             } else {
@@ -173,7 +180,7 @@ extension Registry {
     }
 
     /// Refuses an experiment that does not exist (or, with `live`, is deleted).
-    static func requireExperiment(_ id: Int64, live: Bool, in db: Database) throws -> Experiment {
+    static func requireExperiment(_ id: Int64, live: Bool, in db: any StoreSQL) throws -> Experiment {
         guard let experiment = try experiments(where: "id = ?", [id], in: db).first else {
             throw RegistryError(.notFound, "There is no experiment \(id).")
         }
@@ -185,20 +192,20 @@ extension Registry {
 
     static func experiments(
         where condition: String,
-        _ arguments: StatementArguments,
-        in db: Database
+        _ arguments: StoreArguments,
+        in db: any StoreSQL
     ) throws
         -> [Experiment]
     {
-        let rows = try Row.fetchAll(
-            db,
+        let rows = try db.fetchAll(
+            StoreRow.self,
             sql: "SELECT * FROM experiment WHERE \(condition) ORDER BY id",
             arguments: arguments
         )
         return try rows.map { row in
             let id: Int64 = row["id"]
-            let tags = try Row.fetchAll(
-                db,
+            let tags = try db.fetchAll(
+                StoreRow.self,
                 sql: "SELECT key, value FROM experimentTag WHERE experimentId = ?",
                 arguments: [id]
             )
@@ -219,7 +226,11 @@ extension Registry {
     public func runId(external externalId: String) async throws -> Int64 {
         try await read { db in
             guard
-                let id = try Int64.fetchOne(db, sql: "SELECT id FROM run WHERE externalId = ?", arguments: [externalId])
+                let id = try db.fetchOne(
+                    Int64.self,
+                    sql: "SELECT id FROM run WHERE externalId = ?",
+                    arguments: [externalId]
+                )
             else { throw RegistryError(.notFound, "There is no run '\(Names.printable(externalId))'.") }
             return id
         }

@@ -1,29 +1,17 @@
-import GRDB
-import GRDBSQLite
-
 /// A value that changes whenever something may have been committed to the store, by this process
 /// or by any other. Two equal generations mean nothing was written in between, so whatever was
-/// read under the first still holds (``Registry/generation()``).
+/// read under the first still holds (``Registry/generation()``). Each backend says what it is made
+/// of (SQLite: `PRAGMA data_version` and the connection's change count; PostgreSQL: the
+/// server's transaction snapshot).
 public struct StoreGeneration: Sendable, Hashable {
-    /// `PRAGMA data_version`: changes when another connection commits.
-    let dataVersion: Int64
-    /// Rows changed through this process's connection (which `data_version` does not count).
-    let localChanges: Int64
+    let parts: [StoreValue]
+
+    /// A generation made of values that change whenever anything may have been committed.
+    public init(_ parts: [StoreValue]) { self.parts = parts }
 }
 
 extension Registry {
-    /// The store's generation, read without touching a table (one pragma, on the calling thread):
-    /// cheap enough for a server to check on every request before trusting what it cached.
-    public func generation() throws -> StoreGeneration {
-        do {
-            return try writer.unsafeReentrantRead { db in
-                StoreGeneration(
-                    dataVersion: try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0,
-                    localChanges: sqlite3_total_changes64(db.sqliteConnection)
-                )
-            }
-        } catch {
-            throw Self.mapped(error, path: path)
-        }
-    }
+    /// The store's generation, read without touching a table: cheap enough for a server to check
+    /// on every request before trusting what it cached.
+    public func generation() throws -> StoreGeneration { try backend.generation() }
 }

@@ -58,13 +58,6 @@ extension Registry {
             }
         }
         return try await write { db in
-            let insertRun = try db.makeStatement(
-                sql: "INSERT INTO run (modelId, kind, status, startedAt, endedAt) VALUES (?, ?, 'finished', ?, ?)"
-            )
-            let insertParam = try db.makeStatement(
-                sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)"
-            )
-            let insertTag = try db.makeStatement(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)")
             var models: [String: Int64] = [:]
             var ids: [Int64] = []
             ids.reserveCapacity(runs.count)
@@ -73,18 +66,22 @@ extension Registry {
                     try models[name] ?? Self.ensureModel(name, kind: .fused, in: db)
                 }
                 if let name = run.model { models[name] = modelId }
-                insertRun.setUncheckedArguments([
-                    modelId, run.kind.rawValue, run.startedAt, max(run.endedAt, run.startedAt),
-                ])
-                try insertRun.execute()
-                let id = db.lastInsertedRowID
+                try db.execute(
+                    sql: "INSERT INTO run (modelId, kind, status, startedAt, endedAt) VALUES (?, ?, 'finished', ?, ?)",
+                    arguments: [modelId, run.kind.rawValue, run.startedAt, max(run.endedAt, run.startedAt)]
+                )
+                let id = try db.lastInsertedRowID
                 for (key, value) in run.params {
-                    insertParam.setUncheckedArguments([id, key, value.description, value.number])
-                    try insertParam.execute()
+                    try db.execute(
+                        sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",
+                        arguments: [id, key, value.description, value.number]
+                    )
                 }
                 for (key, value) in run.tags {
-                    insertTag.setUncheckedArguments([id, key, value])
-                    try insertTag.execute()
+                    try db.execute(
+                        sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)",
+                        arguments: [id, key, value]
+                    )
                 }
                 try Self.insertMetrics(run: id, run.metrics, in: db)
                 try Self.sealRunIfEnded(id, in: db)

@@ -10,19 +10,19 @@ extension Registry {
     /// not damage: `gc` removes them.
     public func verify() async throws -> VerificationReport {
         try await read { [blobs] db in
-            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            let integrity = try db.checkIntegrity()
             var damaged: [String] = []
             var checked = 0
             var bytes = 0
-            for blob in try Row.fetchAll(db, sql: "SELECT id, byteCount FROM tensorBlob ORDER BY id") {
+            for blob in try db.fetchAll(StoreRow.self, sql: "SELECT id, byteCount FROM tensorBlob ORDER BY id") {
                 let id: Int64 = blob["id"]
                 checked += 1
                 bytes += blob["byteCount"] as Int
                 do {
                     try blobs.stream(blobId: id, in: db, verify: true, what: "blob \(id)") { _ in }
                 } catch let error as RegistryError where error.code == .corruptData {
-                    let users = try Row.fetchAll(
-                        db,
+                    let users = try db.fetchAll(
+                        StoreRow.self,
                         sql: """
                             SELECT m.name, v.number, t.name AS tensor FROM versionTensor t JOIN modelVersion v ON v.id = t.versionId
                             JOIN model m ON m.id = v.modelId WHERE t.blobId = ? ORDER BY m.name, v.number
@@ -32,8 +32,8 @@ extension Registry {
                     damaged += users.map {
                         "\($0["name"] as String)@\($0["number"] as Int) tensor '\($0["tensor"] as String)'"
                     }
-                    let artifacts = try String.fetchAll(
-                        db,
+                    let artifacts = try db.fetchAll(
+                        String.self,
                         sql: "SELECT path FROM artifact WHERE blobId = ? ORDER BY path",
                         arguments: [id]
                     )
@@ -41,8 +41,8 @@ extension Registry {
                     if users.isEmpty, artifacts.isEmpty { damaged.append("unreferenced blob \(id)") }
                 }
             }
-            let versions = try Row.fetchAll(
-                db,
+            let versions = try db.fetchAll(
+                StoreRow.self,
                 sql:
                     "SELECT v.id, m.name, v.number FROM modelVersion v JOIN model m ON m.id = v.modelId ORDER BY m.name, v.number"
             )
@@ -52,28 +52,24 @@ extension Registry {
                 }
             }
             for table in ["evaluation", "comparison"] {
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT r.id, r.runId FROM \(table) r JOIN \(table)Digest d ON d.id = r.id WHERE r.digest IS NOT d.digest ORDER BY r.id
-                        """
-                )
-                damaged += rows.map { "\(table) \($0["id"] as Int64) (run \($0["runId"] as Int64))" }
+                for row in try db.fetchAll(StoreRow.self, sql: "SELECT id, runId FROM \(table) ORDER BY id")
+                where try !Self.isIntact(table, row["id"], in: db) {
+                    damaged.append("\(table) \(row["id"] as Int64) (run \(row["runId"] as Int64))")
+                }
             }
             // Ended runs: params, tags, metrics and weight history.
-            damaged += try Int64.fetchAll(
-                db,
-                sql:
-                    "SELECT r.id FROM run r JOIN runDigest d ON d.id = r.id WHERE r.status != 'running' AND r.digest IS NOT d.digest ORDER BY r.id"
-            ).map { "run \($0) (params, tags, metrics or weight history)" }
+            for run in try db.fetchAll(Int64.self, sql: "SELECT id FROM run WHERE status != 'running' ORDER BY id")
+            where try !Self.isIntactRun(run, in: db) {
+                damaged.append("run \(run) (params, tags, metrics or weight history)")
+            }
             // Derived records must agree with what they derive from: each metric series with its
             // chunks' bounds and its latest value, each alias with the last event of its append-only history.
             damaged += try MetricChunks.damagedSeries(in: db)
-            damaged += try Row.fetchAll(
-                db,
+            damaged += try db.fetchAll(
+                StoreRow.self,
                 sql: """
                     SELECT m.name, a.name FROM alias a JOIN model m ON m.id = a.modelId
-                    WHERE a.versionId IS NOT (SELECT e.toVersionId FROM aliasEvent e WHERE e.modelId = a.modelId AND e.alias = a.name ORDER BY e.id DESC LIMIT 1)
+                    WHERE a.versionId IS DISTINCT FROM (SELECT e.toVersionId FROM aliasEvent e WHERE e.modelId = a.modelId AND e.alias = a.name ORDER BY e.id DESC LIMIT 1)
                     ORDER BY m.name, a.name
                     """
             ).map { "alias '\($0[1] as String)' of \($0[0] as String) (its target is not the one its history records)" }
@@ -84,8 +80,8 @@ extension Registry {
                 bytesChecked: bytes,
                 unreferencedObjects: unreferenced,
                 recordsChecked: versions.count
-                    + (try Int.fetchOne(
-                        db,
+                    + (try db.fetchOne(
+                        Int.self,
                         sql: """
                             SELECT (SELECT count(*) FROM evaluation) + (SELECT count(*) FROM comparison)
                             + (SELECT count(*) FROM run WHERE status != 'running') + (SELECT count(*) FROM alias)
@@ -109,6 +105,12 @@ extension Registry {
         let manager = FileManager.default
         try? manager.removeItem(atPath: temporary)
         do {
+            guard let writer else {
+                throw RegistryError(
+                    .invalidInput,
+                    "The store \(self.path) is a database server's; back it up with its own tools (pg_dump), or copy it to a file with 'fusebox copy'."
+                )
+            }
             let destination = try DatabaseQueue(path: temporary)
             try writer.backup(to: destination)
             if let objects = blobs.objects {

@@ -34,7 +34,10 @@ extension Registry {
             let id = try Self.requireModel(name, in: db).id
             if let value {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO modelTag (modelId, key, value) VALUES (?, ?, ?)",
+                    sql: """
+                        INSERT INTO modelTag (modelId, key, value) VALUES (?, ?, ?)
+                        ON CONFLICT (modelId, key) DO UPDATE SET value = excluded.value
+                        """,
                     arguments: [id, key, value]
                 )
             } else {
@@ -54,8 +57,8 @@ extension Registry {
         try Names.validateValue(reason, as: "Reason")
         try await write { db in
             let id = try Self.requireModel(name, in: db).id
-            for version in try Int64.fetchAll(
-                db,
+            for version in try db.fetchAll(
+                Int64.self,
                 sql: "SELECT id FROM modelVersion WHERE modelId = ? AND deletedAt IS NULL ORDER BY number",
                 arguments: [id]
             ) {
@@ -83,7 +86,10 @@ extension Registry {
             try Self.checkVersion(id, label: reference.description, in: db)
             if let value {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)",
+                    sql: """
+                        INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)
+                        ON CONFLICT (versionId, key) DO UPDATE SET value = excluded.value
+                        """,
                     arguments: [id, key, value]
                 )
             } else {

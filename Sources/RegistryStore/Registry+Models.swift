@@ -43,26 +43,30 @@ extension Registry {
     }
 
     /// Models by name, all of them or the one named.
-    static func modelSummaries(named name: String?, in db: Database) throws -> [ModelSummary] {
-        let rows = try Row.fetchAll(
-            db,
+    static func modelSummaries(named name: String?, in db: any StoreSQL) throws -> [ModelSummary] {
+        let rows = try db.fetchAll(
+            StoreRow.self,
             sql: """
                 SELECT m.id, m.name, m.kind, m.description, m.createdAt, m.deletedAt, count(v.id) AS versionCount,
                     max(v.number) AS latest, max(v.createdAt) AS latestAt
                 FROM model m LEFT JOIN modelVersion v ON v.modelId = m.id AND v.deletedAt IS NULL
-                WHERE ? IS NULL OR m.name = ? GROUP BY m.id ORDER BY m.name
+                WHERE CAST(? AS TEXT) IS NULL OR m.name = ? GROUP BY m.id ORDER BY m.name
                 """,
             arguments: [name, name]
         )
         return try rows.map { row in
             let id: Int64 = row["id"]
-            let aliases = try Row.fetchAll(
-                db,
+            let aliases = try db.fetchAll(
+                StoreRow.self,
                 sql:
                     "SELECT a.name, v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ?",
                 arguments: [id]
             )
-            let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM modelTag WHERE modelId = ?", arguments: [id])
+            let tags = try db.fetchAll(
+                StoreRow.self,
+                sql: "SELECT key, value FROM modelTag WHERE modelId = ?",
+                arguments: [id]
+            )
             var summary = ModelSummary(
                 name: row["name"],
                 kind: ModelKind(rawValue: row["kind"]) ?? .fused,
@@ -84,8 +88,8 @@ extension Registry {
         try Names.validate(model, as: "Model name")
         return try await read { db in
             let modelId = try Self.requireModel(model, in: db).id
-            let ids = try Int64.fetchAll(
-                db,
+            let ids = try db.fetchAll(
+                Int64.self,
                 sql:
                     "SELECT id FROM modelVersion WHERE modelId = ? \(includingDeleted ? "" : "AND deletedAt IS NULL ")ORDER BY number DESC",
                 arguments: [modelId]
@@ -103,8 +107,8 @@ extension Registry {
     /// one indexed lookup, for callers that cache loaded versions by number.
     public func versionNumber(_ reference: VersionReference) async throws -> Int {
         try await read { db in
-            try Int.fetchOne(
-                db,
+            try db.fetchOne(
+                Int.self,
                 sql: "SELECT number FROM modelVersion WHERE id = ?",
                 arguments: [Self.resolve(reference, in: db)]
             )!
@@ -113,17 +117,18 @@ extension Registry {
 
     // MARK: - Synchronous helpers (compose inside one transaction)
 
-    static func modelRow(_ name: String, in db: Database) throws -> (id: Int64, kind: ModelKind)? {
+    static func modelRow(_ name: String, in db: any StoreSQL) throws -> (id: Int64, kind: ModelKind)? {
         guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT id, kind FROM model WHERE name = ?"),
+            let row = try db.fetchOne(
+                StoreRow.self,
+                sql: "SELECT id, kind FROM model WHERE name = ?",
                 arguments: [name]
             )
         else { return nil }
         return (row["id"], ModelKind(rawValue: row["kind"]) ?? .fused)
     }
 
-    static func requireModel(_ name: String, in db: Database) throws -> (id: Int64, kind: ModelKind) {
+    static func requireModel(_ name: String, in db: any StoreSQL) throws -> (id: Int64, kind: ModelKind) {
         guard let model = try modelRow(name, in: db) else {
             throw RegistryError(
                 .notFound,
@@ -133,17 +138,17 @@ extension Registry {
         return model
     }
 
-    static func insertModel(_ name: String, kind: ModelKind, description: String, in db: Database) throws -> Int64 {
+    static func insertModel(_ name: String, kind: ModelKind, description: String, in db: any StoreSQL) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO model (name, kind, description, createdAt) VALUES (?, ?, ?, ?)",
             arguments: [name, kind.rawValue, description, Clock.unixSeconds()]
         )
-        return db.lastInsertedRowID
+        return try db.lastInsertedRowID
     }
 
     /// The model's id, creating it with `kind` when absent; an existing model of another kind is a conflict.
     /// A deleted model given a new version comes back, as ``createModel(_:kind:description:)`` brings it.
-    static func ensureModel(_ name: String, kind: ModelKind, in db: Database) throws -> Int64 {
+    static func ensureModel(_ name: String, kind: ModelKind, in db: any StoreSQL) throws -> Int64 {
         if let existing = try modelRow(name, in: db) {
             guard existing.kind == kind else {
                 throw RegistryError(
@@ -161,16 +166,15 @@ extension Registry {
     }
 
     /// The version id a reference names.
-    static func resolve(_ reference: VersionReference, in db: Database) throws -> Int64 {
+    static func resolve(_ reference: VersionReference, in db: any StoreSQL) throws -> Int64 {
         let modelId = try requireModel(reference.model, in: db).id
         switch reference.selector {
         case .number(let n):
             guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql:
-                            "SELECT id, deletedAt, deletedBy, deleteReason FROM modelVersion WHERE modelId = ? AND number = ?"
-                    ),
+                let row = try db.fetchOne(
+                    StoreRow.self,
+                    sql:
+                        "SELECT id, deletedAt, deletedBy, deleteReason FROM modelVersion WHERE modelId = ? AND number = ?",
                     arguments: [modelId, n]
                 )
             else {
@@ -189,8 +193,8 @@ extension Registry {
             return row["id"]
         case .latest:
             guard
-                let id = try Int64.fetchOne(
-                    db,
+                let id = try db.fetchOne(
+                    Int64.self,
                     sql:
                         "SELECT id FROM modelVersion WHERE modelId = ? AND deletedAt IS NULL ORDER BY number DESC LIMIT 1",
                     arguments: [modelId]
@@ -199,8 +203,8 @@ extension Registry {
             return id
         case .alias(let alias):
             guard
-                let id = try Int64.fetchOne(
-                    db,
+                let id = try db.fetchOne(
+                    Int64.self,
                     sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?",
                     arguments: [modelId, alias]
                 )
@@ -215,9 +219,9 @@ extension Registry {
     }
 
     /// A version, after checking its digests (spec, header, tensor list).
-    static func version(id: Int64, in db: Database) throws -> ModelVersion {
-        let row = try Row.fetchOne(
-            db,
+    static func version(id: Int64, in db: any StoreSQL) throws -> ModelVersion {
+        let row = try db.fetchOne(
+            StoreRow.self,
             sql: """
                 SELECT v.number, v.spec, v.createdAt, v.trainingRunId, v.principal, v.deletedAt, v.deletedBy, v.deleteReason,
                     v.source, v.description, m.name, m.kind
@@ -235,8 +239,8 @@ extension Registry {
                 )
             }
         }
-        let tensors = try Row.fetchAll(
-            db,
+        let tensors = try db.fetchAll(
+            StoreRow.self,
             sql: """
                 SELECT t.name, t.dtype, t.shape, b.sha256, b.byteCount FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId
                 WHERE t.versionId = ? ORDER BY t.position
@@ -251,26 +255,26 @@ extension Registry {
                 byteCount: r["byteCount"]
             )
         }
-        let tags = try Row.fetchAll(
-            db,
+        let tags = try db.fetchAll(
+            StoreRow.self,
             sql: "SELECT key, value FROM modelVersionTag WHERE versionId = ?",
             arguments: [id]
         )
-        let datasets = try Row.fetchAll(
-            db,
+        let datasets = try db.fetchAll(
+            StoreRow.self,
             sql: "SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?",
             arguments: [id]
         )
-        let components = try Row.fetchAll(
-            db,
+        let components = try db.fetchAll(
+            StoreRow.self,
             sql: """
                 SELECT c.modality, m.name, v.number FROM modelVersionComponent c JOIN modelVersion v ON v.id = c.componentVersionId
                 JOIN model m ON m.id = v.modelId WHERE c.versionId = ?
                 """,
             arguments: [id]
         )
-        let aliases = try String.fetchAll(
-            db,
+        let aliases = try db.fetchAll(
+            String.self,
             sql: "SELECT name FROM alias WHERE versionId = ? ORDER BY name",
             arguments: [id]
         )

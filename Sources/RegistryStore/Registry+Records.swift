@@ -46,12 +46,12 @@ extension Registry {
         if let model { try Names.validate(model, as: "Model name") }
         return try await read { db in
             if let model { _ = try Self.requireModel(model, in: db) }
-            return try Row.fetchAll(
-                db,
+            return try db.fetchAll(
+                StoreRow.self,
                 sql: """
                     SELECT e.id, e.runId, m.name, v.number, e.datasetFingerprint, e.modalities, e.sampleCount, e.createdAt
                     FROM evaluation e JOIN run r ON r.id = e.runId JOIN modelVersion v ON v.id = e.versionId JOIN model m ON m.id = v.modelId
-                    WHERE r.deletedAt IS NULL AND (? IS NULL OR m.name = ?) ORDER BY e.id DESC LIMIT ?
+                    WHERE r.deletedAt IS NULL AND (CAST(? AS TEXT) IS NULL OR m.name = ?) ORDER BY e.id DESC LIMIT ?
                     """,
                 arguments: [model, model, limit]
             ).map {
@@ -73,8 +73,8 @@ extension Registry {
     public func evaluation(_ id: Int64) async throws -> EvaluationRecord {
         try await read { db in
             guard
-                try Int.fetchOne(
-                    db,
+                try db.fetchOne(
+                    Int.self,
                     sql:
                         "SELECT 1 FROM evaluation e JOIN run r ON r.id = e.runId WHERE e.id = ? AND r.deletedAt IS NULL",
                     arguments: [id]
@@ -89,14 +89,14 @@ extension Registry {
         if let model { try Names.validate(model, as: "Model name") }
         return try await read { db in
             if let model { _ = try Self.requireModel(model, in: db) }
-            return try Row.fetchAll(
-                db,
+            return try db.fetchAll(
+                StoreRow.self,
                 sql: """
                     SELECT c.id, c.runId, ma.name || '@' || va.number, mb.name || '@' || vb.number, c.datasetFingerprint, c.verdict, c.createdAt
                     FROM comparison c JOIN run r ON r.id = c.runId
                     JOIN evaluation ea ON ea.id = c.evaluationA JOIN modelVersion va ON va.id = ea.versionId JOIN model ma ON ma.id = va.modelId
                     JOIN evaluation eb ON eb.id = c.evaluationB JOIN modelVersion vb ON vb.id = eb.versionId JOIN model mb ON mb.id = vb.modelId
-                    WHERE r.deletedAt IS NULL AND (? IS NULL OR ma.name = ? OR mb.name = ?) ORDER BY c.id DESC LIMIT ?
+                    WHERE r.deletedAt IS NULL AND (CAST(? AS TEXT) IS NULL OR ma.name = ? OR mb.name = ?) ORDER BY c.id DESC LIMIT ?
                     """,
                 arguments: [model, model, model, limit]
             ).map {
@@ -117,8 +117,8 @@ extension Registry {
     public func comparison(_ id: Int64) async throws -> ComparisonRecord {
         try await read { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
+                let row = try db.fetchOne(
+                    StoreRow.self,
                     sql: """
                         SELECT c.runId, c.evaluationA, c.evaluationB, c.statistics, c.createdAt FROM comparison c
                         JOIN run r ON r.id = c.runId WHERE c.id = ? AND r.deletedAt IS NULL

@@ -56,10 +56,10 @@ extension Registry {
     }
 
     /// Inserts params not logged yet; the same value again is nothing, another value a `conflict`.
-    static func addParams(run: Int64, _ params: [String: ParamValue], in db: Database) throws {
+    static func addParams(run: Int64, _ params: [String: ParamValue], in db: any StoreSQL) throws {
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
-            if let logged = try String.fetchOne(
-                db,
+            if let logged = try db.fetchOne(
+                String.self,
                 sql: "SELECT value FROM runParam WHERE runId = ? AND key = ?",
                 arguments: [run, key]
             ) {
@@ -75,7 +75,7 @@ extension Registry {
         }
     }
 
-    static func upsertTags(run: Int64, _ tags: [String: String], in db: Database) throws {
+    static func upsertTags(run: Int64, _ tags: [String: String], in db: any StoreSQL) throws {
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(
                 sql:
@@ -87,10 +87,11 @@ extension Registry {
 
     /// Throws `notFound` for no such run (or a deleted one) and `conflict` for an evaluation or a
     /// comparison: those are recorded whole, as evidence, and never written to afterwards.
-    static func requireTrainingRun(_ run: Int64, in db: Database) throws {
+    static func requireTrainingRun(_ run: Int64, in db: any StoreSQL) throws {
         guard
-            let kind = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT kind FROM run WHERE id = ? AND deletedAt IS NULL"),
+            let kind = try db.fetchOne(
+                String.self,
+                sql: "SELECT kind FROM run WHERE id = ? AND deletedAt IS NULL",
                 arguments: [run]
             )
         else { throw RegistryError(.notFound, "There is no run \(run).") }
@@ -103,10 +104,10 @@ extension Registry {
     }
 
     /// Throws `notFound` for no such run and `conflict` for a run that has ended.
-    static func requireRunning(_ run: Int64, to action: String, in db: Database) throws {
+    static func requireRunning(_ run: Int64, to action: String, in db: any StoreSQL) throws {
         guard
-            let status = try String.fetchOne(
-                db,
+            let status = try db.fetchOne(
+                String.self,
                 sql: "SELECT status FROM run WHERE id = ? AND deletedAt IS NULL",
                 arguments: [run]
             )

@@ -111,8 +111,8 @@ extension Registry {
                     in: db
                 ).first
             else {
-                if try Int.fetchOne(
-                    db,
+                if try db.fetchOne(
+                    Int.self,
                     sql: "SELECT 1 FROM run WHERE id = ? AND deletedAt IS NOT NULL",
                     arguments: [id]
                 ) != nil {
@@ -143,21 +143,18 @@ extension Registry {
             try Self.checkRun(run, in: db)
             var out: [String: [MetricPoint]] = [:]
             // One pass over the run's chunks, in (key, first step) order: the unique index's order.
-            let chunks = try Row.fetchCursor(
-                db,
+            try db.forEachRow(
                 sql: """
                     SELECT k.name, c.points FROM metricChunk c JOIN metricKey k ON k.id = c.keyId
                     WHERE c.runId = ? ORDER BY c.keyId, c.firstStep
                     """,
                 arguments: [run]
-            )
-            while let row = try chunks.next() {
+            ) { row in
                 let key: String = row[0]
-                try row.withUnsafeData(atIndex: 1) { data in
-                    try data?.withUnsafeBytes { bytes in
-                        out[key, default: []] += try PackedMetricSeries.decode(bytes).map {
-                            MetricPoint(key: key, step: Int($0.step), value: $0.value, time: $0.time)
-                        }
+                let points: [UInt8] = row[1]
+                try points.withUnsafeBytes { bytes in
+                    out[key, default: []] += try PackedMetricSeries.decode(bytes).map {
+                        MetricPoint(key: key, step: Int($0.step), value: $0.value, time: $0.time)
                     }
                 }
             }
@@ -169,8 +166,8 @@ extension Registry {
     public func fusionWeightHistory(run: Int64) async throws -> [WeightPoint] {
         try await read { db in
             try Self.checkRun(run, in: db)
-            return try Row.fetchAll(
-                db,
+            return try db.fetchAll(
+                StoreRow.self,
                 sql:
                     "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ? ORDER BY epoch, rowid",
                 arguments: [run]
@@ -191,9 +188,9 @@ extension Registry {
         do {
             let select =
                 "SELECT id, ownerPid, ownerBootId, ownerHost, coalesce(heartbeatAt, startedAt) AS heartbeat FROM run WHERE status = 'running'"
-            func abandoned(_ db: Database) throws -> [(id: Int64, reason: String)] {
+            func abandoned(_ db: any StoreSQL) throws -> [(id: Int64, reason: String)] {
                 let now = Clock.unixSeconds()
-                return try Row.fetchAll(db, sql: select).compactMap { row in
+                return try db.fetchAll(StoreRow.self, sql: select).compactMap { row in
                     RunLiveness.reasonAbandoned(
                         pid: row["ownerPid"],
                         bootID: row["ownerBootId"],
@@ -203,8 +200,8 @@ extension Registry {
                     ).map { (row["id"], $0) }
                 }
             }
-            guard try !writer.read(abandoned).isEmpty else { return }
-            try writer.write { db in
+            guard try !readBlocking(abandoned).isEmpty else { return }
+            try writeBlocking { db in
                 for (id, reason) in try abandoned(db) {
                     try db.execute(
                         sql: "UPDATE run SET status = 'failed', endedAt = ?, failure = ? WHERE id = ?",
@@ -235,7 +232,7 @@ extension Registry {
         owner: RunOwner = .thisProcess,
         experiment: Int64 = 0,
         name: String? = nil,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> Int64 {
         // Experiment 0 (Default) always exists and is never deleted.
         if experiment != 0 { _ = try requireExperiment(experiment, live: true, in: db) }
@@ -254,7 +251,7 @@ extension Registry {
                 experiment, name,
             ]
         )
-        let id = db.lastInsertedRowID
+        let id = try db.lastInsertedRowID
         try insertParams(run: id, params, in: db)
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
@@ -262,7 +259,7 @@ extension Registry {
         return id
     }
 
-    static func insertParams(run: Int64, _ params: [String: ParamValue], in db: Database) throws {
+    static func insertParams(run: Int64, _ params: [String: ParamValue], in db: any StoreSQL) throws {
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
             try db.execute(
                 sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",
@@ -272,17 +269,19 @@ extension Registry {
     }
 
     /// After a write to a run: a running run's heartbeat is refreshed, an ended run is sealed again.
-    static func wrote(to run: Int64, in db: Database) throws {
+    static func wrote(to run: Int64, in db: any StoreSQL) throws {
         try touch(run: run, in: db)
         try sealRunIfEnded(run, in: db)
     }
 
-    static func touch(run: Int64, in db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ? AND status = 'running'").execute(
-            arguments: [Clock.unixSeconds(), run])
+    static func touch(run: Int64, in db: any StoreSQL) throws {
+        try db.execute(
+            sql: "UPDATE run SET heartbeatAt = ? WHERE id = ? AND status = 'running'",
+            arguments: [Clock.unixSeconds(), run]
+        )
     }
 
-    static func finish(run: Int64, versionId: Int64?, in db: Database) throws {
+    static func finish(run: Int64, versionId: Int64?, in db: any StoreSQL) throws {
         try db.execute(
             sql:
                 "UPDATE run SET status = 'finished', endedAt = ?, versionId = coalesce(?, versionId) WHERE id = ? AND status = 'running'",
@@ -298,21 +297,21 @@ extension Registry {
     }
 
     /// The id of a metric key, if any run has logged it.
-    static func metricKeyId(_ name: String, in db: Database) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM metricKey WHERE name = ?"), arguments: [name])
+    static func metricKeyId(_ name: String, in db: any StoreSQL) throws -> Int64? {
+        try db.fetchOne(Int64.self, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [name])
     }
 
-    static func keyId(_ name: String, in db: Database) throws -> Int64 {
+    static func keyId(_ name: String, in db: any StoreSQL) throws -> Int64 {
         if let id = try metricKeyId(name, in: db) { return id }
         try db.execute(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
-        return db.lastInsertedRowID
+        return try db.lastInsertedRowID
     }
 
     /// Writes values into each key's packed series (``MetricChunks``), then sets each key's
     /// latest value (the series' last step) once.
-    static func insertMetrics(run: Int64, _ points: [MetricPoint], in db: Database) throws {
+    static func insertMetrics(run: Int64, _ points: [MetricPoint], in db: any StoreSQL) throws {
         guard !points.isEmpty else { return }
-        guard try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM run WHERE id = ?"), arguments: [run]) != nil
+        guard try db.fetchOne(Int.self, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) != nil
         else {
             throw RegistryError(.notFound, "There is no run \(run).")
         }
@@ -320,34 +319,32 @@ extension Registry {
         for p in points {
             series[p.key, default: []].append(MetricSample(step: Int64(p.step), value: p.value, time: p.time))
         }
-        let upsert = try db.cachedStatement(
-            sql: """
-                INSERT INTO latestMetric (runId, keyId, step, value) VALUES (?, ?, ?, ?)
-                ON CONFLICT (runId, keyId) DO UPDATE SET step = excluded.step, value = excluded.value
-                """
-        )
         for (key, samples) in series.sorted(by: { $0.key < $1.key }) {
             let keyId = try keyId(key, in: db)
             guard let last = try MetricChunks.write(run: run, keyId: keyId, samples, in: db) else { continue }
-            upsert.setUncheckedArguments([run, keyId, last.step, last.value])
-            try upsert.execute()
+            try db.execute(
+                sql: """
+                    INSERT INTO latestMetric (runId, keyId, step, value) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (runId, keyId) DO UPDATE SET step = excluded.step, value = excluded.value
+                    """,
+                arguments: [run, keyId, last.step, last.value]
+            )
         }
     }
 
-    static func insertWeights(run: Int64, epoch: Int, _ weights: FusionWeights, in db: Database) throws {
-        let insert = try db.cachedStatement(
-            sql: "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight) VALUES (?, ?, ?, ?, ?)"
-        )
+    static func insertWeights(run: Int64, epoch: Int, _ weights: FusionWeights, in db: any StoreSQL) throws {
         for e in weights.entries {
-            insert.setUncheckedArguments([run, epoch, e.modality, e.classIndex, Double(e.weight)])
-            try insert.execute()
+            try db.execute(
+                sql: "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight) VALUES (?, ?, ?, ?, ?)",
+                arguments: [run, epoch, e.modality, e.classIndex, Double(e.weight)]
+            )
         }
     }
 
-    static func latestMetrics(run: Int64, in db: Database) throws -> [String: Double] {
+    static func latestMetrics(run: Int64, in db: any StoreSQL) throws -> [String: Double] {
         Dictionary(
-            uniqueKeysWithValues: try Row.fetchAll(
-                db,
+            uniqueKeysWithValues: try db.fetchAll(
+                StoreRow.self,
                 sql: "SELECT k.name, l.value FROM latestMetric l JOIN metricKey k ON k.id = l.keyId WHERE l.runId = ?",
                 arguments: [run]
             ).map { ($0["name"], $0["value"]) }
@@ -359,15 +356,15 @@ extension Registry {
     static func runSummaries(
         from source: String = "run r",
         whereSQL: String,
-        arguments: StatementArguments,
+        arguments: StoreArguments,
         orderSQL: String,
         limit: Int,
         offset: Int = 0,
         lifecycle: RunLifecycle = .active,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> [RunSummary] {
-        let rows = try Row.fetchAll(
-            db,
+        let rows = try db.fetchAll(
+            StoreRow.self,
             sql: """
                 SELECT r.id, r.kind, r.status, r.startedAt, r.endedAt, r.failure, r.principal, r.experimentId, r.name,
                     r.deletedAt, m.name AS model, v.number AS version
@@ -378,16 +375,16 @@ extension Registry {
         )
         // Params, tags and latest metrics of the whole page in one query each, not three per run.
         let ids = rows.map { $0["id"] as Int64 }
-        func grouped(_ sql: String) throws -> [Int64: [String: DatabaseValue]] {
-            var out: [Int64: [String: DatabaseValue]] = [:]
+        func grouped(_ sql: String) throws -> [Int64: [String: StoreValue]] {
+            var out: [Int64: [String: StoreValue]] = [:]
             for chunk in stride(from: 0, to: ids.count, by: 5000) {
                 let part = Array(ids[chunk..<min(chunk + 5000, ids.count)])
-                for row in try Row.fetchAll(
-                    db,
+                for row in try db.fetchAll(
+                    StoreRow.self,
                     sql: sql + " IN (\(databaseQuestionMarks(count: part.count)))",
-                    arguments: StatementArguments(part)
+                    arguments: StoreArguments(part)
                 ) {
-                    out[row[0], default: [:]][row[1]] = row[2] as DatabaseValue
+                    out[row[0], default: [:]][row[1]] = row[2] as StoreValue
                 }
             }
             return out
@@ -409,9 +406,9 @@ extension Registry {
                 endedAt: row["endedAt"],
                 failure: row["failure"],
                 principal: row["principal"],
-                params: (params[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
-                tags: (tags[id] ?? [:]).compactMapValues { String.fromDatabaseValue($0) },
-                metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromDatabaseValue($0) }
+                params: (params[id] ?? [:]).compactMapValues { String.fromStoreValue($0) },
+                tags: (tags[id] ?? [:]).compactMapValues { String.fromStoreValue($0) },
+                metrics: (metrics[id] ?? [:]).compactMapValues { Double.fromStoreValue($0) }
             )
             run.experimentId = row["experimentId"]
             run.name = row["name"]

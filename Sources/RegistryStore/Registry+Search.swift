@@ -72,23 +72,23 @@ extension Registry {
         descending: Bool,
         filter: RunQuery.Filter?,
         limit: Int,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> [RunSummary]? {
-        guard let keyId = try Int64.fetchOne(db, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key])
+        guard let keyId = try db.fetchOne(Int64.self, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key])
         else { return nil }
         let direction = descending ? "DESC" : "ASC"
         // Fewer runs than the reach: the matching sets are small too, and cheaper than probing.
         // (The largest run id bounds the count without counting.)
         let reach = 16 * limit
-        guard try Int.fetchOne(db, sql: "SELECT max(id) FROM run") ?? 0 >= reach,
-            let bound = try Double.fetchOne(
-                db,
+        guard try db.fetchOne(Int.self, sql: "SELECT max(id) FROM run") ?? 0 >= reach,
+            let bound = try db.fetchOne(
+                Double.self,
                 sql: "SELECT value FROM latestMetric WHERE keyId = ? ORDER BY value \(direction) LIMIT 1 OFFSET ?",
                 arguments: [keyId, reach - 1]
             )
         else { return nil }
         var whereSQL = "o.keyId = ? AND o.value \(descending ? ">=" : "<=") ?"
-        var arguments: StatementArguments = [keyId, bound]
+        var arguments: StoreArguments = [keyId, bound]
         if let filter {
             let (sql, filterArguments) = try RunQuery.compile(filter, reach: .perRun(orderedMetric: key))
             whereSQL += " AND \(sql)"

@@ -50,7 +50,11 @@ extension Registry {
             Self.tokenPrefix + SHA256Hex.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let hash = SHA256Hex.of(Array(secret.utf8))
         try await write { [principal] db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM token WHERE name = ? AND revokedAt IS NULL", arguments: [name])
+            if try db.fetchOne(
+                Bool.self,
+                sql: "SELECT 1 FROM token WHERE name = ? AND revokedAt IS NULL",
+                arguments: [name]
+            )
                 != nil
             {
                 throw RegistryError(
@@ -69,7 +73,7 @@ extension Registry {
     /// Every token, revoked ones included, oldest first.
     public func tokens() async throws -> [TokenInfo] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM token ORDER BY id").map(Self.tokenInfo)
+            try db.fetchAll(StoreRow.self, sql: "SELECT * FROM token ORDER BY id").map(Self.tokenInfo)
         }
     }
 
@@ -95,12 +99,16 @@ extension Registry {
         }
         let hash = SHA256Hex.of(Array(token.utf8))
         return try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM token WHERE sha256 = ? AND revokedAt IS NULL", arguments: [hash])
-                .map(Self.tokenInfo)
+            try db.fetchOne(
+                StoreRow.self,
+                sql: "SELECT * FROM token WHERE sha256 = ? AND revokedAt IS NULL",
+                arguments: [hash]
+            )
+            .map(Self.tokenInfo)
         }
     }
 
-    static func tokenInfo(_ row: Row) -> TokenInfo {
+    static func tokenInfo(_ row: StoreRow) -> TokenInfo {
         TokenInfo(
             name: row["name"],
             scope: TokenScope(rawValue: row["scope"]) ?? .read,

@@ -96,7 +96,7 @@ extension Registry {
         description: String,
         principal: String,
         blobs: TensorBlobs,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> (id: Int64, number: Int) {
         let (versionId, number) = try insertVersion(
             modelId: modelId,
@@ -181,13 +181,13 @@ extension Registry {
         try await read { db in
             let versionId = try Self.resolve(reference, in: db)
             let version = try Self.version(id: versionId, in: db)
-            let rows = try Row.fetchAll(
-                db,
+            let rows = try db.fetchAll(
+                StoreRow.self,
                 sql: "SELECT name, dtype, shape, blobId FROM versionTensor WHERE versionId = ? ORDER BY position",
                 arguments: [versionId]
             )
-            let registered = try Data.fetchOne(
-                db,
+            let registered = try db.fetchOne(
+                Data.self,
                 sql: "SELECT safetensorsHeader FROM modelVersion WHERE id = ?",
                 arguments: [versionId]
             )
@@ -243,10 +243,10 @@ extension Registry {
         label: String,
         verify: Bool,
         blobs: TensorBlobs,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> [(name: String, tensor: Tensor)] {
-        let rows = try Row.fetchAll(
-            db,
+        let rows = try db.fetchAll(
+            StoreRow.self,
             sql: """
                 SELECT t.name, t.dtype, t.shape, t.blobId, b.byteCount FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId
                 WHERE t.versionId = ? ORDER BY t.position
@@ -279,16 +279,16 @@ extension Registry {
         lineage: Lineage,
         tags: [String: String],
         principal: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> (id: Int64, number: Int) {
         // The per-model counter, not max(number): a deleted version's number is never given again.
-        let number = try Int.fetchOne(
-            db,
+        let number = try db.fetchOne(
+            Int.self,
             sql: "UPDATE model SET lastVersionNumber = lastVersionNumber + 1 WHERE id = ? RETURNING lastVersionNumber",
             arguments: [modelId]
         )!
         if let run = lineage.trainingRun,
-            try Int.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil
+            try db.fetchOne(Int.self, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil
         {
             throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
         }
@@ -296,10 +296,10 @@ extension Registry {
             sql:
                 "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt, principal) VALUES (?, ?, ?, ?, ?, ?, ?)",
             arguments: [
-                modelId, number, spec, header.map { Data($0) }, lineage.trainingRun, Clock.unixSeconds(), principal,
+                modelId, number, spec, header, lineage.trainingRun, Clock.unixSeconds(), principal,
             ]
         )
-        let id = db.lastInsertedRowID
+        let id = try db.lastInsertedRowID
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(
                 sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)",
@@ -333,7 +333,7 @@ extension Registry {
         _ dtype: DType,
         _ shape: Shape,
         _ blobId: Int64,
-        in db: Database
+        in db: any StoreSQL
     ) throws {
         try db.execute(
             sql:

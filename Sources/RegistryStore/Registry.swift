@@ -3,10 +3,12 @@ import GRDB
 import Logging
 import TensorIO
 
-/// The model registry stored in one SQLite file.
+/// The model registry, stored in one SQLite file or in a PostgreSQL database: its logic runs
+/// through the store's ``RegistryBackend``, the same on both.
 ///
-/// Several processes may read and write the same file at once (WAL, a 30 s busy timeout, writes
-/// in `BEGIN IMMEDIATE` transactions). Everything that belongs together is written in one
+/// Several processes may read and write the same store at once (on a file: WAL, a 30 s busy
+/// timeout, writes in `BEGIN IMMEDIATE` transactions; on PostgreSQL: snapshots to read, an
+/// advisory lock that writers take turns on). Everything that belongs together is written in one
 /// transaction, so a process killed at any instant leaves either the whole version, run or alias
 /// move, or nothing.
 ///
@@ -25,11 +27,15 @@ public struct Registry: Sendable {
         case readWrite
     }
 
-    let writer: any DatabaseWriter
+    /// The seam: where this registry's transactions run (``RegistryBackend``).
+    public let backend: any RegistryBackend
+    /// The SQLite connection of a store file, for what only a file does (``backup(toPath:overwrite:)``).
+    let writer: (any DatabaseWriter)?
     let logger: Logger
-    /// Where tensor bytes go: the database, and the object folder for large ones.
-    var blobs = TensorBlobs(objects: nil)
-    /// The store's file, or a description for an in-memory store.
+    /// Where tensor bytes go: the database, and the object folder for large ones (a test may lower
+    /// its threshold; `backend`'s copy, which only `fusebox copy` uses, keeps the default).
+    var blobs: TensorBlobs
+    /// The store's file, a description for an in-memory store, or a database's URL (without its password).
     public let path: String
     /// The folder beside the store file that holds its large tensors and artifacts
     /// (`<store>-objects`), or nil for a store in memory. It belongs to the store: move, copy and
@@ -98,9 +104,14 @@ public struct Registry: Sendable {
         do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
             throw mapped(error, path: path)
         }
-        var registry = try Registry(queue, path: path, access: access, principal: principal, logger: logger)
-        registry.blobs = TensorBlobs(objects: ObjectFolder(root: objectFolder(ofStore: path)))
-        return registry
+        return try Registry(
+            queue,
+            path: path,
+            objects: ObjectFolder(root: objectFolder(ofStore: path)),
+            access: access,
+            principal: principal,
+            logger: logger
+        )
     }
 
     /// The object folder of the store file at `path`: `<path>-objects`, beside it as SQLite's
@@ -119,10 +130,23 @@ public struct Registry: Sendable {
         principal: String = ProcessIdentity.user,
         logger: Logger
     ) throws {
+        try self.init(writer, path: path, objects: nil, access: access, principal: principal, logger: logger)
+    }
+
+    init(
+        _ writer: any DatabaseWriter,
+        path: String,
+        objects: ObjectFolder?,
+        access: Access,
+        principal: String,
+        logger: Logger
+    ) throws {
         self.writer = writer
         self.path = path
         self.logger = logger
         self.principal = principal
+        blobs = TensorBlobs(objects: objects)
+        backend = SQLiteBackend(writer: writer, blobs: blobs, statements: StatementBudget(), address: .file(path))
         do {
             writer.writeWithoutTransaction { db in Self.addFunctions(to: db) }
             let applied = try writer.read { db in
@@ -147,6 +171,24 @@ public struct Registry: Sendable {
         } catch {
             throw Self.mapped(error, path: path)
         }
+        if access == .readWrite { try markAbandonedRunsFailed() }
+    }
+
+    /// A registry on any backend whose schema is current (RegistryPostgres's `Registry.open(url:)`
+    /// makes one of a PostgreSQL database). Every blob is kept in the database, streamed in 4 MiB
+    /// chunks. Read-write, runs whose owner is gone are marked failed.
+    public init(
+        backend: any RegistryBackend,
+        access: Access = .readWrite,
+        principal: String = ProcessIdentity.user,
+        logger: Logger
+    ) throws {
+        self.backend = backend
+        writer = nil
+        path = backend.address.description
+        self.logger = logger
+        self.principal = principal
+        blobs = TensorBlobs(objects: nil)
         if access == .readWrite { try markAbandonedRunsFailed() }
     }
 
@@ -228,18 +270,25 @@ public struct Registry: Sendable {
         }
     }
 
-    /// Runs `body` in a read transaction, mapping database errors.
-    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await writer.read(body) } catch { throw Self.mapped(error, path: path) }
+    /// Runs `body` in a read transaction (one snapshot).
+    func read<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T {
+        try await backend.readSQL(body)
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping database errors.
-    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await writer.write(body) } catch { throw Self.mapped(error, path: path) }
+    /// Runs `body` in one write transaction; writers take turns.
+    func write<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T {
+        try await backend.writeSQL(body)
     }
+
+    /// ``write(_:)`` for synchronous callers (a trainer's epoch callback, a heartbeat timer).
+    func writeBlocking<T>(_ body: (any StoreSQL) throws -> T) throws -> T { try backend.writeSQL(body) }
+
+    /// ``read(_:)`` for synchronous callers.
+    func readBlocking<T>(_ body: (any StoreSQL) throws -> T) throws -> T { try backend.readSQL(body) }
 
     /// The applied schema migrations, in order.
     public func appliedMigrations() async throws -> [String] {
-        try await read { db in try Schema.migrator.appliedMigrations(db) }
+        let backend = backend
+        return try await offCooperativePool { try backend.appliedMigrations() }
     }
 }

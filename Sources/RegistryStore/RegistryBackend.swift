@@ -1,10 +1,15 @@
+import Dispatch
+
 /// The seam between the registry and a database: what differs per database (connection,
 /// dialect, locking, where blob bytes live) sits below it, in one implementation per backend —
-/// ``SQLiteBackend`` here, `PostgresBackend` in the RegistryPostgres module.
+/// ``SQLiteBackend`` here, `PostgresBackend` in the RegistryPostgres module. ``Registry`` holds
+/// one and runs all of its logic — workflows, gates, the query compiler, integrity checks —
+/// through it, as statements on ``StoreSQL`` written once for both databases.
 ///
-/// Above it, code speaks of ``StoreTable`` rows of ``StoreValue``s and of verified blob streams,
-/// never of SQL. ``StoreCopy`` (`fusebox copy`) is written against it alone, which is why it moves
-/// a store between any two backends.
+/// It has two halves. `readSQL(_:)` and `writeSQL(_:)` hand the registry's logic one
+/// transaction's ``StoreSQL``; ``read(_:)`` and ``write(_:)`` speak of ``StoreTable`` rows and of
+/// verified blob streams, never of SQL, and ``StoreCopy`` (`fusebox copy`) is written against them
+/// alone, which is why it moves a store between any two backends.
 public protocol RegistryBackend: Sendable {
     /// Where the store lives (printable: a URL never shows its password).
     var address: StoreAddress { get }
@@ -14,6 +19,41 @@ public protocol RegistryBackend: Sendable {
     /// throws (or the process dies). Foreign keys are checked at commit, so rows that refer to each
     /// other (a run and the version it trained) can be written in either order.
     func write<T>(_ body: (any BackendTransaction) throws -> T) throws -> T
+
+    /// Runs `body` on one consistent snapshot, blocking the calling thread.
+    func readSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T
+    /// Runs `body` in one write transaction, blocking the calling thread. Write transactions take
+    /// turns (SQLite's `BEGIN IMMEDIATE`; PostgreSQL's advisory write lock), so what `body` reads
+    /// it may act on: no lost update, gapless version numbers.
+    func writeSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T
+    /// `readSQL(_:)` for async callers, who must never block a cooperative thread.
+    func readSQL<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T
+    /// `writeSQL(_:)` for async callers.
+    func writeSQL<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T
+    /// A value that changes whenever something may have been committed to the store, by this
+    /// process or any other (``StoreGeneration``).
+    func generation() throws -> StoreGeneration
+    /// The applied schema migrations, in order.
+    func appliedMigrations() throws -> [String]
+}
+
+extension RegistryBackend {
+    /// Runs the blocking `readSQL(_:)` on a thread of its own.
+    public func readSQL<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T {
+        try await offCooperativePool { try readSQL(body) }
+    }
+
+    /// Runs the blocking `writeSQL(_:)` on a thread of its own.
+    public func writeSQL<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T {
+        try await offCooperativePool { try writeSQL(body) }
+    }
+}
+
+/// Runs blocking work on a Dispatch thread and awaits it.
+func offCooperativePool<T: Sendable>(_ work: @Sendable @escaping () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
 }
 
 /// Reads of one snapshot of a store.

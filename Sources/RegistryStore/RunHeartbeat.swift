@@ -1,5 +1,4 @@
 import Dispatch
-import GRDB
 
 /// Refreshes a run's heartbeat every ``RunLiveness/heartbeatInterval`` seconds on a background queue
 /// until stopped, so a long epoch or fit is not mistaken for an abandoned run. A failed refresh is
@@ -7,11 +6,11 @@ import GRDB
 final class RunHeartbeat: @unchecked Sendable {
     private let timer: any DispatchSourceTimer
 
-    init(writer: any DatabaseWriter, run: Int64) {
+    init(registry: Registry, run: Int64) {
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "fusebox.heartbeat"))
         timer.schedule(deadline: .now() + RunLiveness.heartbeatInterval, repeating: RunLiveness.heartbeatInterval)
         timer.setEventHandler {
-            do { try writer.write { db in try Registry.touch(run: run, in: db) } } catch {}
+            do { try registry.writeBlocking { db in try Registry.touch(run: run, in: db) } } catch {}
         }
         timer.resume()
     }

@@ -18,7 +18,7 @@ extension RunQuery {
     static func compile(
         _ filter: Filter,
         reach: Reach = .matchingSet
-    ) throws -> (sql: String, arguments: StatementArguments) {
+    ) throws -> (sql: String, arguments: StoreArguments) {
         switch filter {
         case .and(let a, let b), .or(let a, let b):
             let (sa, aa) = try compile(a, reach: reach)
@@ -127,7 +127,7 @@ extension RunQuery {
         /// By a metric's latest value; runs without it come last.
         case metric(String, descending: Bool)
         /// By a param or a run attribute.
-        case other(sql: String, arguments: StatementArguments)
+        case other(sql: String, arguments: StoreArguments)
 
         static let newestFirst = Order.other(sql: "r.id DESC", arguments: [])
 
@@ -169,7 +169,7 @@ extension RunQuery {
         }
 
         /// The ORDER BY clause over `run r` (with `model m` and `modelVersion v` joined).
-        var sql: (String, StatementArguments) {
+        var sql: (String, StoreArguments) {
             switch self {
             case .metric(let key, let descending):
                 (

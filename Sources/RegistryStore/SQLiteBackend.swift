@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The embedded backend: an SQLite file through GRDB, with large blobs in its object folder.
 ///
@@ -8,13 +9,14 @@ import GRDB
 public struct SQLiteBackend: RegistryBackend {
     let writer: any DatabaseWriter
     let blobs: TensorBlobs
+    let statements: StatementBudget
     /// The store file.
     public let address: StoreAddress
 
     /// Runs `body` in one read transaction (a WAL snapshot).
     public func read<T>(_ body: (any BackendSnapshot) throws -> T) throws -> T {
         do {
-            return try writer.read { db in try body(Access(db: db, tensorBlobs: blobs)) }
+            return try writer.read { db in try body(Access(db: db, tensorBlobs: blobs, statements: statements)) }
         } catch { throw Registry.mapped(error, path: address.description) }
     }
 
@@ -25,7 +27,7 @@ public struct SQLiteBackend: RegistryBackend {
             try writer.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
-                    result = try body(Access(db: db, tensorBlobs: blobs))
+                    result = try body(Access(db: db, tensorBlobs: blobs, statements: statements))
                     return .commit
                 }
             }
@@ -33,10 +35,65 @@ public struct SQLiteBackend: RegistryBackend {
         } catch { throw Registry.mapped(error, path: address.description) }
     }
 
+    /// Runs `body` in one read transaction (a WAL snapshot).
+    public func readSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
+        do { return try writer.read { db in try body(SQLiteSQL(db, budget: statements)) } } catch {
+            throw Registry.mapped(error, path: address.description)
+        }
+    }
+
+    /// Runs `body` in one write transaction (GRDB's, `BEGIN IMMEDIATE`).
+    public func writeSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
+        do { return try writer.write { db in try body(SQLiteSQL(db, budget: statements)) } } catch {
+            throw Registry.mapped(error, path: address.description)
+        }
+    }
+
+    /// GRDB's asynchronous read, which waits for the connection without blocking the caller's thread.
+    public func readSQL<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T {
+        let statements = statements
+        do { return try await writer.read { db in try body(SQLiteSQL(db, budget: statements)) } } catch {
+            throw Registry.mapped(error, path: address.description)
+        }
+    }
+
+    /// GRDB's asynchronous write.
+    public func writeSQL<T: Sendable>(_ body: @Sendable @escaping (any StoreSQL) throws -> T) async throws -> T {
+        let statements = statements
+        do { return try await writer.write { db in try body(SQLiteSQL(db, budget: statements)) } } catch {
+            throw Registry.mapped(error, path: address.description)
+        }
+    }
+
+    /// The migrations recorded in GRDB's `grdb_migrations`, in order.
+    public func appliedMigrations() throws -> [String] {
+        do { return try writer.read { db in try Schema.migrator.appliedMigrations(db) } } catch {
+            throw Registry.mapped(error, path: address.description)
+        }
+    }
+
+    /// `PRAGMA data_version` (other connections' commits) and this connection's change count, read
+    /// without touching a table, on the calling thread.
+    public func generation() throws -> StoreGeneration {
+        do {
+            return try writer.unsafeReentrantRead { db in
+                StoreGeneration([
+                    .integer(try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0),
+                    .integer(sqlite3_total_changes64(db.sqliteConnection)),
+                ])
+            }
+        } catch {
+            throw Registry.mapped(error, path: address.description)
+        }
+    }
+
     /// Rows and blobs through one GRDB connection.
     struct Access: BackendTransaction {
         let db: Database
         let tensorBlobs: TensorBlobs
+        let statements: StatementBudget
+        /// The same connection as the registry's logic sees it.
+        var sql: SQLiteSQL { SQLiteSQL(db, budget: statements) }
 
         func forEachRow(of table: StoreTable, _ body: ([StoreValue]) throws -> Void) throws {
             let sql = "SELECT \(columnList(table.columns)) FROM \(table.name) ORDER BY \(columnList(table.key))"
@@ -62,7 +119,7 @@ public struct SQLiteBackend: RegistryBackend {
         }
 
         func streamBlob(_ blob: BlobRecord, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-            try tensorBlobs.stream(blobId: blob.id, in: db, verify: true, what: "Blob \(blob.id)", body)
+            try tensorBlobs.stream(blobId: blob.id, in: sql, verify: true, what: "Blob \(blob.id)", body)
         }
 
         func insert(_ row: [StoreValue], into table: StoreTable) throws {
@@ -90,7 +147,7 @@ public struct SQLiteBackend: RegistryBackend {
                 byteCount: blob.byteCount,
                 source: "blob \(blob.id)",
                 id: blob.id,
-                in: db,
+                in: sql,
                 produce: produce
             )
             guard stored.sha256 == blob.sha256 else {
@@ -122,35 +179,10 @@ public struct SQLiteBackend: RegistryBackend {
             BlobRecord(id: row["id"], sha256: row["sha256"], byteCount: row["byteCount"])
         }
 
-        private func values(of row: Row) -> [StoreValue] {
-            row.databaseValues.map { value in
-                switch value.storage {
-                case .null: .null
-                case .int64(let integer): .integer(integer)
-                case .double(let real): .real(real)
-                case .string(let text): .text(text)
-                case .blob(let data): .bytes([UInt8](data))
-                }
-            }
-        }
+        private func values(of row: Row) -> [StoreValue] { row.databaseValues.map(SQLiteSQL.storeValue) }
 
         private func arguments(_ values: [StoreValue]) -> StatementArguments {
-            StatementArguments(
-                values.map { value -> (any DatabaseValueConvertible)? in
-                    switch value {
-                    case .null: nil
-                    case .integer(let integer): integer
-                    case .real(let real): real
-                    case .text(let text): text
-                    case .bytes(let bytes): Data(bytes)
-                    }
-                }
-            )
+            SQLiteSQL.bindings(StoreArguments(values))
         }
     }
-}
-
-extension Registry {
-    /// This store as a ``RegistryBackend`` (what ``StoreCopy`` reads from and writes to).
-    public var backend: SQLiteBackend { SQLiteBackend(writer: writer, blobs: blobs, address: .file(path)) }
 }

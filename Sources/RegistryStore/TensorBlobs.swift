@@ -39,7 +39,7 @@ struct TensorBlobs: Sendable {
         byteCount: Int,
         source: @autoclosure () -> String = "a tensor",
         id requestedId: Int64? = nil,
-        in db: Database,
+        in db: any StoreSQL,
         stage: ((ObjectFolder) throws -> StagedObject)? = nil,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> (id: Int64, sha256: String, isNew: Bool) {
@@ -62,38 +62,99 @@ struct TensorBlobs: Sendable {
                 return (id, staged.sha256, false)
             }
             try objects.publish(staged)
-            try db.execute(
-                sql:
-                    "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, ?, 0, 1)",
-                arguments: [requestedId, staged.sha256, byteCount]
+            let id = try insertBlob(
+                id: requestedId,
+                sha256: staged.sha256,
+                byteCount: byteCount,
+                inObjectFolder: true,
+                in: db
             )
-            return (db.lastInsertedRowID, staged.sha256, true)
+            return (id, staged.sha256, true)
         }
-        // In the database: at most one chunk when the store has an object folder (or a store in
-        // memory, which holds everything in memory anyway).
-        var bytes = Data()
+        // In the database. One chunk's worth (all a store with an object folder keeps here) is
+        // hashed first and inserted only when new; more is streamed chunk by chunk.
+        if byteCount > Self.chunkSize {
+            return try storeStreaming(byteCount: byteCount, id: requestedId, in: db, produce: produce, check: check)
+        }
+        var bytes: [UInt8] = []
         bytes.reserveCapacity(byteCount)
         try produce { bytes.append(contentsOf: $0) }
         let digest = SHA256Hex.hex(SHA256.hash(data: bytes))
         try check(bytes.count)
         if let id = try Self.blobId(sha256: digest, in: db) { return (id, digest, false) }
-        let chunkCount = (byteCount + Self.chunkSize - 1) / Self.chunkSize
-        try db.execute(
-            sql: "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount) VALUES (?, ?, ?, ?)",
-            arguments: [requestedId, digest, byteCount, chunkCount]
-        )
-        let id = db.lastInsertedRowID
-        let insert = try db.cachedStatement(sql: "INSERT INTO tensorChunk (blobId, position, bytes) VALUES (?, ?, ?)")
-        for position in 0..<chunkCount {
-            let start = position * Self.chunkSize
-            insert.setUncheckedArguments([id, position, bytes[start..<min(start + Self.chunkSize, byteCount)]])
-            try insert.execute()
+        let id = try insertBlob(id: requestedId, sha256: digest, byteCount: byteCount, in: db)
+        if byteCount > 0 {
+            try db.execute(
+                sql: "INSERT INTO tensorChunk (blobId, position, bytes) VALUES (?, 0, ?)",
+                arguments: [id, bytes]
+            )
         }
         return (id, digest, true)
     }
 
+    /// Stores a blob of more than one chunk in the database with one chunk in memory at a time: its
+    /// row is written under a provisional digest and its chunks as the bytes arrive, hashed on
+    /// the way, all inside a savepoint that is undone when the bytes turn out to be stored already.
+    private func storeStreaming(
+        byteCount: Int,
+        id requestedId: Int64?,
+        in db: any StoreSQL,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        check: (Int) throws -> Void
+    ) throws -> (id: Int64, sha256: String, isNew: Bool) {
+        var outcome: (id: Int64, sha256: String, isNew: Bool)?
+        try db.inSavepoint {
+            // Unique, so concurrent writers never wait on each other's provisional rows.
+            let provisional = ("provisional " + UUID().uuidString).padding(toLength: 64, withPad: "-", startingAt: 0)
+            let id = try insertBlob(id: requestedId, sha256: provisional, byteCount: byteCount, in: db)
+            var chunker = BlobChunker(chunkSize: Self.chunkSize)
+            func insert(_ position: Int, _ bytes: [UInt8]) throws {
+                try db.execute(
+                    sql: "INSERT INTO tensorChunk (blobId, position, bytes) VALUES (?, ?, ?)",
+                    arguments: [id, position, bytes]
+                )
+            }
+            try produce { try chunker.append($0, emit: insert) }
+            let digest = try chunker.finish(emit: insert)
+            try check(chunker.byteCount)
+            if let existing = try Self.blobId(sha256: digest, in: db) {
+                outcome = (existing, digest, false)
+                return false
+            }
+            try db.execute(sql: "UPDATE tensorBlob SET sha256 = ? WHERE id = ?", arguments: [digest, id])
+            outcome = (id, digest, true)
+            return true
+        }
+        return outcome!
+    }
+
+    /// Inserts a blob's row (its chunks, if in the database, follow) with the given id, or the next one.
+    private func insertBlob(
+        id: Int64?,
+        sha256: String,
+        byteCount: Int,
+        inObjectFolder: Bool = false,
+        in db: any StoreSQL
+    ) throws -> Int64 {
+        let chunkCount = inObjectFolder ? 0 : (byteCount + Self.chunkSize - 1) / Self.chunkSize
+        let values: StoreArguments = [sha256, byteCount, chunkCount, inObjectFolder]
+        if let id {
+            try db.execute(
+                sql:
+                    "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id] + values
+            )
+            return id
+        }
+        try db.execute(
+            sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, ?, ?)",
+            arguments: values
+        )
+        return try db.lastInsertedRowID
+    }
+
     /// Stores an in-memory tensor's bytes.
-    func store(_ tensor: Tensor, in db: Database) throws -> Int64 {
+    func store(_ tensor: Tensor, in db: any StoreSQL) throws -> Int64 {
         try store(byteCount: tensor.bytes.count, in: db) { emit in
             try tensor.withUnsafeBytes { try emit($0) }
         }.id
@@ -104,14 +165,14 @@ struct TensorBlobs: Sendable {
     /// object is missing.
     func stream(
         blobId: Int64,
-        in db: Database,
+        in db: any StoreSQL,
         verify: Bool,
         what: @autoclosure () -> String,
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         guard
-            let row = try Row.fetchOne(
-                db,
+            let row = try db.fetchOne(
+                StoreRow.self,
                 sql: "SELECT sha256, byteCount, inObjectFolder FROM tensorBlob WHERE id = ?",
                 arguments: [blobId]
             )
@@ -130,11 +191,12 @@ struct TensorBlobs: Sendable {
     /// Appends a blob's bytes to `writer`, verified: an object is copied in the kernel while
     /// another thread hashes it, chunks are written as they are hashed. A damaged blob throws
     /// `corruptData` (naming `what`), so the file being written is discarded.
-    func export(blobId: Int64, to writer: BackgroundWriter, in db: Database, what: @autoclosure () -> String) throws {
+    func export(blobId: Int64, to writer: BackgroundWriter, in db: any StoreSQL, what: @autoclosure () -> String) throws
+    {
         guard
             let objects,
-            let row = try Row.fetchOne(
-                db,
+            let row = try db.fetchOne(
+                StoreRow.self,
                 sql: "SELECT sha256, byteCount FROM tensorBlob WHERE id = ? AND inObjectFolder = 1",
                 arguments: [blobId]
             )
@@ -156,7 +218,7 @@ struct TensorBlobs: Sendable {
     func read(
         blobId: Int64,
         byteCount: Int,
-        in db: Database,
+        in db: any StoreSQL,
         verify: Bool,
         what: @autoclosure () -> String
     ) throws -> [UInt8] {
@@ -167,16 +229,16 @@ struct TensorBlobs: Sendable {
     }
 
     /// The digests of the files in the object folder that no blob row names (none without a folder).
-    func unreferencedObjects(in db: Database) throws -> [String] {
+    func unreferencedObjects(in db: any StoreSQL) throws -> [String] {
         guard let objects else { return [] }
-        let named = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
+        let named = Set(try db.fetchAll(String.self, sql: "SELECT sha256 FROM tensorBlob WHERE inObjectFolder = 1"))
         return try objects.digests().filter { !named.contains($0) }
     }
 
     // MARK: - Private
 
-    private static func blobId(sha256: String, in db: Database) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT id FROM tensorBlob WHERE sha256 = ?", arguments: [sha256])
+    private static func blobId(sha256: String, in db: any StoreSQL) throws -> Int64? {
+        try db.fetchOne(Int64.self, sql: "SELECT id FROM tensorBlob WHERE sha256 = ?", arguments: [sha256])
     }
 
     private func readObject(
@@ -224,28 +286,24 @@ struct TensorBlobs: Sendable {
     private static func readChunks(
         blobId: Int64,
         hashing: Bool,
-        in db: Database,
+        in db: any StoreSQL,
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> (Int, String) {
         var hasher = SHA256()
         var total = 0
         var position = 0
-        let chunks = try Row.fetchCursor(
-            db,
-            sql: "SELECT position, bytes FROM tensorChunk WHERE blobId = ? ORDER BY position",
-            arguments: [blobId]
-        )
-        while let chunk = try chunks.next() {
-            guard chunk["position"] as Int == position else { break }
+        // One chunk per query, so memory holds one chunk whatever the backend buffers; a missing
+        // chunk ends the bytes, and the caller's length and digest checks report it.
+        while let bytes = try db.fetchOne(
+            [UInt8].self,
+            sql: "SELECT bytes FROM tensorChunk WHERE blobId = ? AND position = ?",
+            arguments: [blobId, position]
+        ) {
             position += 1
-            // The row's bytes are only valid until the cursor moves: use them inside the closure.
-            try chunk.withUnsafeData(atIndex: 1) { data in
-                guard let data else { return }
-                try data.withUnsafeBytes { raw in
-                    if hashing { hasher.update(bufferPointer: raw) }
-                    total += raw.count
-                    try body(raw)
-                }
+            try bytes.withUnsafeBytes { raw in
+                if hashing { hasher.update(bufferPointer: raw) }
+                total += raw.count
+                try body(raw)
             }
         }
         return (total, hashing ? SHA256Hex.hex(hasher.finalize()) : "")

@@ -36,7 +36,10 @@ struct PostgresBackendTests {
                     == SchemaMigrations.all.last?.identifier.prefix(4)
             )
             _ = try PostgresBackend.open(address, logger: quietLogger)
-            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM fusebox_migrations") == "1")
+            #expect(
+                try PostgresTestServer.psql(url, "SELECT count(*) FROM fusebox_migrations")
+                    == "\(SchemaMigrations.postgres.count)"
+            )
 
             let columns = try PostgresTestServer.psql(
                 url,
@@ -66,7 +69,10 @@ struct PostgresBackendTests {
                 }
                 try await group.waitForAll()
             }
-            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM fusebox_migrations") == "1")
+            #expect(
+                try PostgresTestServer.psql(url, "SELECT count(*) FROM fusebox_migrations")
+                    == "\(SchemaMigrations.postgres.count)"
+            )
         }
     }
 

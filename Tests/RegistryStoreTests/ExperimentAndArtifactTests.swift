@@ -54,7 +54,7 @@ struct ExperimentAndArtifactTests {
         #expect(listed.map(\.path) == ["b.txt", "notes"])
         #expect(listed.map(\.isDirectory) == [false, true])
         #expect(try await registry.listArtifacts(in: "\(root)/b.txt").isEmpty, "a file lists nothing, as in MLflow")
-        let blobs = try await registry.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tensorBlob") }
+        let blobs = try await registry.read { db in try db.fetchOne(Int.self, sql: "SELECT count(*) FROM tensorBlob") }
         #expect(blobs == 1, "the same bytes are stored once")
 
         try await registry.exportArtifact("\(root)/notes/a.txt", toPath: dir.file("out.txt"))

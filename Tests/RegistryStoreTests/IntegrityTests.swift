@@ -182,7 +182,7 @@ struct IntegrityTests {
         #expect(found.contains("Evaluation 1 of fusion@1"), "\(found)")
     }
 
-    static func evaluationError(_ id: Int64, _ db: Database) throws -> String {
+    static func evaluationError(_ id: Int64, _ db: any StoreSQL) throws -> String {
         do { _ = try Registry.evaluation(id: id, in: db) } catch { return "\(error)" }
         return "loaded"
     }

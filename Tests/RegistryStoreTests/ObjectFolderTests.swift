@@ -34,8 +34,8 @@ struct ObjectFolderTests {
 
     static func blobs(_ registry: Registry) async throws -> [(sha256: String, inObjectFolder: Bool, chunks: Int)] {
         try await registry.read { db in
-            try Row.fetchAll(
-                db,
+            try db.fetchAll(
+                StoreRow.self,
                 sql: """
                     SELECT sha256, inObjectFolder, (SELECT count(*) FROM tensorChunk c WHERE c.blobId = b.id) AS chunks
                     FROM tensorBlob b ORDER BY byteCount DESC

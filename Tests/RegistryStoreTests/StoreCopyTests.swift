@@ -15,13 +15,13 @@ struct StoreCopyTests {
     @Test func theTableListIsTheSchema() async throws {
         let registry = try memoryRegistry()
         let schema = try await registry.read { db in
-            let tables = try String.fetchAll(
-                db,
+            let tables = try db.fetchAll(
+                String.self,
                 sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
             )
             return try tables.reduce(into: [String: Set<String>]()) { schema, table in
                 schema[table] = Set(
-                    try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
+                    try db.fetchAll(StoreRow.self, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
                 )
             }
         }

@@ -91,7 +91,7 @@ extension Registry {
         model: String,
         parent: Int64,
         principal: String,
-        in db: Database
+        in db: any StoreSQL
     ) throws -> Int64 {
         let run = try insertRun(
             kind: .training,

@@ -95,15 +95,15 @@ extension Registry {
         runs imported: inout ImportedRuns,
         report: inout MLflowImportReport,
         blobs: TensorBlobs,
-        in db: Database
+        in db: any StoreSQL
     ) throws {
         // MLflow's Default (0) is Fusebox's Default; others match by name.
         let id: Int64
         if experiment.id == 0 {
             id = 0
             report.experiments.present += 1
-        } else if let existing = try Int64.fetchOne(
-            db,
+        } else if let existing = try db.fetchOne(
+            Int64.self,
             sql: "SELECT id FROM experiment WHERE name = ?",
             arguments: [experiment.name]
         ) {
@@ -118,7 +118,7 @@ extension Registry {
                     experiment.deleted ? experiment.updatedAt : nil,
                 ]
             )
-            id = db.lastInsertedRowID
+            id = try db.lastInsertedRowID
             for (key, value) in experiment.tags.sorted(by: { $0.key < $1.key }) {
                 try db.execute(
                     sql: "INSERT INTO experimentTag (experimentId, key, value) VALUES (?, ?, ?)",
@@ -128,8 +128,8 @@ extension Registry {
             report.experiments.imported += 1
         }
         for run in try source.runs(ofExperiment: experiment.id) {
-            if let existing = try Row.fetchOne(
-                db,
+            if let existing = try db.fetchOne(
+                StoreRow.self,
                 sql: "SELECT id, experimentId FROM run WHERE externalId = ?",
                 arguments: [run.uuid]
             ) {
@@ -158,7 +158,7 @@ extension Registry {
                     run.name.isEmpty ? nil : run.name, run.uuid, run.deletedAt,
                 ]
             )
-            let runId = db.lastInsertedRowID
+            let runId = try db.lastInsertedRowID
             imported.ids[run.uuid] = runId
             for (key, value) in try source.params(of: run.uuid) {
                 try db.execute(
@@ -204,7 +204,7 @@ extension Registry {
         principal: String,
         report: inout MLflowImportReport,
         blobs: TensorBlobs,
-        in db: Database
+        in db: any StoreSQL
     ) throws {
         do { try Names.validate(model.name, as: "Model name") } catch let error as RegistryError {
             report.models.skipped += 1
@@ -233,8 +233,8 @@ extension Registry {
         var numbers: [Int: Int] = [:]
         for version in try source.versions(of: model.name) {
             let key = "mlflow:\(model.name)/\(version.number)@\(version.createdMilliseconds)"
-            if let existing = try Int.fetchOne(
-                db,
+            if let existing = try db.fetchOne(
+                Int.self,
                 sql: "SELECT number FROM modelVersion WHERE externalId = ?",
                 arguments: [key]
             ) {
@@ -302,8 +302,8 @@ extension Registry {
                 report.notes.append("alias '\(alias)' of '\(model.name)': \(error.message)")
                 continue
             }
-            let current = try Int.fetchOne(
-                db,
+            let current = try db.fetchOne(
+                Int.self,
                 sql:
                     "SELECT v.number FROM alias a JOIN modelVersion v ON v.id = a.versionId WHERE a.modelId = ? AND a.name = ?",
                 arguments: [modelId, alias]

@@ -71,7 +71,7 @@ extension Registry {
         tags: [String: String] = [:],
         extraParams: [String: ParamValue],
         branches: CrossFittedBranches?,
-        withRun: @escaping @Sendable (Database, Int64) throws -> Void = { _, _ in },
+        withRun: @escaping @Sendable (any StoreSQL, Int64) throws -> Void = { _, _ in },
         onEpoch: @escaping (EpochReport) -> Void = { _ in }
     ) async throws -> TrainedVersion {
         try Names.validate(model, as: "Model name")
@@ -117,10 +117,9 @@ extension Registry {
             return run
         }
         // The owner's heartbeat while training runs (the per-epoch writes refresh it too).
-        let heartbeat = RunHeartbeat(writer: writer, run: run)
+        let heartbeat = RunHeartbeat(registry: self, run: run)
         defer { heartbeat.stop() }
         do {
-            let writer = self.writer
             let result = try Trainer.train(
                 spec: spec,
                 data: data,
@@ -137,14 +136,10 @@ extension Registry {
                 }
                 // Synchronous, blocking write: the trainer's callback is synchronous. A failed write
                 // (busy, disk full) stops training: a run must not lose its history silently.
-                do {
-                    try writer.write { db in
-                        try Self.insertMetrics(run: run, points, in: db)
-                        try Self.insertWeights(run: run, epoch: report.epoch, report.weights, in: db)
-                        try Self.touch(run: run, in: db)
-                    }
-                } catch {
-                    throw Self.mapped(error, path: path)
+                try writeBlocking { db in
+                    try Self.insertMetrics(run: run, points, in: db)
+                    try Self.insertWeights(run: run, epoch: report.epoch, report.weights, in: db)
+                    try Self.touch(run: run, in: db)
                 }
                 onEpoch(report)
                 return true
