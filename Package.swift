@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "fusebox-bench",
             dependencies: [
-                "TensorCore", "TensorIO", "FusionCore", "RegistryStore",
+                "TensorCore", "TensorIO", "FusionCore", "RegistryStore", "RegistryPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "FuseboxTestSupport",
             dependencies: [
-                "TensorCore", "TensorIO", "FusionCore", "RegistryStore",
+                "TensorCore", "TensorIO", "FusionCore", "RegistryStore", "RegistryPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "FuseboxCLITests",
             dependencies: [
-                "FuseboxCLI", "FuseboxCharts", "fusebox", "FuseboxTestSupport",
+                "FuseboxCLI", "FuseboxCharts", "fusebox", "FuseboxTestSupport", "RegistryPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -22,6 +22,11 @@ public struct PostgresBackend: RegistryBackend {
     /// The database (printed without its password).
     public var address: StoreAddress { .postgres(session.address) }
 
+    /// The advisory lock every Fusebox writer on the database holds for its transaction ("fuseboxw"
+    /// in ASCII). A maintenance session that takes it (`SELECT pg_advisory_lock(…)`) holds every
+    /// writer off until it lets go; readers go on.
+    public static let writeLockKey: Int64 = 0x6675_7365_626f_7877
+
     /// The most bytes one `tensorChunk` row holds.
     static let chunkSize = 4 << 20
 
@@ -42,12 +47,14 @@ public struct PostgresBackend: RegistryBackend {
     }
 
     /// The applied schema migrations, in order.
-    public func appliedMigrations() throws -> [String] { try PostgresSchema.appliedMigrations(session) }
+    public func appliedMigrations() throws -> [String] {
+        try session.withConnection(PostgresSchema.appliedMigrations)
+    }
 
     /// Runs `body` on one snapshot (`REPEATABLE READ READ ONLY`).
     public func read<T>(_ body: (any BackendSnapshot) throws -> T) throws -> T {
-        try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
-            try body(Access(session: session))
+        try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { connection in
+            try body(Access(connection: connection))
         }
     }
 
@@ -56,17 +63,17 @@ public struct PostgresBackend: RegistryBackend {
     /// advisory lock, so two copies into one database never interleave (the second waits, then
     /// finds the first's rows and adds nothing).
     public func write<T>(_ body: (any BackendTransaction) throws -> T) throws -> T {
-        try session.transaction("BEGIN") {
-            try session.query("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.writeLockKey)])
-            try session.query("SET CONSTRAINTS ALL DEFERRED")
-            return try body(Access(session: session))
+        try session.transaction("BEGIN") { connection in
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(Self.writeLockKey)])
+            try connection.query("SET CONSTRAINTS ALL DEFERRED")
+            return try body(Access(connection: connection))
         }
     }
 
     /// Runs the registry's `body` on one snapshot (`REPEATABLE READ READ ONLY`).
     public func readSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
-        try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
-            try body(PostgresSQL(session: session))
+        try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { connection in
+            try body(PostgresSQL(connection: connection))
         }
     }
 
@@ -74,9 +81,9 @@ public struct PostgresBackend: RegistryBackend {
     /// turns, as SQLite's do, so a number read is the number written (gapless versions) and an
     /// alias read is the alias moved (no lost update), across every process on the database.
     public func writeSQL<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
-        try session.transaction("BEGIN") {
-            try session.query("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.writeLockKey)])
-            return try body(PostgresSQL(session: session))
+        try session.transaction("BEGIN") { connection in
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(Self.writeLockKey)])
+            return try body(PostgresSQL(connection: connection))
         }
     }
 
@@ -86,9 +93,9 @@ public struct PostgresBackend: RegistryBackend {
         StoreGeneration(try session.query("SELECT pg_current_snapshot()::text").first?.storeValues() ?? [])
     }
 
-    /// Rows and blobs through the session's connection.
+    /// Rows and blobs through one connection of the session, in its transaction.
     struct Access: BackendTransaction {
-        let session: PostgresSession
+        let connection: PostgresSession.Connection
 
         func forEachRow(of table: StoreTable, _ body: ([StoreValue]) throws -> Void) throws {
             // Pages by key (keyset pagination), so memory holds one page whatever the table's size.
@@ -96,7 +103,7 @@ public struct PostgresBackend: RegistryBackend {
             // collation: both backends then list a table in the same order.
             let page = table.name == "evaluation" ? 16 : 1_000
             let textColumns = Set(
-                try session.query(
+                try connection.query(
                     "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND data_type = 'text'",
                     [.text(table.name.lowercased())]
                 ).map { try $0.storeValues().first }
@@ -111,9 +118,9 @@ public struct PostgresBackend: RegistryBackend {
             while true {
                 let rows: [PostgresRow] =
                     if let after {
-                        try session.query("\(select) WHERE (\(sortKey)) > (\(placeholders)) \(order)", after)
+                        try connection.query("\(select) WHERE (\(sortKey)) > (\(placeholders)) \(order)", after)
                     } else {
-                        try session.query("\(select) \(order)")
+                        try connection.query("\(select) \(order)")
                     }
                 var last: [StoreValue] = []
                 for row in rows {
@@ -126,18 +133,18 @@ public struct PostgresBackend: RegistryBackend {
         }
 
         func row(of table: StoreTable, key: [StoreValue]) throws -> [StoreValue]? {
-            try session.query(
+            try connection.query(
                 "SELECT \(columnList(table.columns)) FROM \(name(table.name)) WHERE \(condition(table.key))",
                 key
             ).first?.storeValues()
         }
 
         func blobs() throws -> [BlobRecord] {
-            try session.query("SELECT id, sha256, byteCount FROM tensorBlob ORDER BY id").map(record(of:))
+            try connection.query("SELECT id, sha256, byteCount FROM tensorBlob ORDER BY id").map(record(of:))
         }
 
         func blob(id: Int64) throws -> BlobRecord? {
-            try session.query("SELECT id, sha256, byteCount FROM tensorBlob WHERE id = $1", [.integer(id)]).first
+            try connection.query("SELECT id, sha256, byteCount FROM tensorBlob WHERE id = $1", [.integer(id)]).first
                 .map(record(of:))
         }
 
@@ -146,7 +153,7 @@ public struct PostgresBackend: RegistryBackend {
             var total = 0
             for position in 0..<chunkCount(blob.byteCount) {
                 guard
-                    let row = try session.query(
+                    let row = try connection.query(
                         "SELECT bytes FROM tensorChunk WHERE blobId = $1 AND position = $2",
                         [.integer(blob.id), .integer(Int64(position))]
                     ).first, case .bytes(let bytes) = try row.storeValues()[0]
@@ -168,7 +175,7 @@ public struct PostgresBackend: RegistryBackend {
 
         func insert(_ row: [StoreValue], into table: StoreTable) throws {
             let placeholders = row.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-            try session.query(
+            try connection.query(
                 "INSERT INTO \(name(table.name)) (\(columnList(table.columns))) VALUES (\(placeholders))",
                 row
             )
@@ -179,7 +186,7 @@ public struct PostgresBackend: RegistryBackend {
             guard !values.isEmpty else { return }
             let assignments = table.columns.dropFirst(table.key.count).enumerated()
                 .map { "\(name($1)) = $\($0 + 1)" }.joined(separator: ", ")
-            try session.query(
+            try connection.query(
                 "UPDATE \(name(table.name)) SET \(assignments) WHERE \(condition(table.key, from: values.count + 1))",
                 values + row.prefix(table.key.count)
             )
@@ -189,14 +196,15 @@ public struct PostgresBackend: RegistryBackend {
             _ blob: BlobRecord,
             produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
         ) throws {
-            if let other = try session.query("SELECT id FROM tensorBlob WHERE sha256 = $1", [.text(blob.sha256)]).first
+            if let other = try connection.query("SELECT id FROM tensorBlob WHERE sha256 = $1", [.text(blob.sha256)])
+                .first
             {
                 throw RegistryError(
                     .conflict,
                     "The destination already holds blob \(blob.sha256.prefix(12))… as blob \(try other.storeValues()[0]), not \(blob.id); copy into an empty store."
                 )
             }
-            try session.query(
+            try connection.query(
                 "INSERT INTO tensorBlob (id, sha256, byteCount, chunkCount) VALUES ($1, $2, $3, $4)",
                 [
                     .integer(blob.id), .text(blob.sha256), .integer(Int64(blob.byteCount)),
@@ -205,7 +213,7 @@ public struct PostgresBackend: RegistryBackend {
             )
             var chunker = BlobChunker(chunkSize: PostgresBackend.chunkSize)
             func insert(_ position: Int, _ bytes: [UInt8]) throws {
-                try session.query(
+                try connection.query(
                     "INSERT INTO tensorChunk (blobId, position, bytes) VALUES ($1, $2, $3)",
                     [.integer(blob.id), .integer(Int64(position)), .bytes(bytes)]
                 )
@@ -223,7 +231,7 @@ public struct PostgresBackend: RegistryBackend {
 
         /// Moves each identity sequence past the largest id, so ids generated later do not collide.
         func finishExplicitIds() throws {
-            let identities = try session.query(
+            let identities = try connection.query(
                 """
                 SELECT table_name::text, column_name::text FROM information_schema.columns
                 WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY table_name
@@ -232,7 +240,7 @@ public struct PostgresBackend: RegistryBackend {
             for row in identities {
                 let values = try row.storeValues()
                 guard case .text(let table) = values[0], case .text(let column) = values[1] else { continue }
-                try session.query(
+                try connection.query(
                     "SELECT setval(pg_get_serial_sequence($1, $2), (SELECT coalesce(max(\(column)), 0) + 1 FROM \(table)), false)",
                     [.text(table), .text(column)]
                 )

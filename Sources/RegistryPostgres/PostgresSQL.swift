@@ -1,21 +1,21 @@
 import PostgresNIO
 import RegistryStore
 
-/// `StoreSQL` on a PostgreSQL session, inside the transaction the caller opened: the registry's
+/// `StoreSQL` on a connection of a PostgreSQL session, inside the transaction the caller opened: the registry's
 /// statements, written once with `?` placeholders, run here with their placeholders renumbered
 /// (``numbered(_:)``).
 final class PostgresSQL: StoreSQL {
-    let session: PostgresSession
+    let connection: PostgresSession.Connection
     /// Rows changed by the last statement, from its command tag.
     private(set) var changesCount = 0
 
-    init(session: PostgresSession) { self.session = session }
+    init(connection: PostgresSession.Connection) { self.connection = connection }
 
     /// The value `lastval()` reports: the id the last `INSERT` drew from its table's identity
-    /// sequence, in this session.
+    /// sequence, on this connection.
     var lastInsertedRowID: Int64 {
         get throws {
-            let rows = try session.query("SELECT lastval()")
+            let rows = try connection.query("SELECT lastval()")
             guard case .integer(let id)? = try rows.first?.storeValues().first else {
                 throw RegistryError(.io, "PostgreSQL reported no id for the last insert.")
             }
@@ -28,11 +28,11 @@ final class PostgresSQL: StoreSQL {
     func checkIntegrity() throws -> [String] { ["ok"] }
 
     func execute(sql: String, arguments: StoreArguments) throws {
-        changesCount = try session.execute(Self.numbered(sql), arguments.values)
+        changesCount = try connection.execute(Self.numbered(sql), arguments.values)
     }
 
     func forEachRow(sql: String, arguments: StoreArguments, _ body: (StoreRow) throws -> Void) throws {
-        let rows = try session.query(Self.numbered(sql), arguments.values)
+        let rows = try connection.query(Self.numbered(sql), arguments.values)
         guard let first = rows.first else { return }
         let columns = first.map(\.columnName)
         for row in rows { try body(StoreRow(columns: columns, values: try row.storeValues())) }

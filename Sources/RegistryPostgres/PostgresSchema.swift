@@ -9,8 +9,6 @@ import RegistryStore
 enum PostgresSchema {
     /// The advisory lock key openers serialise on ("fusebox" in ASCII).
     static let lockKey: Int64 = 0x66_7573_6562_6f78
-    /// The advisory lock key writers serialise on ("fuseboxw").
-    static let writeLockKey: Int64 = 0x6675_7365_626f_7877
 
     /// Identifiers this binary knows, in order.
     static var identifiers: [String] { SchemaMigrations.postgres.map(\.identifier) }
@@ -22,7 +20,7 @@ enum PostgresSchema {
     static func prepare(_ session: PostgresSession, access: Registry.Access) throws -> [String] {
         let store = session.address.description
         if access == .readOnly {
-            let applied = try appliedMigrations(session)
+            let applied = try session.withConnection(appliedMigrations)
             try checkNotNewer(applied, store: store)
             guard applied == identifiers else {
                 throw RegistryError(
@@ -34,24 +32,24 @@ enum PostgresSchema {
             }
             return []
         }
-        return try session.transaction("BEGIN") {
-            try session.query("SELECT pg_advisory_xact_lock($1)", [.integer(lockKey)])
-            try session.query(
+        return try session.transaction("BEGIN") { connection in
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(lockKey)])
+            try connection.query(
                 "CREATE TABLE IF NOT EXISTS fusebox_migrations (identifier text PRIMARY KEY, appliedAt double precision NOT NULL)"
             )
-            let applied = Set(try appliedMigrations(session))
+            let applied = Set(try appliedMigrations(connection))
             try checkNotNewer(Array(applied), store: store)
             let pending = SchemaMigrations.postgres.filter { !applied.contains($0.identifier) }
             for migration in pending {
                 // A migration is several statements; the extended protocol takes one, so they run
                 // as one `EXECUTE` inside a DO block (dollar-quoted: the file's text is verbatim).
-                try session.query("DO $fusebox$ BEGIN EXECUTE $migration$\(migration.sql)$migration$; END $fusebox$")
-                try session.query(
+                try connection.query("DO $fusebox$ BEGIN EXECUTE $migration$\(migration.sql)$migration$; END $fusebox$")
+                try connection.query(
                     "INSERT INTO fusebox_migrations (identifier, appliedAt) VALUES ($1, extract(epoch FROM clock_timestamp()))",
                     [.text(migration.identifier)]
                 )
                 if migration.identifier == Registry.recordDigestMigration && !applied.isEmpty {
-                    try Registry.resealRecordDigests(in: PostgresSQL(session: session))
+                    try Registry.resealRecordDigests(in: PostgresSQL(connection: connection))
                 }
             }
             return pending.map(\.identifier)
@@ -59,12 +57,12 @@ enum PostgresSchema {
     }
 
     /// The applied migrations, in order (none when the database holds no store).
-    static func appliedMigrations(_ session: PostgresSession) throws -> [String] {
-        let exists = try session.query(
+    static func appliedMigrations(_ connection: PostgresSession.Connection) throws -> [String] {
+        let exists = try connection.query(
             "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'fusebox_migrations'"
         )
         guard try exists.first?.storeValues().first == .integer(1) else { return [] }
-        return try session.query("SELECT identifier FROM fusebox_migrations ORDER BY identifier").map { row in
+        return try connection.query("SELECT identifier FROM fusebox_migrations ORDER BY identifier").map { row in
             guard case .text(let identifier) = try row.storeValues()[0] else { return "" }
             return identifier
         }

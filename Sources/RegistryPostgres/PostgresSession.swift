@@ -7,95 +7,121 @@ import NIOSSL
 import PostgresNIO
 import RegistryStore
 
-/// One connection to a PostgreSQL server, used synchronously: each statement waits for its result
-/// (on the caller's thread, never an event loop's), as GRDB's calls do for SQLite.
+/// A pool of connections to one PostgreSQL server, used synchronously: each statement waits for
+/// its result (on the caller's thread, never an event loop's), as GRDB's calls do for SQLite.
 ///
-/// A connection found closed (the server restarted, the network dropped) is replaced by the next
-/// statement or transaction, so a long-running process reconnects when the database comes back.
-/// Inside a transaction it never is: a transaction whose connection was lost fails (the server
-/// rolls it back), and none of its statements runs on another connection.
+/// Each transaction takes a ``Connection`` of its own from the pool for its whole length, so the
+/// requests of a server read and wait for the writer lock side by side, up to the address's
+/// `poolSize` at once (more wait for a connection to come back). Connections are opened when
+/// first needed and kept.
+///
+/// A connection found closed (the server restarted, the network dropped) is replaced when it is
+/// next taken, so a long-running process reconnects when the database comes back. Inside a
+/// transaction it never is: a transaction whose connection was lost fails (the server rolls it
+/// back), and none of its statements runs on another connection.
 final class PostgresSession: @unchecked Sendable {
     let address: PostgresAddress
     private let logger: Logger
-    private let lock = NSRecursiveLock()
-    private var connection: PostgresConnection?
-    /// The connection of the transaction in progress, if any.
-    private var transactionConnection: PostgresConnection?
+    /// Guards `idle`, `taken` and `nextConnectionId`; signalled when a connection comes back.
+    private let pool = NSCondition()
+    private var idle: [PostgresConnection] = []
+    private var taken = 0
     private var nextConnectionId = 1
 
     /// Connects, so a wrong address, a refused connection or a refused login is one clear error now.
     init(address: PostgresAddress, logger: Logger) throws {
         self.address = address
         self.logger = logger
-        _ = try current()
+        try withConnection { _ in }
     }
 
-    deinit { try? connection?.close().wait() }
+    deinit { for connection in idle { try? connection.close().wait() } }
 
-    /// Runs one statement and returns all its rows.
+    /// One read-only statement on a connection of its own, outside any transaction (run again,
+    /// once, on a new connection when the one taken turns out closed).
     @discardableResult
     func query(_ sql: String, _ values: [StoreValue] = []) throws -> [PostgresRow] {
-        try run(sql, values).rows
+        try withConnection(first: sql, values) { rows, _ in rows }
     }
 
-    /// Runs one statement and returns the number of rows it inserted, updated or deleted.
-    func execute(_ sql: String, _ values: [StoreValue] = []) throws -> Int {
-        try run(sql, values).metadata.rows ?? 0
+    /// Runs `body` between `begin` (`BEGIN …`) and `COMMIT` (`ROLLBACK` when it throws), every
+    /// statement on the one connection `body` is given.
+    func transaction<T>(_ begin: String, _ body: (Connection) throws -> T) throws -> T {
+        try withConnection(first: begin) { _, connection in
+            let result: T
+            do { result = try body(connection) } catch {
+                _ = try? connection.query("ROLLBACK")
+                throw error
+            }
+            try connection.query("COMMIT")
+            return result
+        }
     }
 
-    private func run(_ sql: String, _ values: [StoreValue]) throws -> PostgresQueryResult {
-        lock.lock()
-        defer { lock.unlock() }
-        let connection = try transactionConnection ?? current()
+    /// Runs `body` with a connection taken from the pool, given back afterwards.
+    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        let connection = try take()
+        defer { giveBack(connection) }
+        return try body(Connection(connection: connection, address: address, logger: logger))
+    }
+
+    /// Runs `statement` on a connection taken from the pool, then `body` with its rows on the same
+    /// connection. An idle connection the server closed (a restart) can still look open until its
+    /// first statement fails; as nothing of the work has run then, it runs once more on a new one.
+    private func withConnection<T>(
+        first statement: String,
+        _ values: [StoreValue] = [],
+        _ body: ([PostgresRow], Connection) throws -> T
+    ) throws -> T {
+        for attempt in 1...2 {
+            let taken = try take()
+            defer { giveBack(taken) }
+            let connection = Connection(connection: taken, address: address, logger: logger)
+            let rows: [PostgresRow]
+            do { rows = try connection.query(statement, values) } catch  where attempt == 1 && taken.isClosed {
+                continue
+            }
+            return try body(rows, connection)
+        }
+        preconditionFailure("the second attempt returns or throws")
+    }
+
+    /// An idle open connection, else a new one while fewer than `poolSize` are taken, else the
+    /// first one given back.
+    private func take() throws -> PostgresConnection {
+        pool.lock()
+        while true {
+            while let connection = idle.popLast() {
+                if !connection.isClosed {
+                    taken += 1
+                    pool.unlock()
+                    return connection
+                }
+            }
+            if taken < address.poolSize { break }
+            pool.wait()
+        }
+        taken += 1
+        let id = nextConnectionId
+        nextConnectionId += 1
+        pool.unlock()
         do {
-            let result = connection.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(values)), logger: logger)
-            return try wait(for: result, on: connection)
-        } catch { throw PostgresFailure.map(error, address: address) }
-    }
-
-    /// Waits for a statement's result, as `EventLoopFuture.wait()` does, except that a statement
-    /// whose connection has closed (the server ended the session) fails within about two seconds:
-    /// under load, postgres-nio can leave such a statement's result pending for ever, and a copy
-    /// would hang rather than roll back and say so. A statement that waits on a lock, on an open
-    /// connection, keeps waiting.
-    private func wait(
-        for future: EventLoopFuture<PostgresQueryResult>,
-        on connection: PostgresConnection
-    ) throws -> PostgresQueryResult {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = NIOLockedValueBox<Result<PostgresQueryResult, any Error>?>(nil)
-        future.whenComplete { result in
-            outcome.withLockedValue { $0 = result }
-            done.signal()
-        }
-        var closedChecks = 0
-        while done.wait(timeout: .now() + .seconds(1)) == .timedOut {
-            if connection.isClosed { closedChecks += 1 }
-            if closedChecks == 2 { throw PostgresFailure.lostConnection(address: address) }
-        }
-        return try outcome.withLockedValue { $0! }.get()
-    }
-
-    /// Runs `body` between `BEGIN` and `COMMIT` (`ROLLBACK` when it throws). The lock keeps other
-    /// threads of this process off the connection meanwhile.
-    func transaction<T>(_ begin: String, _ body: () throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        transactionConnection = try current()
-        defer { transactionConnection = nil }
-        try query(begin)
-        let result: T
-        do { result = try body() } catch {
-            _ = try? query("ROLLBACK")
+            return try connect(id: id)
+        } catch {
+            giveBack(nil)
             throw error
         }
-        try query("COMMIT")
-        return result
     }
 
-    /// The open connection, or a new one when there is none or it was closed.
-    private func current() throws -> PostgresConnection {
-        if let connection, !connection.isClosed { return connection }
+    private func giveBack(_ connection: PostgresConnection?) {
+        pool.lock()
+        taken -= 1
+        if let connection, !connection.isClosed { idle.append(connection) }
+        pool.signal()
+        pool.unlock()
+    }
+
+    private func connect(id: Int) throws -> PostgresConnection {
         var configuration = PostgresConnection.Configuration(
             host: address.host,
             port: address.port,
@@ -106,16 +132,62 @@ final class PostgresSession: @unchecked Sendable {
         )
         configuration.options.connectTimeout = .seconds(10)
         do {
-            let fresh = try PostgresConnection.connect(
+            return try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(),
                 configuration: configuration,
-                id: nextConnectionId,
+                id: id,
                 logger: logger
             ).wait()
-            nextConnectionId += 1
-            connection = fresh
-            return fresh
         } catch { throw PostgresFailure.map(error, address: address) }
+    }
+
+    /// One connection of the pool, taken for a transaction (or a statement): what runs through it
+    /// runs in order, in that transaction.
+    struct Connection {
+        let connection: PostgresConnection
+        let address: PostgresAddress
+        let logger: Logger
+
+        /// Runs one statement and returns all its rows.
+        @discardableResult
+        func query(_ sql: String, _ values: [StoreValue] = []) throws -> [PostgresRow] {
+            try run(sql, values).rows
+        }
+
+        /// Runs one statement and returns the number of rows it inserted, updated or deleted.
+        func execute(_ sql: String, _ values: [StoreValue] = []) throws -> Int {
+            try run(sql, values).metadata.rows ?? 0
+        }
+
+        private func run(_ sql: String, _ values: [StoreValue]) throws -> PostgresQueryResult {
+            do {
+                let result = connection.query(
+                    PostgresQuery(unsafeSQL: sql, binds: PostgresSession.bindings(values)),
+                    logger: logger
+                )
+                return try wait(for: result)
+            } catch { throw PostgresFailure.map(error, address: address) }
+        }
+
+        /// Waits for a statement's result, as `EventLoopFuture.wait()` does, except that a statement
+        /// whose connection has closed (the server ended the session) fails within about two seconds:
+        /// under load, postgres-nio can leave such a statement's result pending for ever, and a copy
+        /// would hang rather than roll back and say so. A statement that waits on a lock, on an open
+        /// connection, keeps waiting.
+        private func wait(for future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+            let done = DispatchSemaphore(value: 0)
+            let outcome = NIOLockedValueBox<Result<PostgresQueryResult, any Error>?>(nil)
+            future.whenComplete { result in
+                outcome.withLockedValue { $0 = result }
+                done.signal()
+            }
+            var closedChecks = 0
+            while done.wait(timeout: .now() + .seconds(1)) == .timedOut {
+                if connection.isClosed { closedChecks += 1 }
+                if closedChecks == 2 { throw PostgresFailure.lostConnection(address: address) }
+            }
+            return try outcome.withLockedValue { $0! }.get()
+        }
     }
 
     private static func tls(_ mode: PostgresAddress.TLSMode) throws -> PostgresConnection.Configuration.TLS {

@@ -1,7 +1,4 @@
-import Crypto
-import Foundation
 import GRDB
-import TensorIO
 
 /// The digest of a stored record, computed in SQL as `fusebox_digest(column, ...)`.
 ///
@@ -10,31 +7,17 @@ import TensorIO
 /// then the payload (integers and reals as 8 little-endian bytes, text as UTF-8). Typing and
 /// length prefixes make the encoding injective: no two different argument lists share an input.
 ///
-/// The views `versionDigest`, `evaluationDigest` and `comparisonDigest` (migration 0007) say which
-/// columns each digest covers; writers store the view's value in the writing transaction, every
-/// load and `fusebox verify` recompute it and compare.
+/// The encoding is `RecordDigests`'s. SQLite's migrations 0007–0011 defined the digests as views
+/// over this function; migration 0012 moved them to Swift (`RecordDigests`, the same on both
+/// backends), and the function stays so that those migrations still run on an older store.
 enum RecordDigest {
     /// The SQL function, added to every connection the registry opens.
     static let function = DatabaseFunction("fusebox_digest", argumentCount: nil, pure: true) { values in
         hex(of: values)
     }
 
+    /// The digest of SQL values: `RecordDigests.Builder`'s encoding, one item per argument.
     static func hex(of values: [DatabaseValue]) -> String {
-        var hasher = SHA256()
-        func append(_ tag: UInt8, _ payload: UnsafeRawBufferPointer) {
-            hasher.update(data: [tag])
-            withUnsafeBytes(of: UInt64(payload.count).littleEndian) { hasher.update(bufferPointer: $0) }
-            hasher.update(bufferPointer: payload)
-        }
-        for value in values {
-            switch value.storage {
-            case .null: append(0, UnsafeRawBufferPointer(start: nil, count: 0))
-            case .int64(let i): withUnsafeBytes(of: i.littleEndian) { append(1, $0) }
-            case .double(let d): withUnsafeBytes(of: d.bitPattern.littleEndian) { append(2, $0) }
-            case .string(let s): Array(s.utf8).withUnsafeBytes { append(3, $0) }
-            case .blob(let b): b.withUnsafeBytes { append(4, $0) }
-            }
-        }
-        return SHA256Hex.hex(hasher.finalize())
+        RecordDigests.Builder.hex(of: values.map(SQLiteSQL.storeValue))
     }
 }

@@ -218,10 +218,10 @@ enum RecordDigests {
 
         mutating func append(_ value: StoreValue) {
             switch value {
-            case .null: payload(0, [UInt8]())
+            case .null: payload(0, UnsafeRawBufferPointer(start: nil, count: 0))
             case .integer(let i): withUnsafeBytes(of: i.littleEndian) { payload(1, $0) }
             case .real(let d): withUnsafeBytes(of: d.bitPattern.littleEndian) { payload(2, $0) }
-            case .text(let s): Array(s.utf8).withUnsafeBytes { payload(3, $0) }
+            case .text(var s): s.withUTF8 { payload(3, UnsafeRawBufferPointer($0)) }
             case .bytes(let b): b.withUnsafeBytes { payload(4, $0) }
             }
         }
@@ -233,10 +233,9 @@ enum RecordDigests {
             withUnsafeBytes(of: UInt64(count).littleEndian) { hasher.update(bufferPointer: $0) }
         }
 
-        private mutating func payload<B: Sequence>(_ tag: UInt8, _ bytes: B) where B.Element == UInt8 {
-            let bytes = Array(bytes)
+        private mutating func payload(_ tag: UInt8, _ bytes: UnsafeRawBufferPointer) {
             header(tag, bytes.count)
-            hasher.update(data: bytes)
+            hasher.update(bufferPointer: bytes)
         }
     }
 }

@@ -85,8 +85,8 @@ extension Registry {
                 arguments: [id]
             )
         else { return true }
-        let computed = try RecordDigests.run(id, in: db)
-        return row["status"] as String == "running" || row["digest"] as String? == computed
+        guard row["status"] as String != "running" else { return true }
+        return row["digest"] as String? == (try RecordDigests.run(id, in: db))
     }
 
     /// Throws `corruptData` when an ended run's record changed after it ended.

@@ -32,7 +32,7 @@ extension Registry {
         }
         let filter = parsed
         let order = try orderBy.map(RunQuery.Order.init) ?? .newestFirst
-        let (whereSQL, arguments) = try filter.map { try RunQuery.compile($0) } ?? ("1", [])
+        let (whereSQL, arguments) = try filter.map { try RunQuery.compile($0) } ?? ("1 = 1", [])
         let (orderSQL, orderArguments) = order.sql
         return try await read { db in
             if case .metric(let key, let descending) = order, lifecycle == .active,

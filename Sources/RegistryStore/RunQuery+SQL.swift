@@ -30,12 +30,16 @@ extension RunQuery {
             let (s, a) = try compile(inner, reach: reach)
             return ("NOT \(s)", a)
         case .comparison(let field, let op, let value, let column):
-            let sqlOp = op == "like" ? "LIKE" : op
             func number() throws -> Double {
                 guard case .number(let d) = value else {
                     throw error(column, "\(describe(field)) compares to numbers, not text")
                 }
                 return d
+            }
+            /// `column op ?`; `like` folds ASCII case on both sides (`lower`), as SQLite's LIKE does and
+            /// PostgreSQL's, case-sensitive, would not, so a pattern matches the same on both backends.
+            func compared(_ column: String) -> String {
+                op == "like" ? "lower(\(column)) LIKE lower(?)" : "\(column) \(op) ?"
             }
             func notLike() throws {
                 if op == "like" { throw error(column, "'like' compares text; \(describe(field)) is a number") }
@@ -53,38 +57,38 @@ extension RunQuery {
             switch field {
             case .metric(let key):
                 try notLike()
-                if case .perRun(let ordered) = reach, ordered == key { return ("o.value \(sqlOp) ?", [try number()]) }
-                return (rows(in: "latestMetric", where: "\(keyId) AND value \(sqlOp) ?"), [key, try number()])
+                if case .perRun(let ordered) = reach, ordered == key { return ("o.value \(op) ?", [try number()]) }
+                return (rows(in: "latestMetric", where: "\(keyId) AND value \(op) ?"), [key, try number()])
             case .metricMax(let key), .metricMin(let key):
                 try notLike()
                 // Each chunk keeps its least and greatest value: no series bytes are read.
                 let aggregate = if case .metricMax = field { "max(maxValue)" } else { "min(minValue)" }
                 return (
-                    rows(in: "metricChunk", where: keyId, having: "\(aggregate) \(sqlOp) ?"), [key, try number()]
+                    rows(in: "metricChunk", where: keyId, having: "\(aggregate) \(op) ?"), [key, try number()]
                 )
             case .param(let key):
                 if case .number(let d) = value, op != "like" {
-                    return (rows(in: "runParam", where: "key = ? AND number \(sqlOp) ?"), [key, d])
+                    return (rows(in: "runParam", where: "key = ? AND number \(op) ?"), [key, d])
                 }
-                return (rows(in: "runParam", where: "key = ? AND value \(sqlOp) ?"), [key, text(value)])
+                return (rows(in: "runParam", where: "key = ? AND \(compared("value"))"), [key, text(value)])
             case .tag(let key):
-                return (rows(in: "runTag", where: "key = ? AND value \(sqlOp) ?"), [key, text(value)])
+                return (rows(in: "runTag", where: "key = ? AND \(compared("value"))"), [key, text(value)])
             case .attribute(let name):
                 switch name {
-                case "model": return ("r.modelId IN (SELECT id FROM model WHERE name \(sqlOp) ?)", [text(value)])
+                case "model": return ("r.modelId IN (SELECT id FROM model WHERE \(compared("name")))", [text(value)])
                 case "version":
                     try notLike()
-                    return ("r.versionId IN (SELECT id FROM modelVersion WHERE number \(sqlOp) ?)", [try number()])
-                case "kind", "status", "name": return ("r.\(name) \(sqlOp) ?", [text(value)])
+                    return ("r.versionId IN (SELECT id FROM modelVersion WHERE number \(op) ?)", [try number()])
+                case "kind", "status", "name": return (compared("r.\(name)"), [text(value)])
                 case "experiment":
                     try notLike()
-                    return ("r.experimentId \(sqlOp) ?", [try number()])
+                    return ("r.experimentId \(op) ?", [try number()])
                 case "created":
                     try notLike()
-                    return ("r.startedAt \(sqlOp) ?", [try timestamp(value, column: column)])
+                    return ("r.startedAt \(op) ?", [try timestamp(value, column: column)])
                 default:
                     try notLike()
-                    return ("r.id \(sqlOp) ?", [try number()])
+                    return ("r.id \(op) ?", [try number()])
                 }
             }
         }

@@ -3,7 +3,8 @@ import Foundation
 /// Where a store lives: an SQLite file (the embedded default) or a PostgreSQL database.
 ///
 /// What `--db` and `FUSEBOX_DB` accept: a value starting with `postgres://` or `postgresql://` is
-/// a PostgreSQL URL (libpq's form: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE]`),
+/// a PostgreSQL URL (libpq's form: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE]`,
+/// and `pool_size=N` for the connections a process keeps),
 /// another `scheme://` is refused, anything else is a file path.
 public enum StoreAddress: Sendable, Hashable, CustomStringConvertible {
     /// An SQLite store file.
@@ -64,6 +65,9 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
     public var database: String
     /// How the connection uses TLS.
     public var tls: TLSMode
+    /// The most connections one process opens to the server (`pool_size`, 1…64; 4 unless the URL
+    /// gives one): that many of its transactions — a server's requests — run at once.
+    public var poolSize: Int
 
     /// Creates an address from its parts.
     public init(
@@ -72,7 +76,8 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         host: String,
         port: Int = 5432,
         database: String,
-        tls: TLSMode = .prefer
+        tls: TLSMode = .prefer,
+        poolSize: Int = 4
     ) {
         self.user = user
         self.password = password
@@ -80,9 +85,10 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
         self.database = database
         self.tls = tls
+        self.poolSize = poolSize
     }
 
-    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE]`.
+    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&pool_size=N]`.
     /// - Throws: ``RegistryError`` `invalidInput`, naming the part that is missing or wrong.
     public init(parsing text: String) throws {
         func refuse(_ problem: String) -> RegistryError {
@@ -100,12 +106,22 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else { throw refuse("has no database name") }
         if let port = components.port, !(1...65535).contains(port) { throw refuse("has an invalid port") }
         var tls = TLSMode.prefer
+        var poolSize = 4
         for item in components.queryItems ?? [] {
-            guard item.name == "sslmode" else { throw refuse("has an unknown option '\(item.name)'") }
-            guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
-                throw refuse("has sslmode '\(item.value ?? "")' (disable, prefer or require)")
+            switch item.name {
+            case "sslmode":
+                guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
+                    throw refuse("has sslmode '\(item.value ?? "")' (disable, prefer or require)")
+                }
+                tls = mode
+            case "pool_size":
+                guard let size = item.value.flatMap({ Int($0) }), (1...64).contains(size) else {
+                    throw refuse("has pool_size '\(item.value ?? "")' (a number of connections, 1 to 64)")
+                }
+                poolSize = size
+            default:
+                throw refuse("has an unknown option '\(item.name)' (sslmode and pool_size are known)")
             }
-            tls = mode
         }
         self.init(
             user: user,
@@ -113,7 +129,8 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             host: host,
             port: components.port ?? 5432,
             database: database,
-            tls: tls
+            tls: tls,
+            poolSize: poolSize
         )
     }
 

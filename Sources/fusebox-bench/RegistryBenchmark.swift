@@ -5,8 +5,9 @@ import RegistryStore
 import TensorCore
 import TensorIO
 
-/// Registry operations on real store files, with the sizes of ../shared/anchors/mlflow/bench.py
-/// where they overlap. `--json` prints one object with the keys.
+/// Registry operations on real stores — files, or with `--db postgres://…` databases on that
+/// server — with the sizes of ../shared/anchors/mlflow/bench.py where they overlap. `--json`
+/// prints one object with the keys.
 struct RegistryBenchmark {
     let options: BenchOptions
     let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
@@ -23,6 +24,7 @@ struct RegistryBenchmark {
         let batchCount = options.int("metric-batches", 100)
         // --only limits,metrics,versions,aliases,search,files runs those sections; all by default.
         let only = options.string("only", "").split(separator: ",").map(String.init)
+        let stores = BenchStores(dir: dir, server: options.values["db"], logger: logger)
         func wants(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
         var figures: [String: Double] = [:]
         var ranges: [String: [Double]] = [:]
@@ -68,7 +70,7 @@ struct RegistryBenchmark {
         // (a) metric logging, batched: 200 values per call (MLflow's log_batch size), 100 calls
         // (--metric-batches) into one run.
         if wants("metrics") {
-            let registry = try Registry.open(atPath: "\(dir)/metrics.sqlite", logger: logger)
+            let registry = try stores.open("metrics")
             var rates: [Double] = []
             for _ in 0..<repeats {
                 let run = try await registry.startRun(kind: .training)
@@ -111,8 +113,8 @@ struct RegistryBenchmark {
             }
             record("metric_history_ms_1000", reads)
         }
-        // Bytes per metric value: file growth for 1M values (checkpointed).
-        if wants("metrics") {
+        // Bytes per metric value: file growth for 1M values (checkpointed); a file's figure.
+        if wants("metrics") && !stores.isPostgres {
             let path = "\(dir)/size.sqlite"
             let registry = try Registry.open(atPath: path, logger: logger)
             let run = try await registry.startRun(kind: .training)
@@ -137,7 +139,7 @@ struct RegistryBenchmark {
 
         // (b) versions with 1 MiB of weights: run + version + finish, each its own transaction.
         if wants("versions") {
-            let registry = try Registry.open(atPath: "\(dir)/versions.sqlite", logger: logger)
+            let registry = try stores.open("versions")
             let classes = 362  // stacking over 2 modalities: a 724 × 362 Float32 kernel = 1.0 MiB
             let spec = FusionSpec(
                 classCount: classes,
@@ -185,7 +187,7 @@ struct RegistryBenchmark {
                                 cli,
                                 [
                                     "export", "weights-0@production", "-o", "\(dir)/loaded.safetensors", "--force",
-                                    "--db", "\(dir)/versions.sqlite",
+                                    "--db", stores.address("versions"),
                                 ]
                             )).seconds
                     )
@@ -196,7 +198,7 @@ struct RegistryBenchmark {
 
         // (c) alias moves with 500 and 5,000 versions of one model.
         for count in [500, 5000] where wants("aliases") {
-            let registry = try Registry.open(atPath: "\(dir)/alias-\(count).sqlite", logger: logger)
+            let registry = try stores.open("alias-\(count)")
             let tiny = try FusedClassifier(
                 spec: FusionSpec(
                     classCount: 2,
@@ -221,7 +223,7 @@ struct RegistryBenchmark {
         // (d) run search: MLflow's query over 2k, 10k and a million runs.
         for (key, total) in [("search_ms_2k", 2_000), ("search_ms_10k", 10_000), ("search_ms_1m", millionRuns)]
         where wants("search") {
-            let registry = try Registry.open(atPath: "\(dir)/search-\(total).sqlite", logger: logger)
+            let registry = try stores.open("search-\(total)")
             var rng = SeededRandom(seed: UInt64(total))
             var imported = 0
             while imported < total {
@@ -282,8 +284,8 @@ struct RegistryBenchmark {
             var copy: [Double] = []
             var durableCopy: [Double] = []
             for r in 0..<repeats {
-                let store = "\(dir)/big-\(r).sqlite"
-                let registry = try Registry.open(atPath: store, logger: logger)
+                let store = "big-\(r)"
+                let registry = try stores.open(store)
                 register.append(
                     mb
                         / (try await Measure.asyncSeconds {
@@ -315,7 +317,7 @@ struct RegistryBenchmark {
                     try SHA256Hex.ofFile(atPath: "\(dir)/out.safetensors"), try SHA256Hex.ofFile(atPath: path)
                 )
                 precondition(exported == original, "the export differs from the registered file")
-                Self.removeStore(store)
+                stores.remove(store)
             }
             record("register_mb_per_s_1gib", register)
             record("export_mb_per_s_1gib", export)
@@ -324,7 +326,8 @@ struct RegistryBenchmark {
             // Memory stays bounded: the peak resident set of a fusebox process registering, then
             // exporting, the same file.
             if let cli = options.values["fusebox"] ?? Self.siblingBinary("fusebox") {
-                let store = "\(dir)/big-cli.sqlite"
+                _ = try stores.open("big-cli")
+                let store = stores.address("big-cli")
                 let registering = try Child.run(cli, ["register", "big", "--weights", path, "--db", store])
                 let exporting = try Child.run(
                     cli,
@@ -332,7 +335,7 @@ struct RegistryBenchmark {
                 )
                 record("register_peak_rss_mib_1gib", [registering.peakRSSMiB])
                 record("export_peak_rss_mib_1gib", [exporting.peakRSSMiB])
-                Self.removeStore(store)
+                stores.remove("big-cli")
             }
         }
 
@@ -367,11 +370,6 @@ struct RegistryBenchmark {
     }
 
     /// A binary built beside this one.
-    /// Removes a store file with its write-ahead log, shared memory and object folder.
-    static func removeStore(_ store: String) {
-        for suffix in ["", "-wal", "-shm", "-objects"] { try? FileManager.default.removeItem(atPath: store + suffix) }
-    }
-
     static func siblingBinary(_ name: String) -> String? {
         let path = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
             name

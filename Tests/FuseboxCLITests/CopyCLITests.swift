@@ -100,7 +100,7 @@ struct CopyCLITests {
         )
         defer { if holder.isRunning { holder.terminate() } }
         let others = "FROM pg_stat_activity WHERE datname = '\(name)' AND pid <> pg_backend_pid()"
-        try await waitUntil(
+        try await PostgresTestServer.waitUntil(
             url,
             """
             SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE application_name = 'lock_holder'
@@ -108,7 +108,10 @@ struct CopyCLITests {
             """
         )
         let copy = try FuseboxBinary.start(["copy", "--from", "a.sqlite", "--to", url], in: dir.path)
-        try await waitUntil(url, "SELECT count(*) \(others) AND wait_event_type = 'Lock' AND wait_event = 'relation'")
+        try await PostgresTestServer.waitUntil(
+            url,
+            "SELECT count(*) \(others) AND wait_event_type = 'Lock' AND wait_event = 'relation'"
+        )
         kill(copy.process.processIdentifier, SIGKILL)
         copy.process.waitUntilExit()
         #expect(copy.process.terminationReason == .uncaughtSignal)
@@ -116,7 +119,7 @@ struct CopyCLITests {
             url,
             "SELECT pg_terminate_backend(pid) \(others) AND application_name = 'lock_holder'"
         )
-        try await waitUntil(url, "SELECT count(*) = 0 \(others)", is: "t")
+        try await PostgresTestServer.waitUntil(url, "SELECT count(*) = 0 \(others)", is: "t")
 
         #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM tensorBlob") == "0")
         #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM tensorChunk") == "0")
@@ -126,12 +129,4 @@ struct CopyCLITests {
     }
 
     /// Polls `query` (for up to a minute) until it answers `answer`; fails the test otherwise.
-    private func waitUntil(_ url: String, _ query: String, is answer: String = "1") async throws {
-        for _ in 0..<3_000 {
-            if try PostgresTestServer.psql(url, query) == answer { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting for: \(query)")
-        throw PostgresTestError(message: "timed out waiting for: \(query)")
-    }
 }

@@ -52,6 +52,15 @@ public enum PostgresTestServer {
         return process
     }
 
+    /// Waits (up to a minute) until `query` answers `answer` on the database at `url`.
+    public static func waitUntil(_ url: String, _ query: String, is answer: String = "1") async throws {
+        for _ in 0..<3_000 {
+            if try psql(url, query) == answer { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PostgresTestError(message: "timed out waiting for: \(query)")
+    }
+
     /// `psql` on `url` running `sql`, unaligned and tuples only, stopping at the first error.
     private static func psqlProcess(_ url: String, _ sql: String) -> Process {
         let process = Process()
@@ -66,4 +75,29 @@ public struct PostgresTestError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
     public init(message: String) { self.message = message }
+}
+
+/// The two kinds of store the registry, server and CLI suites run on, for `@Test(arguments:)`.
+public enum TestStore: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+
+    public var description: String { rawValue }
+
+    /// Both kinds where a PostgreSQL server is given (always under `CI=true`, where a missing
+    /// server then fails the PostgreSQL cases); SQLite alone elsewhere, and a test of the
+    /// server's reachability reports as skipped, saying why.
+    public static let available: [TestStore] = PostgresTestServer.url != nil || isCI ? allCases : [.sqlite]
+
+    /// Runs `body` with a fresh, empty store of this kind — a file in `dir`, or a new database,
+    /// dropped afterwards — given as what `--db` and `Registry.open(url:)` take.
+    public func withStore<T>(in dir: TemporaryDirectory, _ body: (String) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            return try await body(dir.file("store.sqlite"))
+        case .postgres:
+            let url = try PostgresTestServer.createDatabase()
+            defer { PostgresTestServer.drop(url) }
+            return try await body(url)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import FusionCore
 import GRDB
 import Logging
+import RegistryPostgres
 import RegistryStore
 import TensorCore
 
@@ -41,4 +42,19 @@ public func smallDataset(rows: Int = 40, classes: Int = 3, seed: UInt64 = 1) thr
         targets: .classes((0..<rows).map { $0 % classes }),
         classCount: classes
     )
+}
+
+extension TestStore {
+    /// Runs `body` on a fresh registry of this kind: in memory (SQLite), or on a new database
+    /// (PostgreSQL), dropped afterwards.
+    public func withRegistry(_ body: (Registry) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            try await body(memoryRegistry())
+        case .postgres:
+            let url = try PostgresTestServer.createDatabase()
+            defer { PostgresTestServer.drop(url) }
+            try await body(Registry.open(url: url, logger: quietLogger))
+        }
+    }
 }

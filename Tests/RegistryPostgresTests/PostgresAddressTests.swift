@@ -8,7 +8,9 @@ import Testing
 /// that cannot be reached (these need no server).
 struct PostgresAddressTests {
     @Test func aURLIsParsedIntoItsParts() throws {
-        let address = try StoreAddress(parsing: "postgres://ana:s3cret@db.example:6543/registry?sslmode=require")
+        let address = try StoreAddress(
+            parsing: "postgres://ana:s3cret@db.example:6543/registry?sslmode=require&pool_size=12"
+        )
         guard case .postgres(let postgres) = address else {
             Issue.record("not a PostgreSQL address")
             return
@@ -21,12 +23,13 @@ struct PostgresAddressTests {
                     host: "db.example",
                     port: 6543,
                     database: "registry",
-                    tls: .require
+                    tls: .require,
+                    poolSize: 12
                 )
         )
         #expect(address.description == "postgres://ana@db.example:6543/registry", "never the password")
         let defaults = try PostgresAddress(parsing: "postgresql://fusebox@localhost/fusebox")
-        #expect(defaults.port == 5432 && defaults.tls == .prefer && defaults.password == nil)
+        #expect(defaults.port == 5432 && defaults.tls == .prefer && defaults.password == nil && defaults.poolSize == 4)
         #expect(try StoreAddress(parsing: "stores/fusebox.sqlite") == .file("stores/fusebox.sqlite"))
     }
 
@@ -39,6 +42,8 @@ struct PostgresAddressTests {
         ("mysql://ana@db.example/registry", "'mysql://' is not supported"),
         ("postgres://ana@db.example/registry?sslmode=always", "has sslmode 'always'"),
         ("postgres://ana@db.example/registry?timeout=3", "has an unknown option 'timeout'"),
+        ("postgres://ana@db.example/registry?pool_size=0", "has pool_size '0'"),
+        ("postgres://ana@db.example/registry?pool_size=many", "has pool_size 'many'"),
     ])
     func aWrongURLIsOneLineNamingThePart(url: String, problem: String) throws {
         let error = try #require(throws: RegistryError.self) { try StoreAddress(parsing: url) }

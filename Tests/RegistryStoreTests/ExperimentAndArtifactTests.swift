@@ -11,34 +11,38 @@ import Testing
 /// stored content-addressed, verified and collected, versions made from a tensor artifact, and
 /// the model-level annotations MLflow's registry can change.
 struct ExperimentAndArtifactTests {
-    @Test func deletingAnExperimentDeletesItsRunsAndRestoringBringsThemBack() async throws {
-        let registry = try memoryRegistry()
-        let experiment = try await registry.createExperiment("vision", tags: ["team": "cv"])
-        await #expect(throws: RegistryError.self) { try await registry.createExperiment("vision") }
-        let done = try await registry.startRun(kind: .training, experiment: experiment, name: "a")
-        try await registry.finishRun(done)
-        let running = try await registry.startRun(kind: .training, experiment: experiment, name: "b")
-        let deletedBefore = try await registry.startRun(kind: .training, experiment: experiment)
-        try await registry.finishRun(deletedBefore)
-        try await registry.deleteRun(deletedBefore)
+    @Test(arguments: TestStore.available)
+    func deletingAnExperimentDeletesItsRunsAndRestoringBringsThemBack(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            let experiment = try await registry.createExperiment("vision", tags: ["team": "cv"])
+            await #expect(throws: RegistryError.self) { try await registry.createExperiment("vision") }
+            let done = try await registry.startRun(kind: .training, experiment: experiment, name: "a")
+            try await registry.finishRun(done)
+            let running = try await registry.startRun(kind: .training, experiment: experiment, name: "b")
+            let deletedBefore = try await registry.startRun(kind: .training, experiment: experiment)
+            try await registry.finishRun(deletedBefore)
+            try await registry.deleteRun(deletedBefore)
 
-        try await registry.deleteExperiment(experiment)
-        #expect(try await registry.experiment(experiment).deletedAt != nil)
-        #expect(try await registry.experiments().map(\.name) == ["Default"])
-        let live = try await registry.searchRuns(where: "experiment = \(experiment)").map(\.id)
-        #expect(live == [running], "a running run stays")
-        await #expect(throws: RegistryError.self) {
-            try await registry.startRun(kind: .training, experiment: experiment)
+            try await registry.deleteExperiment(experiment)
+            #expect(try await registry.experiment(experiment).deletedAt != nil)
+            #expect(try await registry.experiments().map(\.name) == ["Default"])
+            let live = try await registry.searchRuns(where: "experiment = \(experiment)").map(\.id)
+            #expect(live == [running], "a running run stays")
+            await #expect(throws: RegistryError.self) {
+                try await registry.startRun(kind: .training, experiment: experiment)
+            }
+
+            try await registry.restoreExperiment(experiment)
+            let restored = try await registry.searchRuns(where: "experiment = \(experiment)", orderBy: "id asc").map(
+                \.id
+            )
+            #expect(restored == [done, running], "the run deleted before stays deleted")
+            #expect(try await registry.run(done).name == "a")
+            await #expect(throws: RegistryError.self) { try await registry.deleteExperiment(0) }
+            try await registry.renameExperiment(experiment, to: "vision-2")
+            #expect(try await registry.experiment(named: "vision-2").tags == ["team": "cv"])
+            #expect(try await registry.verify().isHealthy)
         }
-
-        try await registry.restoreExperiment(experiment)
-        let restored = try await registry.searchRuns(where: "experiment = \(experiment)", orderBy: "id asc").map(\.id)
-        #expect(restored == [done, running], "the run deleted before stays deleted")
-        #expect(try await registry.run(done).name == "a")
-        await #expect(throws: RegistryError.self) { try await registry.deleteExperiment(0) }
-        try await registry.renameExperiment(experiment, to: "vision-2")
-        #expect(try await registry.experiment(named: "vision-2").tags == ["team": "cv"])
-        #expect(try await registry.verify().isHealthy)
     }
 
     @Test func artifactsAreContentAddressedListedVerifiedAndCollected() async throws {
@@ -145,16 +149,18 @@ struct ExperimentAndArtifactTests {
         #expect(try await registry.model("image-cnn").deletedAt == nil)
     }
 
-    @Test func importedRunsAreSealedLikeEveryEndedRun() async throws {
-        let registry = try memoryRegistry()
-        try await registry.importRuns([
-            ImportedRun(
-                startedAt: 1.7e9,
-                endedAt: 1.7e9 + 5,
-                params: ["lr": 0.1],
-                metrics: [MetricPoint(key: "acc", step: 0, value: 0.5)]
-            )
-        ])
-        #expect(try await registry.verify().isHealthy, "an imported run had no digest")
+    @Test(arguments: TestStore.available)
+    func importedRunsAreSealedLikeEveryEndedRun(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            try await registry.importRuns([
+                ImportedRun(
+                    startedAt: 1.7e9,
+                    endedAt: 1.7e9 + 5,
+                    params: ["lr": 0.1],
+                    metrics: [MetricPoint(key: "acc", step: 0, value: 0.5)]
+                )
+            ])
+            #expect(try await registry.verify().isHealthy, "an imported run had no digest")
+        }
     }
 }

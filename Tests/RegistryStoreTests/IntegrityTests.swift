@@ -200,45 +200,48 @@ struct IntegrityTests {
         #expect(try await registry.versions(of: "m").count == 1)
     }
 
-    @Test func aDeletedNumberIsNeverGivenAgainAndTheDeletionIsRecorded() async throws {
-        let registry = try memoryRegistry()
-        try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [1, 1]))
-        try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [2, 2]))
-        try await registry.setAlias("production", model: "m", version: 2)
-        // Refused while an alias points at it…
-        await #expect {
-            try await registry.deleteVersion(VersionReference(parsing: "m@2"))
-        } throws: { error in (error as? RegistryError)?.code == .conflict && "\(error)".contains("'production'") }
-        // …and with force the alias goes too, recorded.
-        let deletion = try await registry.deleteVersion(
-            VersionReference(parsing: "m@2"),
-            force: true,
-            reason: "leaked test data"
-        )
-        #expect(deletion.removedAliases.map(\.alias) == ["production"])
-        #expect(try await registry.aliasEvents(of: "m").first?.action == .delete)
-        // The latest version was deleted; the next one is 3, not 2 again.
-        #expect(try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [3, 3])) == 3)
-        await #expect {
-            try await registry.loadClassifier(VersionReference(parsing: "m@2"))
-        } throws: { error in
-            "\(error)".contains("m@2 was deleted by \(ProcessIdentity.user)") && "\(error)".contains("leaked test data")
+    @Test(arguments: TestStore.available)
+    func aDeletedNumberIsNeverGivenAgainAndTheDeletionIsRecorded(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [1, 1]))
+            try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [2, 2]))
+            try await registry.setAlias("production", model: "m", version: 2)
+            // Refused while an alias points at it…
+            await #expect {
+                try await registry.deleteVersion(VersionReference(parsing: "m@2"))
+            } throws: { error in (error as? RegistryError)?.code == .conflict && "\(error)".contains("'production'") }
+            // …and with force the alias goes too, recorded.
+            let deletion = try await registry.deleteVersion(
+                VersionReference(parsing: "m@2"),
+                force: true,
+                reason: "leaked test data"
+            )
+            #expect(deletion.removedAliases.map(\.alias) == ["production"])
+            #expect(try await registry.aliasEvents(of: "m").first?.action == .delete)
+            // The latest version was deleted; the next one is 3, not 2 again.
+            #expect(try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [3, 3])) == 3)
+            await #expect {
+                try await registry.loadClassifier(VersionReference(parsing: "m@2"))
+            } throws: { error in
+                "\(error)".contains("m@2 was deleted by \(ProcessIdentity.user)")
+                    && "\(error)".contains("leaked test data")
+            }
+            #expect(try await registry.versions(of: "m").map(\.number) == [3, 1])
+            let all = try await registry.versions(of: "m", includingDeleted: true)
+            #expect(all.first { $0.number == 2 }?.deletion?.reason == "leaked test data")
+            #expect(try await registry.models().first?.versionCount == 2)
+            // An alias is never rolled back onto a deleted version.
+            try await registry.setAlias("staging", model: "m", version: 1)
+            try await registry.setAlias("staging", model: "m", version: 3)
+            try await registry.deleteVersion(VersionReference(parsing: "m@1"))
+            await #expect {
+                try await registry.rollback("staging", model: "m")
+            } throws: { error in "\(error)".contains("Refusing to roll 'staging' back to m@1: it was deleted") }
+            // A tombstone is final and its bytes are reclaimed.
+            #expect(try await registry.collectGarbage().blobs == 2)
+            #expect(try await registry.verify().isHealthy)
+            #expect(try await registry.version(VersionReference(parsing: "m")).principal == ProcessIdentity.user)
         }
-        #expect(try await registry.versions(of: "m").map(\.number) == [3, 1])
-        let all = try await registry.versions(of: "m", includingDeleted: true)
-        #expect(all.first { $0.number == 2 }?.deletion?.reason == "leaked test data")
-        #expect(try await registry.models().first?.versionCount == 2)
-        // An alias is never rolled back onto a deleted version.
-        try await registry.setAlias("staging", model: "m", version: 1)
-        try await registry.setAlias("staging", model: "m", version: 3)
-        try await registry.deleteVersion(VersionReference(parsing: "m@1"))
-        await #expect {
-            try await registry.rollback("staging", model: "m")
-        } throws: { error in "\(error)".contains("Refusing to roll 'staging' back to m@1: it was deleted") }
-        // A tombstone is final and its bytes are reclaimed.
-        #expect(try await registry.collectGarbage().blobs == 2)
-        #expect(try await registry.verify().isHealthy)
-        #expect(try await registry.version(VersionReference(parsing: "m")).principal == ProcessIdentity.user)
     }
 
     @Test func runsAreDeletedSoftlyRestoredAndPurgedUnlessHistoryNeedsThem() async throws {
@@ -266,21 +269,23 @@ struct IntegrityTests {
         #expect(try await registry.verify().isHealthy)
     }
 
-    @Test func aPromotionsEvidenceCannotBeDeleted() async throws {
-        let registry = try memoryRegistry()
-        try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [1, 1]))
-        try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [2, 2]))
-        try await registry.setAlias("production", model: "m", version: 1)
-        let outcome = try await registry.promote(
-            VersionReference(parsing: "m@2"),
-            alias: "production",
-            data: smallDataset(),
-            gate: PromotionGate(.notWorse, margin: 0.5),
-            resamples: 50
-        )
-        let run = try #require(outcome.comparison?.run)
-        await #expect { try await registry.deleteRun(run) } throws: { error in
-            "\(error)".contains("evidence for a promotion")
+    @Test(arguments: TestStore.available)
+    func aPromotionsEvidenceCannotBeDeleted(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [1, 1]))
+            try await registry.registerVersion(model: "m", classifier: smallClassifier(weights: [2, 2]))
+            try await registry.setAlias("production", model: "m", version: 1)
+            let outcome = try await registry.promote(
+                VersionReference(parsing: "m@2"),
+                alias: "production",
+                data: smallDataset(),
+                gate: PromotionGate(.notWorse, margin: 0.5),
+                resamples: 50
+            )
+            let run = try #require(outcome.comparison?.run)
+            await #expect { try await registry.deleteRun(run) } throws: { error in
+                "\(error)".contains("evidence for a promotion")
+            }
         }
     }
 }

@@ -114,25 +114,27 @@ struct MetricSeriesTests {
         #expect(try await registry.verify().isHealthy)
     }
 
-    @Test func maxAndMinOverTheWholeHistoryFindTheRightRuns() async throws {
-        let registry = try memoryRegistry()
-        var runs: [Int64] = []
-        for peak in [0.5, 0.9, 0.95] {
-            let run = try await registry.startRun(kind: .training)
-            // The peak sits in the middle of a series long enough to span several chunks.
-            try await registry.logMetrics(
-                run: run,
-                (0..<2_000).map { MetricPoint(key: "acc", step: $0, value: $0 == 1_000 ? peak : 0.1) }
-            )
-            runs.append(run)
+    @Test(arguments: TestStore.available)
+    func maxAndMinOverTheWholeHistoryFindTheRightRuns(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            var runs: [Int64] = []
+            for peak in [0.5, 0.9, 0.95] {
+                let run = try await registry.startRun(kind: .training)
+                // The peak sits in the middle of a series long enough to span several chunks.
+                try await registry.logMetrics(
+                    run: run,
+                    (0..<2_000).map { MetricPoint(key: "acc", step: $0, value: $0 == 1_000 ? peak : 0.1) }
+                )
+                runs.append(run)
+            }
+            func ids(_ query: String) async throws -> [Int64] {
+                try await registry.searchRuns(where: query).map(\.id).sorted()
+            }
+            #expect(try await ids("max(metrics.acc) > 0.8") == [runs[1], runs[2]])
+            #expect(try await ids("max(metrics.acc) >= 0.95") == [runs[2]])
+            #expect(try await ids("min(metrics.acc) < 0.1") == [])
+            #expect(try await ids("metrics.acc = 0.1") == runs)
         }
-        func ids(_ query: String) async throws -> [Int64] {
-            try await registry.searchRuns(where: query).map(\.id).sorted()
-        }
-        #expect(try await ids("max(metrics.acc) > 0.8") == [runs[1], runs[2]])
-        #expect(try await ids("max(metrics.acc) >= 0.95") == [runs[2]])
-        #expect(try await ids("min(metrics.acc) < 0.1") == [])
-        #expect(try await ids("metrics.acc = 0.1") == runs)
     }
 
     /// A store from before migration 0010 keeps every value; runs intact before are intact

@@ -68,99 +68,102 @@ struct RunTests {
     /// Searches ordered by a metric first walk that metric's index (`orderedWalk`); whether the
     /// walk or the matching-set plan answers, the page must be the one the matching-set plan gives,
     /// with ties, runs lacking the metric, `not`, `or`, aggregates and sparse filters.
-    @Test func theOrderedWalkGivesTheSamePageAsTheMatchingSetPlan() async throws {
-        let registry = try memoryRegistry()
-        var rng = TestRandom(seed: 5)
-        try await registry.importRuns(
-            (0..<3000).map { i in
-                var metrics: [MetricPoint] = []
-                // Two decimals, so values tie; a tenth of the runs lack accuracy, a third lack loss.
-                if i % 10 != 0 {
-                    let steps = i % 7 == 0 ? 3 : 1
-                    for step in 0..<steps {
-                        metrics.append(
-                            MetricPoint(
-                                key: "accuracy",
-                                step: step,
-                                value: (Double.random(in: 0...1, using: &rng) * 100).rounded() / 100
+    @Test(arguments: TestStore.available)
+    func theOrderedWalkGivesTheSamePageAsTheMatchingSetPlan(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            var rng = TestRandom(seed: 5)
+            try await registry.importRuns(
+                (0..<3000).map { i in
+                    var metrics: [MetricPoint] = []
+                    // Two decimals, so values tie; a tenth of the runs lack accuracy, a third lack loss.
+                    if i % 10 != 0 {
+                        let steps = i % 7 == 0 ? 3 : 1
+                        for step in 0..<steps {
+                            metrics.append(
+                                MetricPoint(
+                                    key: "accuracy",
+                                    step: step,
+                                    value: (Double.random(in: 0...1, using: &rng) * 100).rounded() / 100
+                                )
                             )
-                        )
+                        }
                     }
-                }
-                if i % 3 != 0 {
-                    metrics.append(MetricPoint(key: "loss", step: 0, value: Double.random(in: 0...1, using: &rng)))
-                }
-                return ImportedRun(
-                    model: i % 2 == 0 ? "a" : "b",
-                    startedAt: 1.7e9 + Double(i),
-                    endedAt: 1.7e9 + Double(i) + 1,
-                    params: [
-                        "fusion": .text(Int.random(in: 0..<10, using: &rng) == 0 ? "weighted" : "concat"),
-                        "seed": .number(Double(Int.random(in: 0..<1000, using: &rng))),
-                    ],
-                    tags: i % 5 == 0 ? ["team": "nlp"] : [:],
-                    metrics: metrics
-                )
-            }
-        )
-        let queries: [String?] = [
-            nil, "params.fusion = 'weighted'", "metrics.accuracy > 0.5 and params.fusion = 'weighted'",
-            "not metrics.accuracy > 0.5",
-            "not metrics.loss < 0.3", "max(metrics.accuracy) > 0.8 or tags.team = 'nlp'",
-            "not min(metrics.accuracy) < 0.2",
-            "params.seed = 7", "params.seed < 500 and status = 'finished' and model = 'b'",
-            "metrics.accuracy <= 0.3 or metrics.loss > 0.9",
-        ]
-        var walked = 0
-        var fellBack = 0
-        for query in queries {
-            for (key, descending) in [("accuracy", true), ("accuracy", false), ("loss", true)] {
-                for limit in [1, 10, 100, 3000] {
-                    let order = RunQuery.Order.metric(key, descending: descending)
-                    let (whereSQL, arguments) = try query.map { try RunQuery.compile(RunQuery.parse($0)) } ?? ("1", [])
-                    let (orderSQL, orderArguments) = order.sql
-                    let filter = try query.map(RunQuery.parse)
-                    let (expected, walk) = try await registry.read { db in
-                        (
-                            try Registry.runSummaries(
-                                whereSQL: whereSQL,
-                                arguments: arguments + orderArguments,
-                                orderSQL: orderSQL,
-                                limit: limit,
-                                in: db
-                            ).map(\.id),
-                            try Registry.orderedWalk(
-                                by: key,
-                                descending: descending,
-                                filter: filter,
-                                limit: limit,
-                                in: db
-                            )?.map(\.id)
-                        )
+                    if i % 3 != 0 {
+                        metrics.append(MetricPoint(key: "loss", step: 0, value: Double.random(in: 0...1, using: &rng)))
                     }
-                    if let walk {
-                        #expect(
-                            walk == expected,
-                            "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
-                        )
-                        walked += 1
-                    } else {
-                        fellBack += 1
-                    }
-                    let found = try await registry.searchRuns(
-                        where: query,
-                        orderBy: "metrics.\(key) \(descending ? "desc" : "asc")",
-                        limit: limit
-                    ).map(\.id)
-                    #expect(
-                        found == expected,
-                        "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
+                    return ImportedRun(
+                        model: i % 2 == 0 ? "a" : "b",
+                        startedAt: 1.7e9 + Double(i),
+                        endedAt: 1.7e9 + Double(i) + 1,
+                        params: [
+                            "fusion": .text(Int.random(in: 0..<10, using: &rng) == 0 ? "weighted" : "concat"),
+                            "seed": .number(Double(Int.random(in: 0..<1000, using: &rng))),
+                        ],
+                        tags: i % 5 == 0 ? ["team": "nlp"] : [:],
+                        metrics: metrics
                     )
                 }
+            )
+            let queries: [String?] = [
+                nil, "params.fusion = 'weighted'", "metrics.accuracy > 0.5 and params.fusion = 'weighted'",
+                "not metrics.accuracy > 0.5",
+                "not metrics.loss < 0.3", "max(metrics.accuracy) > 0.8 or tags.team = 'nlp'",
+                "not min(metrics.accuracy) < 0.2",
+                "params.seed = 7", "params.seed < 500 and status = 'finished' and model = 'b'",
+                "metrics.accuracy <= 0.3 or metrics.loss > 0.9",
+            ]
+            var walked = 0
+            var fellBack = 0
+            for query in queries {
+                for (key, descending) in [("accuracy", true), ("accuracy", false), ("loss", true)] {
+                    for limit in [1, 10, 100, 3000] {
+                        let order = RunQuery.Order.metric(key, descending: descending)
+                        let (whereSQL, arguments) =
+                            try query.map { try RunQuery.compile(RunQuery.parse($0)) } ?? ("1 = 1", [])
+                        let (orderSQL, orderArguments) = order.sql
+                        let filter = try query.map(RunQuery.parse)
+                        let (expected, walk) = try await registry.read { db in
+                            (
+                                try Registry.runSummaries(
+                                    whereSQL: whereSQL,
+                                    arguments: arguments + orderArguments,
+                                    orderSQL: orderSQL,
+                                    limit: limit,
+                                    in: db
+                                ).map(\.id),
+                                try Registry.orderedWalk(
+                                    by: key,
+                                    descending: descending,
+                                    filter: filter,
+                                    limit: limit,
+                                    in: db
+                                )?.map(\.id)
+                            )
+                        }
+                        if let walk {
+                            #expect(
+                                walk == expected,
+                                "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
+                            )
+                            walked += 1
+                        } else {
+                            fellBack += 1
+                        }
+                        let found = try await registry.searchRuns(
+                            where: query,
+                            orderBy: "metrics.\(key) \(descending ? "desc" : "asc")",
+                            limit: limit
+                        ).map(\.id)
+                        #expect(
+                            found == expected,
+                            "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
+                        )
+                    }
+                }
             }
+            // Both plans were exercised.
+            #expect(walked > 40 && fellBack > 10, "walked \(walked), fell back \(fellBack)")
         }
-        // Both plans were exercised.
-        #expect(walked > 40 && fellBack > 10, "walked \(walked), fell back \(fellBack)")
     }
 
     @Test func injectionAttemptsAreMatchedLiterally() async throws {
@@ -201,46 +204,50 @@ struct RunTests {
         }
     }
 
-    @Test func metricHistoryAndLatestValueFollowTheHighestStep() async throws {
-        let r = try memoryRegistry()
-        let id = try await r.startRun(kind: .training)
-        try await r.logMetrics(
-            run: id,
-            (0..<1000).map { MetricPoint(key: "loss", step: $0, value: 1 / Double($0 + 1)) }
-        )
-        // An old step: history changes, latest does not.
-        try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 3, value: 42)])
-        let history = try await r.metricHistory(run: id, key: "loss")
-        #expect(history.count == 1000 && history[3].value == 42)
-        #expect(try await r.run(id).metrics["loss"] == 0.001)
-        await #expect(throws: RegistryError.self) {
-            try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 1, value: .nan)])
-        }
-        await #expect(throws: RegistryError.self) {
-            try await r.logMetrics(run: 999, [MetricPoint(key: "loss", step: 1, value: 1)])
+    @Test(arguments: TestStore.available)
+    func metricHistoryAndLatestValueFollowTheHighestStep(_ store: TestStore) async throws {
+        try await store.withRegistry { r in
+            let id = try await r.startRun(kind: .training)
+            try await r.logMetrics(
+                run: id,
+                (0..<1000).map { MetricPoint(key: "loss", step: $0, value: 1 / Double($0 + 1)) }
+            )
+            // An old step: history changes, latest does not.
+            try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 3, value: 42)])
+            let history = try await r.metricHistory(run: id, key: "loss")
+            #expect(history.count == 1000 && history[3].value == 42)
+            #expect(try await r.run(id).metrics["loss"] == 0.001)
+            await #expect(throws: RegistryError.self) {
+                try await r.logMetrics(run: id, [MetricPoint(key: "loss", step: 1, value: .nan)])
+            }
+            await #expect(throws: RegistryError.self) {
+                try await r.logMetrics(run: 999, [MetricPoint(key: "loss", step: 1, value: 1)])
+            }
         }
     }
 
-    @Test func fusionWeightHistoryIsTyped() async throws {
-        let r = try memoryRegistry()
-        let id = try await r.startRun(kind: .training)
-        for epoch in 1...3 {
-            let w = Float(epoch) / 10
-            try await r.logEpoch(
-                run: id,
-                epoch: epoch,
-                metrics: ["loss": Double(w)],
-                weights: FusionWeights(entries: [
-                    .init(modality: "image", classIndex: nil, weight: 1 - w),
-                    .init(modality: "text", classIndex: nil, weight: w),
-                ])
-            )
+    @Test(arguments: TestStore.available)
+    func fusionWeightHistoryIsTyped(_ store: TestStore) async throws {
+        try await store.withRegistry { r in
+            let id = try await r.startRun(kind: .training)
+            for epoch in 1...3 {
+                let w = Float(epoch) / 10
+                try await r.logEpoch(
+                    run: id,
+                    epoch: epoch,
+                    metrics: ["loss": Double(w)],
+                    weights: FusionWeights(entries: [
+                        .init(modality: "image", classIndex: nil, weight: 1 - w),
+                        .init(modality: "text", classIndex: nil, weight: w),
+                    ])
+                )
+            }
+            let history = try await r.fusionWeightHistory(run: id)
+            #expect(history.count == 6)
+            #expect(history.map(\.modality) == ["image", "text", "image", "text", "image", "text"])
+            #expect(history.allSatisfy { $0.classIndex == nil })
+            #expect(abs(history[5].weight - 0.3) < 1e-6)
         }
-        let history = try await r.fusionWeightHistory(run: id)
-        #expect(history.count == 6)
-        #expect(history.map(\.modality) == ["image", "text", "image", "text", "image", "text"])
-        #expect(history.allSatisfy { $0.classIndex == nil })
-        #expect(abs(history[5].weight - 0.3) < 1e-6)
     }
 
     @Test func aRunWhoseProcessDiedIsMarkedFailedOnOpen() async throws {
@@ -334,42 +341,44 @@ struct RunTests {
         #expect(try await registry.run(local).principal == ProcessIdentity.user)
     }
 
-    @Test func evaluationsAndComparisonsRoundTrip() async throws {
-        let r = try memoryRegistry()
-        try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [0, 0]))
-        try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [3, 0]))
-        let data = try smallDataset()
-        var records: [EvaluationRecord] = []
-        for v in [1, 2] {
-            let reference = try VersionReference(parsing: "fusion@\(v)")
-            let model = try await r.loadClassifier(reference)
-            let p = try model.predictProbabilities(data)
-            let predictions = SamplePredictions(
-                labels: data.labels,
-                predictedClasses: p.argmaxRows(),
-                trueClassProbabilities: data.labels.enumerated().map { p[$0.offset, $0.element] },
-                classCount: 3
-            )
-            records.append(
-                try await r.recordEvaluation(
-                    of: reference,
-                    datasetFingerprint: data.fingerprint,
-                    modalities: ["image", "text"],
-                    metrics: ClassificationMetrics(probabilities: p, labels: data.labels).scalars,
-                    predictions: predictions
+    @Test(arguments: TestStore.available)
+    func evaluationsAndComparisonsRoundTrip(_ store: TestStore) async throws {
+        try await store.withRegistry { r in
+            try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [0, 0]))
+            try await r.registerVersion(model: "fusion", classifier: smallClassifier(weights: [3, 0]))
+            let data = try smallDataset()
+            var records: [EvaluationRecord] = []
+            for v in [1, 2] {
+                let reference = try VersionReference(parsing: "fusion@\(v)")
+                let model = try await r.loadClassifier(reference)
+                let p = try model.predictProbabilities(data)
+                let predictions = SamplePredictions(
+                    labels: data.labels,
+                    predictedClasses: p.argmaxRows(),
+                    trueClassProbabilities: data.labels.enumerated().map { p[$0.offset, $0.element] },
+                    classCount: 3
                 )
+                records.append(
+                    try await r.recordEvaluation(
+                        of: reference,
+                        datasetFingerprint: data.fingerprint,
+                        modalities: ["image", "text"],
+                        metrics: ClassificationMetrics(probabilities: p, labels: data.labels).scalars,
+                        predictions: predictions
+                    )
+                )
+            }
+            let found = try await r.findEvaluation(
+                of: VersionReference(parsing: "fusion@2"),
+                datasetFingerprint: data.fingerprint,
+                modalities: ["image", "text"]
             )
+            #expect(found?.id == records[1].id)
+            #expect(found?.predictions == records[1].predictions)
+            let stats = try PairedComparison(a: records[0].predictions, b: records[1].predictions, resamples: 200)
+            let comparison = try await r.recordComparison(a: records[0], b: records[1], statistics: stats)
+            #expect(comparison.statistics == stats)
+            #expect(try await r.searchRuns(where: "kind = 'comparison'").first?.metrics["mcnemar_p"] == stats.mcnemarP)
         }
-        let found = try await r.findEvaluation(
-            of: VersionReference(parsing: "fusion@2"),
-            datasetFingerprint: data.fingerprint,
-            modalities: ["image", "text"]
-        )
-        #expect(found?.id == records[1].id)
-        #expect(found?.predictions == records[1].predictions)
-        let stats = try PairedComparison(a: records[0].predictions, b: records[1].predictions, resamples: 200)
-        let comparison = try await r.recordComparison(a: records[0], b: records[1], statistics: stats)
-        #expect(comparison.statistics == stats)
-        #expect(try await r.searchRuns(where: "kind = 'comparison'").first?.metrics["mcnemar_p"] == stats.mcnemarP)
     }
 }

@@ -30,19 +30,21 @@ struct TokenTests {
         #expect(listed[0].fingerprint == String(stored[0].prefix(8)))
     }
 
-    @Test func aNameIsTakenUntilItsTokenIsRevoked() async throws {
-        let registry = try memoryRegistry()
-        let first = try await registry.createToken(name: "deploy", scope: .read)
-        await #expect { try await registry.createToken(name: "deploy", scope: .admin) } throws: {
-            "\($0)".contains("revoke it first")
-        }
-        try await registry.revokeToken(name: "deploy")
-        let second = try await registry.createToken(name: "deploy", scope: .admin)
-        #expect(first != second)
-        #expect(try await registry.authenticate(token: second)?.scope == .admin)
-        #expect(try await registry.tokens().map(\.scope) == [.read, .admin])
-        await #expect { try await registry.createToken(name: "bad name!", scope: .read) } throws: {
-            "\($0)".contains("Token name 'bad name!' is not valid")
+    @Test(arguments: TestStore.available)
+    func aNameIsTakenUntilItsTokenIsRevoked(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            let first = try await registry.createToken(name: "deploy", scope: .read)
+            await #expect { try await registry.createToken(name: "deploy", scope: .admin) } throws: {
+                "\($0)".contains("revoke it first")
+            }
+            try await registry.revokeToken(name: "deploy")
+            let second = try await registry.createToken(name: "deploy", scope: .admin)
+            #expect(first != second)
+            #expect(try await registry.authenticate(token: second)?.scope == .admin)
+            #expect(try await registry.tokens().map(\.scope) == [.read, .admin])
+            await #expect { try await registry.createToken(name: "bad name!", scope: .read) } throws: {
+                "\($0)".contains("Token name 'bad name!' is not valid")
+            }
         }
     }
 

@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import RegistryPostgres
+import RegistryStore
+
+/// Where the registry benchmark keeps each section's store: a file in the bench folder, or, with
+/// `--db postgres://…`, a database of its own on that server (made afresh with `createdb`-like
+/// SQL through `psql`, dropped afterwards), so every figure is measured on a new store of the
+/// chosen kind.
+struct BenchStores {
+    let dir: String
+    /// The server's URL (the database `CREATE DATABASE` runs in), or nil for store files.
+    let server: String?
+    let logger: Logger
+
+    var isPostgres: Bool { server != nil }
+
+    /// What `--db` takes for the store `name`.
+    func address(_ name: String) -> String {
+        guard let server, var components = URLComponents(string: server) else { return "\(dir)/\(name).sqlite" }
+        components.path = "/" + databaseName(name)
+        return components.string ?? server
+    }
+
+    /// A new, empty store `name`, opened read-write.
+    func open(_ name: String) throws -> Registry {
+        remove(name)
+        if let server { try psql(server, "CREATE DATABASE \(databaseName(name))") }
+        return try Registry.open(url: address(name), logger: logger)
+    }
+
+    /// Removes the store `name`: its database, or its file with write-ahead log and object folder.
+    func remove(_ name: String) {
+        if let server {
+            try? psql(server, "DROP DATABASE IF EXISTS \(databaseName(name)) WITH (FORCE)")
+        } else {
+            for suffix in ["", "-wal", "-shm", "-objects"] {
+                try? FileManager.default.removeItem(atPath: address(name) + suffix)
+            }
+        }
+    }
+
+    private func databaseName(_ name: String) -> String {
+        "fusebox_bench_" + name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+    }
+
+    private func psql(_ url: String, _ sql: String) throws {
+        _ = try Child.run("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+    }
+}
