@@ -6,6 +6,10 @@ import TensorCore
 import TensorIO
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// One store shared by a team: two `fusebox serve` processes on different ports and command-line
 /// processes writing to it at once, on an SQLite file and on a PostgreSQL database alike.
 @Suite(.serialized)
@@ -47,6 +51,26 @@ struct SharedStoreTests {
     static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    /// Work started at once on a thread of its own, and waited for later: not on one of the few
+    /// threads the tests' tasks share, which other tests waiting for child processes may hold
+    /// for seconds (a request meant to be in flight would then be sent late).
+    final class Background<T>: @unchecked Sendable {
+        private var result: Result<T, any Error>?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ body: @escaping @Sendable () throws -> T) {
+            Thread { [self] in
+                result = Result { try body() }
+                done.signal()
+            }.start()
+        }
+
+        func value() async throws -> T {
+            try await SharedStoreTests.onThread { [self] in done.wait() }
+            return try result!.get()
         }
     }
 
@@ -131,38 +155,62 @@ struct SharedStoreTests {
         let bootstrap = 200
     }
 
-    /// Holds every writer of the store off for `seconds` (an SQLite write transaction left open,
-    /// or PostgreSQL's writer advisory lock), returning once it holds.
-    static func holdWriters(_ store: TestStore, _ db: String, seconds: Int) throws -> Process {
-        switch store {
-        case .sqlite:
-            return try IntegrityCLITests().holdWriteLock(db, seconds: seconds)
-        case .postgres:
-            let holder = try PostgresTestServer.startPsql(
-                db,
-                "SELECT pg_advisory_lock(\(PostgresBackend.writeLockKey)); SELECT pg_sleep(\(seconds))"
-            )
-            for _ in 0..<100 {
-                let held = try PostgresTestServer.psql(
-                    db,
-                    """
-                    SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                    WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted
-                        AND l.classid = \(PostgresBackend.writeLockKey >> 32) AND l.objid = \(PostgresBackend.writeLockKey & 0xFFFF_FFFF)
-                    """
+    /// Every writer of a store held off — an SQLite write transaction left open, or PostgreSQL's
+    /// writer advisory lock held by another session — until ``release(afterWaiters:)``.
+    struct WriterHold {
+        let store: TestStore
+        let db: String
+        let holder: Process
+
+        /// The writer lock's key, as `pg_locks` shows an advisory lock.
+        static let lockRow =
+            "locktype = 'advisory' AND classid = \(PostgresBackend.writeLockKey >> 32) AND objid = \(PostgresBackend.writeLockKey & 0xFFFF_FFFF)"
+
+        /// Takes the lock, returning once it holds.
+        init(_ store: TestStore, _ db: String) async throws {
+            self.store = store
+            self.db = db
+            switch store {
+            case .sqlite:
+                // Held for 25 s, within the 30 s busy timeout of the writers that wait for it.
+                holder = try IntegrityCLITests().holdWriteLock(db, seconds: 25)
+            case .postgres:
+                holder = try PostgresTestServer.startPsql(
+                    db + "&application_name=writer_hold",
+                    "SELECT pg_advisory_lock(\(PostgresBackend.writeLockKey)); SELECT pg_sleep(600)"
                 )
-                if held == "1" { return holder }
-                Thread.sleep(forTimeInterval: 0.1)
+                try await PostgresTestServer.waitUntil(
+                    db,
+                    "SELECT count(*) FROM pg_locks WHERE \(Self.lockRow) AND granted"
+                )
             }
-            holder.terminate()
-            throw ServeTests.ServeError(message: "the writer lock was not taken")
+        }
+
+        /// Lets the writers go: on PostgreSQL as soon as `waiters` sessions wait for the lock (so
+        /// each has read what it read before writing); on SQLite, whose waiters cannot be seen,
+        /// when the 25 s are up.
+        func release(afterWaiters waiters: Int) async throws {
+            switch store {
+            case .sqlite:
+                while holder.isRunning { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
+            case .postgres:
+                try await PostgresTestServer.waitUntil(
+                    db,
+                    "SELECT count(*) FROM pg_locks WHERE \(Self.lockRow) AND NOT granted",
+                    is: "\(waiters)"
+                )
+                try PostgresTestServer.psql(
+                    db,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'writer_hold'"
+                )
+            }
         }
     }
 
     /// Three promotions of different candidates to `production` at once — one through each server,
     /// one on the command line — all judged against the same baseline while the writers are held
-    /// off: exactly one moves the alias, the other two are refused with the reason, and the
-    /// history holds one move.
+    /// off: exactly one moves the alias, the other two are refused as stale, and the history
+    /// holds one move.
     @Test(arguments: TestStore.available)
     func concurrentPromotionsThroughTwoServersAndTheCommandLineExactlyOneWins(_ store: TestStore) async throws {
         if store == .sqlite { try #require(IntegrityCLITests.hasSQLite3Module, "python3's sqlite3 holds the lock") }
@@ -192,34 +240,23 @@ struct SharedStoreTests {
             let servers = try [team.serve(), team.serve()]
             defer { for server in servers { _ = server.stop() } }
 
-            let holder = try Self.holdWriters(store, db, seconds: 10)
-            defer { holder.terminate() }
-            let cli = try FuseboxBinary.start(
-                ["promote", "fuse@4", "--require", "not-worse", "--db", db] + testData,
-                in: dir.path
-            )
-            async let first = servers[0].request(
-                "POST",
-                "/api/v1/models/fuse/aliases/production/promote",
-                token: team.token,
-                body: bodies[0]
-            )
-            async let second = servers[1].request(
-                "POST",
-                "/api/v1/models/fuse/aliases/production/promote",
-                token: team.token,
-                body: bodies[1]
-            )
-            let cliErrors = String(decoding: cli.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            cli.process.waitUntilExit()
-            let responses = try await [first, second]
+            let hold = try await WriterHold(store, db)
+            defer { hold.holder.terminate() }
+            let path = "/api/v1/models/fuse/aliases/production/promote"
+            let first = Background { try servers[0].requestWaiting("POST", path, token: team.token, body: bodies[0]) }
+            let second = Background { try servers[1].requestWaiting("POST", path, token: team.token, body: bodies[1]) }
+            let cli = Background { try team.run(["promote", "fuse@4", "--require", "not-worse"] + testData) }
+            try await hold.release(afterWaiters: 3)
+            let responses = try await [first.value(), second.value()]
+            let promoted = try await cli.value()
+            let cliErrors = promoted.stderr
 
             func refusedAsStale(_ message: String) -> Bool {
                 message.contains("moved from fuse@1 to fuse@")
                     && message.contains("while this promotion was being judged")
             }
             let httpWins = responses.filter { $0.status == 200 }.count
-            let cliWins = cli.process.terminationStatus == 0 ? 1 : 0
+            let cliWins = promoted.status == 0 ? 1 : 0
             #expect(httpWins + cliWins == 1, "\(responses) CLI: \(cliErrors)")
             for response in responses where response.status != 200 {
                 let message = ((response.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
@@ -242,5 +279,34 @@ struct SharedStoreTests {
             )
             #expect((comparisons as? [Any])?.count == 3, "every judgement is kept as evidence")
         }
+    }
+}
+
+extension ServeTests.Server {
+    /// One request, sent and waited for on the calling thread.
+    func requestWaiting(_ method: String, _ path: String, token: String, body: Data) throws -> (status: Int, json: Any)
+    {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 300
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        final class Answer: @unchecked Sendable {
+            var data: Data?
+            var status = 0
+            var error: (any Error)?
+        }
+        let answer = Answer()
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            answer.data = data
+            answer.status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            answer.error = error
+            done.signal()
+        }.resume()
+        done.wait()
+        if let error = answer.error { throw error }
+        let data = answer.data ?? Data()
+        return (answer.status, data.isEmpty ? NSNull() : try JSONSerialization.jsonObject(with: data))
     }
 }
