@@ -27,7 +27,7 @@ echo "## fusebox-bench registry --db (PostgreSQL $(psql "$url" -XAtc 'SHOW serve
 
 echo "## MLflow $("$py" -c 'import mlflow; print(mlflow.__version__)') on the same server ($database)"
 psql "$url" -Xqc "CREATE DATABASE $database"
-mlflow_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(("postgresql", p.netloc, "/" + sys.argv[2], "", "")))' "$url" "$database")
+mlflow_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(("postgresql+psycopg2", p.netloc, "/" + sys.argv[2], "", "")))' "$url" "$database")
 MLFLOW_BENCH_URI=$mlflow_url "$py" - "$bench" --runs-large "$large" <<'PY'
 import os, sys
 path = sys.argv[1]

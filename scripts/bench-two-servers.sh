@@ -21,13 +21,14 @@ db=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); pri
 
 "$fusebox" demo --db "$db" >/dev/null 2>&1
 token=$("$fusebox" token create bench --scope read --db "$db" 2>/dev/null)
-start() {
-    "$fusebox" serve --db "$db" --port 0 2>"$1.log" &
-    for _ in $(seq 100); do grep -q "^Serving" "$1.log" && break; sleep 0.1; done
-    sed -n 's/^Serving.*:\([0-9]*\) (.*/\1/p' "$1.log"
+"$fusebox" serve --db "$db" --port 0 >/dev/null 2>a.log &
+"$fusebox" serve --db "$db" --port 0 >/dev/null 2>b.log &
+port() {
+    for _ in $(seq 100); do grep -q "^Serving" "$1" && break; sleep 0.1; done
+    sed -n 's/^Serving.*:\([0-9]*\) (.*/\1/p' "$1"
 }
-a=$(start a)
-b=$(start b)
+a=$(port a.log)
+b=$(port b.log)
 image='[0.7, 0.1, 0.05, 0.05, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01]'
 text='[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]'
 cat >predict.lua <<LUA
