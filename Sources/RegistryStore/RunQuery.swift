@@ -17,7 +17,8 @@ import GRDB
 ///
 /// `metrics.x` is the value at the highest step; `max(metrics.x)` and `min(metrics.x)` reach every
 /// step. Params compare as numbers when the value is a number, as text otherwise. `created` takes
-/// Unix seconds or an ISO 8601 date. `like` uses SQL patterns (`%`, `_`; ASCII case-insensitive).
+/// Unix seconds or an ISO 8601 date. `like` uses SQL patterns (`%`, `_`), case-insensitive for
+/// ASCII letters on both backends (PostgreSQL folds the case of other letters too).
 /// Keywords are case-insensitive; a key with unusual characters can be quoted in backticks.
 /// The query compiles to SQL whose every value and key is a bound argument, never spliced text.
 struct RunQuery {
