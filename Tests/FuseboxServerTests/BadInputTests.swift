@@ -16,7 +16,10 @@ import Testing
         let width = good.spec.modalities[0].width
         let row = [Float](repeating: 0.3, count: width)
         let before = store.bytes()
-        try await store.serve(limits: FuseboxServer.Limits(upload: 4096)) { api in
+        // Uploads are staged in a folder of this test's own: other tests' servers stage theirs in
+        // the system's temporary folder at the same time.
+        let staging = TemporaryDirectory("fusebox-staging")
+        try await store.serve(limits: FuseboxServer.Limits(upload: 4096, temporaryDirectory: staging.path)) { api in
             func expect(
                 _ status: Int,
                 _ code: String,
@@ -221,7 +224,7 @@ import Testing
             )
         }
         #expect(store.bytes() == before, "a refused request changed the store")
-        let staged = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+        let staged = try FileManager.default.contentsOfDirectory(atPath: staging.path)
         #expect(!staged.contains { $0.hasPrefix("fusebox-upload-") }, "an upload's staging file was left behind")
     }
 }
