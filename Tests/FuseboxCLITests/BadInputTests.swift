@@ -5,27 +5,23 @@ import TensorIO
 import Testing
 
 /// Bad input never hurts the store: one clear line on stderr naming the problem, a non-zero
-/// exit, and the store's bytes unchanged.
+/// exit, and the store unchanged — a file's bytes, a PostgreSQL database's every row and sequence.
 @Suite(.serialized)
 struct BadInputTests {
-    /// A store holding one trained version, and data files good and bad.
-    static func prepared() throws -> TemporaryDirectory {
-        let dir = TemporaryDirectory()
+    /// The workspace's store given two trained versions, and data files good and bad.
+    static func prepare(_ workspace: Workspace) throws {
+        let dir = workspace.dir
         try WorkflowTests.writeData(in: dir, samples: 300)
-        let r = try FuseboxBinary.run(
+        _ = try workspace.ok(
             [
                 "train", "fuse", "--modality", "image=image.npy", "--modality", "text=text.npy", "--labels",
                 "labels.npy", "--epochs", "2",
-            ],
-            in: dir.path
+            ]
         )
-        precondition(r.status == 0, r.stderr)
         // fuse@2 refuses to predict with a modality missing, so its --subsets cannot be scored.
-        let refusing = try FuseboxBinary.run(
-            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--epochs", "2", "--refuse-missing"],
-            in: dir.path
+        _ = try workspace.ok(
+            ["train", "fuse", "--data", "data.safetensors", "--split", "train", "--epochs", "2", "--refuse-missing"]
         )
-        precondition(refusing.status == 0, refusing.stderr)
         let image = try NumPyArray.read(path: dir.file("image.npy"))
         let rows = image.shape[0]
         // truncated safetensors
@@ -51,7 +47,6 @@ struct BadInputTests {
             toPath: dir.file("short.npy")
         )
         try writeBytes(Array("not a database".utf8), to: dir.file("garbage.sqlite"))
-        return dir
     }
 
     static let modalities = ["--modality", "image=image.npy", "--modality", "text=text.npy", "--labels", "labels.npy"]
@@ -125,21 +120,34 @@ struct BadInputTests {
         ),
     ]
 
-    @Test(arguments: 0..<cases.count)
-    func badInputLeavesTheStoreUntouched(index: Int) throws {
-        let dir = try Self.prepared()
-        let (name, arguments, message) = Self.cases[index]
-        let store = dir.file("fusebox.sqlite")
-        let before = storeSnapshot(store)
-        let garbage = try readBytes(dir.file("garbage.sqlite"))
-        let r = try FuseboxBinary.run(arguments, in: dir.path)
-        #expect(r.status != 0, "\(name): exit status")
-        let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: true)
-        #expect(lines.count == 1, "\(name): stderr has \(lines.count) lines: \(r.stderr)")
-        #expect(lines.first?.hasPrefix("Error: ") == true, "\(name): \(r.stderr)")
-        #expect(r.stderr.contains(message), "\(name): \(r.stderr)")
-        #expect(storeSnapshot(store) == before, "\(name): the store changed")
-        #expect(try readBytes(dir.file("garbage.sqlite")) == garbage)
-        #expect(r.stdout.isEmpty, "\(name): \(r.stdout)")
+    @Test(arguments: TestStore.available, 0..<cases.count)
+    func badInputLeavesTheStoreUntouched(store: TestStore, index: Int) async throws {
+        try await store.withWorkspace { workspace in
+            try Self.prepare(workspace)
+            let dir = workspace.dir
+            let (name, arguments, message) = Self.cases[index]
+            let before = workspace.snapshot()
+            let garbage = try readBytes(dir.file("garbage.sqlite"))
+            let r = try workspace.run(arguments)
+            #expect(r.status != 0, "\(name): exit status")
+            let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+            #expect(lines.count == 1, "\(name): stderr has \(lines.count) lines: \(r.stderr)")
+            #expect(lines.first?.hasPrefix("Error: ") == true, "\(name): \(r.stderr)")
+            #expect(r.stderr.contains(message), "\(name): \(r.stderr)")
+            #expect(workspace.snapshot() == before, "\(name): the store changed")
+            #expect(try readBytes(dir.file("garbage.sqlite")) == garbage)
+            #expect(r.stdout.isEmpty, "\(name): \(r.stdout)")
+        }
+    }
+
+    /// The comparison above can fail: a command that writes changes the snapshot, on either kind of store.
+    @Test(arguments: TestStore.available)
+    func aWriteChangesTheSnapshot(store: TestStore) async throws {
+        try await store.withWorkspace { workspace in
+            try Self.prepare(workspace)
+            let before = workspace.snapshot()
+            _ = try workspace.ok(["alias", "set", "fuse@1", "canary"])
+            #expect(workspace.snapshot() != before)
+        }
     }
 }

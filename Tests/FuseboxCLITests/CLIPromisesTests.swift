@@ -49,19 +49,23 @@ struct CLIPromisesTests {
     /// A store with fuse@1 (text only), fuse@2 (image and text), a component, a promotion and held-out data.
     func prepared() throws -> TemporaryDirectory {
         let dir = TemporaryDirectory()
-        try WorkflowTests.writeData(in: dir, samples: 1500)
-        _ = try ok(
+        try prepare(Workspace(dir: dir, store: .sqlite, db: dir.file("fusebox.sqlite")))
+        return dir
+    }
+
+    /// The workspace's store given what ``prepared()`` holds.
+    func prepare(_ workspace: Workspace) throws {
+        try WorkflowTests.writeData(in: workspace.dir, samples: 1500)
+        _ = try workspace.ok(
             [
                 "train", "fuse", "--modality", "text=text.npy", "--labels", "labels.npy", "--lr", "0.003", "--epochs",
                 "3",
-            ],
-            dir
+            ]
         )
-        _ = try ok(["train", "fuse", "--data", "data.safetensors", "--split", "train"], dir)
-        _ = try ok(["export", "fuse@2", "-o", "fuse2.safetensors"], dir)
-        _ = try ok(["register", "cnn", "--weights", "fuse2.safetensors"], dir)
-        _ = try ok(["promote", "fuse@1", "--data", "data.safetensors", "--split", "test"], dir)
-        return dir
+        _ = try workspace.ok(["train", "fuse", "--data", "data.safetensors", "--split", "train"])
+        _ = try workspace.ok(["export", "fuse@2", "-o", "fuse2.safetensors"])
+        _ = try workspace.ok(["register", "cnn", "--weights", "fuse2.safetensors"])
+        _ = try workspace.ok(["promote", "fuse@1", "--data", "data.safetensors", "--split", "test"])
     }
 
     @Test func everyCommandAndOptionInTheCommandTableExists() throws {
@@ -94,8 +98,13 @@ struct CLIPromisesTests {
         }
     }
 
-    @Test func everyJSONShapeInTheReadmeHasItsKeys() throws {
-        let dir = try prepared()
+    @Test(arguments: TestStore.available)
+    func everyJSONShapeInTheReadmeHasItsKeys(_ store: TestStore) async throws {
+        try await store.withWorkspace { workspace in try everyJSONShapeHasItsKeys(workspace) }
+    }
+
+    func everyJSONShapeHasItsKeys(_ workspace: Workspace) throws {
+        try prepare(workspace)
         let test = ["--data", "data.safetensors", "--split", "test", "--bootstrap", "100"]
         // How each documented command is run here.
         let invocations: [String: [String]] = [
@@ -110,7 +119,7 @@ struct CLIPromisesTests {
             let spans = Self.codeSpans(row)
             guard let command = spans.first, let arguments = invocations[command], spans.count >= 2 else { continue }
             let output = try JSONSerialization.jsonObject(
-                with: Data(ok(arguments + ["--format", "json"], dir).stdout.utf8)
+                with: Data(workspace.ok(arguments + ["--format", "json"]).stdout.utf8)
             )
             let present = Self.keys(of: output)
             // Documented keys are the quoted words followed by , : } or ] (values such as "validation"|"training" are not).
@@ -136,8 +145,13 @@ struct CLIPromisesTests {
         }
     }
 
-    @Test func everyCommandHonoursEachFormat() throws {
-        let dir = try prepared()
+    @Test(arguments: TestStore.available)
+    func everyCommandHonoursEachFormat(_ store: TestStore) async throws {
+        try await store.withWorkspace { workspace in try everyCommandHonoursEachFormat(workspace) }
+    }
+
+    func everyCommandHonoursEachFormat(_ workspace: Workspace) throws {
+        try prepare(workspace)
         let test = ["--data", "data.safetensors", "--split", "test"]
         let commands: [[String]] = [
             ["init"], ["models"], ["versions", "fuse"], ["show", "fuse@2"], ["predict", "fuse@2"] + test,
@@ -147,26 +161,25 @@ struct CLIPromisesTests {
             ["alias", "list"], ["alias", "list", "fuse"], ["history", "fuse"], ["verify"], ["gc", "--dry-run"],
         ]
         for command in commands {
-            let json = try ok(command + ["--format", "json"], dir)
+            let json = try workspace.ok(command + ["--format", "json"])
             #expect(
                 (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) != nil,
                 "\(command) json: \(json.stdout.prefix(200))"
             )
-            let csv = try ok(command + ["--format", "csv"], dir).stdout
+            let csv = try workspace.ok(command + ["--format", "csv"]).stdout
             let lines = csv.split(separator: "\n")
             #expect(!csv.hasPrefix("{") && !csv.hasPrefix("["), "\(command) csv printed JSON")
             #expect(lines.first?.allSatisfy { $0.isASCII } == true, "\(command) csv header: \(lines.first ?? "")")
             #expect(lines.first?.contains(",") == true, "\(command) csv: \(csv.prefix(200))")
         }
-        // Commands that act print JSON and CSV too.
-        let acting: [[String]] = [
-            ["export", "fuse@2", "-o", "a.safetensors"], ["export", "fuse@2", "-o", "b.safetensors"],
-            ["backup", "c.sqlite"],
-            ["backup", "d.sqlite"], ["alias", "set", "fuse@2", "staging"], ["alias", "set", "fuse", "staging", "1"],
-        ]
+        // Commands that act print JSON and CSV too (`backup` is a store file's: PostgreSQL has pg_dump).
+        let backups: [[String]] = workspace.store == .sqlite ? [["backup", "c.sqlite"], ["backup", "d.sqlite"]] : []
+        let acting: [[String]] =
+            [["export", "fuse@2", "-o", "a.safetensors"], ["export", "fuse@2", "-o", "b.safetensors"]] + backups
+            + [["alias", "set", "fuse@2", "staging"], ["alias", "set", "fuse", "staging", "1"]]
         for (i, command) in acting.enumerated() {
             let format = i % 2 == 0 ? "json" : "csv"
-            let out = try ok(command + ["--format", format], dir).stdout
+            let out = try workspace.ok(command + ["--format", format]).stdout
             if format == "json" {
                 #expect((try? JSONSerialization.jsonObject(with: Data(out.utf8))) != nil, "\(command): \(out)")
             } else {
@@ -174,7 +187,7 @@ struct CLIPromisesTests {
             }
         }
         // CSV keeps full precision (a p-value of 1e-30 is not 0.0000) and says B − A in ASCII.
-        let compare = try ok(["compare", "fuse@1", "fuse@2", "--bootstrap", "100", "--format", "csv"] + test, dir)
+        let compare = try workspace.ok(["compare", "fuse@1", "fuse@2", "--bootstrap", "100", "--format", "csv"] + test)
             .stdout
         #expect(compare.hasPrefix("metric,a,b,b_minus_a,ci_lower,ci_upper\n"))
         let p = try #require(
@@ -186,8 +199,13 @@ struct CLIPromisesTests {
         #expect(Double(p).map { $0 > 0 && $0 < 1e-6 } == true, "mcnemar_p \(p)")
     }
 
-    @Test func everyQueryExampleInTheReadmeRuns() throws {
-        let dir = try prepared()
+    @Test(arguments: TestStore.available)
+    func everyQueryExampleInTheReadmeRuns(_ store: TestStore) async throws {
+        try await store.withWorkspace { workspace in try everyQueryExampleRuns(workspace) }
+    }
+
+    func everyQueryExampleRuns(_ workspace: Workspace) throws {
+        try prepare(workspace)
         let lines = Self.section("## Run queries")
         let start = try #require(lines.firstIndex { $0.hasPrefix("```") })
         let end = try #require(lines[(start + 1)...].firstIndex { $0.hasPrefix("```") })
@@ -196,7 +214,7 @@ struct CLIPromisesTests {
         }
         #expect(examples.count >= 4)
         for query in examples {
-            let r = try FuseboxBinary.run(["runs", "--where", query, "--format", "json"], in: dir.path)
+            let r = try workspace.run(["runs", "--where", query, "--format", "json"])
             #expect(
                 r.status == 0 && (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) is [Any],
                 "\(query): \(r.stderr)"
@@ -265,17 +283,25 @@ struct CLIPromisesTests {
         #expect(abs(metrics["ece"]! - ece) < 1e-5, "ece \(metrics["ece"]!) vs \(ece)")
     }
 
-    @Test func paramsAreStoredAsTheUserGaveThem() throws {
-        let dir = try prepared()
-        let runs =
-            try FuseboxBinary.json(ok(["runs", "--where", "params.lr = 0.003", "--format", "json"], dir))
-            as? [[String: Any]]
-        #expect(runs?.count == 1)
-        #expect((runs?.first?["params"] as? [String: String])?["lr"] == "0.003")
+    @Test(arguments: TestStore.available)
+    func paramsAreStoredAsTheUserGaveThem(_ store: TestStore) async throws {
+        try await store.withWorkspace { workspace in
+            try prepare(workspace)
+            let runs =
+                try FuseboxBinary.json(workspace.ok(["runs", "--where", "params.lr = 0.003", "--format", "json"]))
+                as? [[String: Any]]
+            #expect(runs?.count == 1)
+            #expect((runs?.first?["params"] as? [String: String])?["lr"] == "0.003")
+        }
     }
 
-    @Test func usageErrorsAreOneLineNamingTheArgumentAndExit64() throws {
-        let dir = try prepared()
+    @Test(arguments: TestStore.available)
+    func usageErrorsAreOneLineNamingTheArgumentAndExit64(_ store: TestStore) async throws {
+        try await store.withWorkspace { workspace in try usageErrorsAreOneLine(workspace) }
+    }
+
+    func usageErrorsAreOneLine(_ workspace: Workspace) throws {
+        try prepare(workspace)
         let cases: [([String], String)] = [
             (["show", "sentiment@0"], "'sentiment@0' is not a version"),
             (
@@ -305,15 +331,15 @@ struct CLIPromisesTests {
             (["alias", "set", "fuse@2", "production", "3"], "Give the version once"),
         ]
         for (arguments, fragment) in cases {
-            let before = storeSnapshot(dir.file("fusebox.sqlite"))
-            let r = try FuseboxBinary.run(arguments, in: dir.path)
+            let before = workspace.snapshot()
+            let r = try workspace.run(arguments)
             let lines = r.stderr.split(separator: "\n")
             #expect(r.status == 64, "\(arguments): exit \(r.status): \(r.stderr)")
             #expect(
                 lines.count == 1 && lines[0].hasPrefix("Error: ") && r.stderr.contains(fragment),
                 "\(arguments): \(r.stderr)"
             )
-            #expect(storeSnapshot(dir.file("fusebox.sqlite")) == before)
+            #expect(workspace.snapshot() == before)
         }
     }
 

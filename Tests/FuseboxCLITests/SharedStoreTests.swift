@@ -155,65 +155,13 @@ struct SharedStoreTests {
         let bootstrap = 200
     }
 
-    /// Every writer of a store held off — an SQLite write transaction left open, or PostgreSQL's
-    /// writer advisory lock held by another session — until ``release(afterWaiters:)``.
-    struct WriterHold {
-        let store: TestStore
-        let db: String
-        let holder: Process
-
-        /// The writer lock's key, as `pg_locks` shows an advisory lock.
-        static let lockRow =
-            "locktype = 'advisory' AND classid = \(PostgresBackend.writeLockKey >> 32) AND objid = \(PostgresBackend.writeLockKey & 0xFFFF_FFFF)"
-
-        /// Takes the lock, returning once it holds.
-        init(_ store: TestStore, _ db: String) async throws {
-            self.store = store
-            self.db = db
-            switch store {
-            case .sqlite:
-                // Held for 25 s, within the 30 s busy timeout of the writers that wait for it.
-                holder = try IntegrityCLITests().holdWriteLock(db, seconds: 25)
-            case .postgres:
-                holder = try PostgresTestServer.startPsql(
-                    db + "&application_name=writer_hold",
-                    "SELECT pg_advisory_lock(\(PostgresBackend.writeLockKey)); SELECT pg_sleep(600)"
-                )
-                try await PostgresTestServer.waitUntil(
-                    db,
-                    "SELECT count(*) FROM pg_locks WHERE \(Self.lockRow) AND granted"
-                )
-            }
-        }
-
-        /// Lets the writers go: on PostgreSQL as soon as `waiters` sessions wait for the lock (so
-        /// each has read what it read before writing); on SQLite, whose waiters cannot be seen,
-        /// when the 25 s are up.
-        func release(afterWaiters waiters: Int) async throws {
-            switch store {
-            case .sqlite:
-                while holder.isRunning { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
-            case .postgres:
-                try await PostgresTestServer.waitUntil(
-                    db,
-                    "SELECT count(*) FROM pg_locks WHERE \(Self.lockRow) AND NOT granted",
-                    is: "\(waiters)"
-                )
-                try PostgresTestServer.psql(
-                    db,
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'writer_hold'"
-                )
-            }
-        }
-    }
-
     /// Three promotions of different candidates to `production` at once — one through each server,
     /// one on the command line — all judged against the same baseline while the writers are held
     /// off: exactly one moves the alias, the other two are refused as stale, and the history
     /// holds one move.
     @Test(arguments: TestStore.available)
     func concurrentPromotionsThroughTwoServersAndTheCommandLineExactlyOneWins(_ store: TestStore) async throws {
-        if store == .sqlite { try #require(IntegrityCLITests.hasSQLite3Module, "python3's sqlite3 holds the lock") }
+        if store == .sqlite { try #require(WriterHold.canHoldSQLite, "python3's sqlite3 holds the lock") }
         let dir = TemporaryDirectory()
         try WorkflowTests.writeData(in: dir, samples: 1500)
         try await store.withStore(in: dir) { db in
@@ -240,8 +188,8 @@ struct SharedStoreTests {
             let servers = try [team.serve(), team.serve()]
             defer { for server in servers { _ = server.stop() } }
 
-            let hold = try await WriterHold(store, db)
-            defer { hold.holder.terminate() }
+            let hold = try await WriterHold(store, db, seconds: store == .sqlite ? 25 : 600)
+            defer { hold.end() }
             let path = "/api/v1/models/fuse/aliases/production/promote"
             let first = Background { try servers[0].requestWaiting("POST", path, token: team.token, body: bodies[0]) }
             let second = Background { try servers[1].requestWaiting("POST", path, token: team.token, body: bodies[1]) }

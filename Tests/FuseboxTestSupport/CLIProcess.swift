@@ -67,13 +67,17 @@ public enum FuseboxBinary {
     }
 }
 
-/// The store's data files (main file and write-ahead log) as bytes, to check a failed command
-/// changed nothing. The `-shm` file is SQLite's shared-memory index, not data, and is left out; an
-/// empty write-ahead log holds nothing (SQLite ignores it) and counts as absent — a read-only
-/// connection to a WAL store creates one when there was none and cannot remove it.
+/// What a store holds, as digests, to check a failed command changed nothing. For a file: the
+/// main file and write-ahead log as bytes (the `-shm` file is SQLite's shared-memory index, not
+/// data, and is left out; an empty write-ahead log holds nothing — SQLite ignores it — and counts
+/// as absent, since a read-only connection to a WAL store creates one and cannot remove it). For a
+/// PostgreSQL database (`postgres://…`): ``PostgresTestServer/contentDigests(_:)``.
 /// Digests, so a failed comparison prints something readable.
-public func storeSnapshot(_ path: String) -> [String] {
-    [path, path + "-wal"].map { file in
+public func storeSnapshot(_ store: String) -> [String] {
+    if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
+        return (try? PostgresTestServer.contentDigests(store)) ?? ["unreadable"]
+    }
+    return [store, store + "-wal"].map { file in
         let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int ?? 0
         return size == 0 ? "absent" : (try? SHA256Hex.ofFile(atPath: file)) ?? "unreadable"
     }

@@ -42,6 +42,21 @@ public enum PostgresTestServer {
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A database's content as one line per table (its rows as text, sorted, digested) and per
+    /// sequence (its position): equal before and after a command exactly when the command
+    /// changed no row and drew no number — what `pg_dump` would write is then the same.
+    public static func contentDigests(_ url: String) throws -> [String] {
+        let tables = try psql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            .split(separator: "\n")
+        let digests = tables.map { table in
+            "(SELECT '\(table) ' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"\(table)\" t)"
+        }
+        let sequences =
+            "(SELECT sequencename || ' at ' || coalesce(last_value::text, 'start') FROM pg_sequences WHERE schemaname = 'public')"
+        return try psql(url, (digests + [sequences]).joined(separator: " UNION ALL ") + " ORDER BY 1")
+            .split(separator: "\n").map(String.init)
+    }
+
     /// Starts `psql` running `sql` against `url` in the background (its output discarded), for a
     /// session that holds a lock while a test does something else.
     public static func startPsql(_ url: String, _ sql: String) throws -> Process {
