@@ -132,11 +132,18 @@ public struct PostgresBackend: RegistryBackend {
             }
         }
 
-        func row(of table: StoreTable, key: [StoreValue]) throws -> [StoreValue]? {
-            try connection.query(
-                "SELECT \(columnList(table.columns)) FROM \(name(table.name)) WHERE \(condition(table.key))",
-                key
-            ).first?.storeValues()
+        /// One statement per batch of keys: `WHERE (key…) IN ((…), (…), …)`.
+        func rows(of table: StoreTable, keys: [[StoreValue]]) throws -> [[StoreValue]] {
+            var found: [[StoreValue]] = []
+            for batch in batches(keys, valuesPerRow: table.key.count) {
+                let list = placeholderRows(count: batch.count, width: table.key.count)
+                let rows = try connection.query(
+                    "SELECT \(columnList(table.columns)) FROM \(name(table.name)) WHERE (\(columnList(table.key))) IN (\(list))",
+                    batch.flatMap { $0 }
+                )
+                for row in rows { found.append(try row.storeValues()) }
+            }
+            return found
         }
 
         func blobs() throws -> [BlobRecord] {
@@ -173,12 +180,27 @@ public struct PostgresBackend: RegistryBackend {
             }
         }
 
-        func insert(_ row: [StoreValue], into table: StoreTable) throws {
-            let placeholders = row.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-            try connection.query(
-                "INSERT INTO \(name(table.name)) (\(columnList(table.columns))) VALUES (\(placeholders))",
-                row
-            )
+        /// One multi-row `INSERT … VALUES (…), (…), …` per batch.
+        func insert(_ rows: [[StoreValue]], into table: StoreTable) throws {
+            for batch in batches(rows, valuesPerRow: table.columns.count) {
+                try connection.query(
+                    "INSERT INTO \(name(table.name)) (\(columnList(table.columns))) VALUES \(placeholderRows(count: batch.count, width: table.columns.count))",
+                    batch.flatMap { $0 }
+                )
+            }
+        }
+
+        /// `rows` in slices small enough for one statement: PostgreSQL binds at most 65,535 values.
+        private func batches(_ rows: [[StoreValue]], valuesPerRow: Int) -> [ArraySlice<[StoreValue]>] {
+            let size = max(1, min(1_000, 65_535 / max(valuesPerRow, 1)))
+            return stride(from: 0, to: rows.count, by: size).map { rows[$0..<min($0 + size, rows.count)] }
+        }
+
+        /// `($1, $2), ($3, $4), …`: `count` rows of `width` placeholders.
+        private func placeholderRows(count: Int, width: Int) -> String {
+            (0..<count).map { row in
+                "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ")"
+            }.joined(separator: ", ")
         }
 
         func update(_ row: [StoreValue], in table: StoreTable) throws {

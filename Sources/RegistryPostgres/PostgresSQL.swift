@@ -11,18 +11,6 @@ final class PostgresSQL: StoreSQL {
 
     init(connection: PostgresSession.Connection) { self.connection = connection }
 
-    /// The value `lastval()` reports: the id the last `INSERT` drew from its table's identity
-    /// sequence, on this connection.
-    var lastInsertedRowID: Int64 {
-        get throws {
-            let rows = try connection.query("SELECT lastval()")
-            guard case .integer(let id)? = try rows.first?.storeValues().first else {
-                throw RegistryError(.io, "PostgreSQL reported no id for the last insert.")
-            }
-            return id
-        }
-    }
-
     /// PostgreSQL checks its pages itself (data checksums, when the cluster has them) and offers
     /// clients no whole-database check, so there is nothing to add to the registry's own checks.
     func checkIntegrity() throws -> [String] { ["ok"] }

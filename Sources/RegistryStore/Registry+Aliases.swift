@@ -245,7 +245,7 @@ extension Registry {
         principal: String,
         in db: any StoreSQL
     ) throws -> AliasEvent {
-        try db.execute(
+        let id = try db.insertReturningID(
             sql: """
                 INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt, principal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -254,7 +254,7 @@ extension Registry {
                 modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal,
             ]
         )
-        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: try db.lastInsertedRowID)[0]
+        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: id)[0]
     }
 
     static func eventRows(

@@ -45,7 +45,7 @@ extension Registry {
                 finite.sorted { $0.key < $1.key }.map { MetricPoint(key: $0.key, step: 0, value: $0.value) },
                 in: db
             )
-            try db.execute(
+            let id = try db.insertReturningID(
                 sql: """
                     INSERT INTO evaluation (runId, versionId, datasetFingerprint, modalities, sampleCount, metrics, labels, predictedClasses,
                     trueClassProbabilities, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -58,7 +58,6 @@ extension Registry {
                     Self.pack(predictions.trueClassProbabilities), Clock.unixSeconds(),
                 ]
             )
-            let id = try db.lastInsertedRowID
             try Self.sealEvaluation(id, in: db)
             try Self.finish(run: run, versionId: nil, in: db)
             return try Self.evaluation(id: id, in: db)
@@ -124,14 +123,13 @@ extension Registry {
                 ],
                 in: db
             )
-            try db.execute(
+            let id = try db.insertReturningID(
                 sql:
                     "INSERT INTO comparison (runId, evaluationA, evaluationB, datasetFingerprint, statistics, verdict, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     run, a.id, b.id, a.datasetFingerprint, json, statistics.verdict.rawValue, Clock.unixSeconds(),
                 ]
             )
-            let id = try db.lastInsertedRowID
             try Self.sealComparison(id, in: db)
             try Self.finish(run: run, versionId: nil, in: db)
             return ComparisonRecord(

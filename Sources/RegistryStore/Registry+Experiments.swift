@@ -27,11 +27,10 @@ extension Registry {
                 throw RegistryError(.alreadyExists, "Experiment '\(name)' already exists.")
             }
             let now = Clock.unixSeconds()
-            try db.execute(
+            let id = try db.insertReturningID(
                 sql: "INSERT INTO experiment (name, createdAt, updatedAt) VALUES (?, ?, ?)",
                 arguments: [name, now, now]
             )
-            let id = try db.lastInsertedRowID
             for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
                 try db.execute(
                     sql: "INSERT INTO experimentTag (experimentId, key, value) VALUES (?, ?, ?)",

@@ -66,11 +66,10 @@ extension Registry {
                     try models[name] ?? Self.ensureModel(name, kind: .fused, in: db)
                 }
                 if let name = run.model { models[name] = modelId }
-                try db.execute(
+                let id = try db.insertReturningID(
                     sql: "INSERT INTO run (modelId, kind, status, startedAt, endedAt) VALUES (?, ?, 'finished', ?, ?)",
                     arguments: [modelId, run.kind.rawValue, run.startedAt, max(run.endedAt, run.startedAt)]
                 )
-                let id = try db.lastInsertedRowID
                 for (key, value) in run.params {
                     try db.execute(
                         sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",

@@ -139,11 +139,10 @@ extension Registry {
     }
 
     static func insertModel(_ name: String, kind: ModelKind, description: String, in db: any StoreSQL) throws -> Int64 {
-        try db.execute(
+        try db.insertReturningID(
             sql: "INSERT INTO model (name, kind, description, createdAt) VALUES (?, ?, ?, ?)",
             arguments: [name, kind.rawValue, description, Clock.unixSeconds()]
         )
-        return try db.lastInsertedRowID
     }
 
     /// The model's id, creating it with `kind` when absent; an existing model of another kind is a conflict.

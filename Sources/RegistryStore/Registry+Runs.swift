@@ -240,7 +240,7 @@ extension Registry {
             try model.map { try requireModel($0, in: db).id } ?? version.map { try requireModel($0.model, in: db).id }
         let versionId = try version.map { try resolve($0, in: db) }
         let now = Clock.unixSeconds()
-        try db.execute(
+        let id = try db.insertReturningID(
             sql: """
                 INSERT INTO run (modelId, versionId, kind, status, startedAt, ownerPid, ownerBootId, ownerHost, heartbeatAt,
                     principal, experimentId, name)
@@ -251,7 +251,6 @@ extension Registry {
                 experiment, name,
             ]
         )
-        let id = try db.lastInsertedRowID
         try insertParams(run: id, params, in: db)
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
@@ -303,8 +302,7 @@ extension Registry {
 
     static func keyId(_ name: String, in db: any StoreSQL) throws -> Int64 {
         if let id = try metricKeyId(name, in: db) { return id }
-        try db.execute(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
-        return try db.lastInsertedRowID
+        return try db.insertReturningID(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
     }
 
     /// Writes values into each key's packed series (``MetricChunks``), then sets each key's

@@ -292,14 +292,13 @@ extension Registry {
         {
             throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
         }
-        try db.execute(
+        let id = try db.insertReturningID(
             sql:
                 "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt, principal) VALUES (?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 modelId, number, spec, header, lineage.trainingRun, Clock.unixSeconds(), principal,
             ]
         )
-        let id = try db.lastInsertedRowID
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(
                 sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)",

@@ -61,8 +61,10 @@ public protocol BackendSnapshot {
     /// Calls `body` with every row of `table`, its values in ``StoreTable/columns`` order, in
     /// ascending order of the key. Memory stays bounded whatever the table's size.
     func forEachRow(of table: StoreTable, _ body: ([StoreValue]) throws -> Void) throws
-    /// The row of `table` whose key columns hold `key`, or nil.
-    func row(of table: StoreTable, key: [StoreValue]) throws -> [StoreValue]?
+    /// The rows of `table` whose key columns hold one of `keys`, in any order (keys that name no
+    /// row are left out). A backend answers many keys at once where each statement costs a
+    /// round trip.
+    func rows(of table: StoreTable, keys: [[StoreValue]]) throws -> [[StoreValue]]
     /// Every blob, by ascending id.
     func blobs() throws -> [BlobRecord]
     /// The blob with this id, or nil.
@@ -74,8 +76,9 @@ public protocol BackendSnapshot {
 
 /// Writes inside one transaction of ``RegistryBackend/write(_:)``; it also reads what it wrote.
 public protocol BackendTransaction: BackendSnapshot {
-    /// Inserts a row, key included (ids are kept, not generated).
-    func insert(_ row: [StoreValue], into table: StoreTable) throws
+    /// Inserts rows, keys included (ids are kept, not generated); several in one statement where
+    /// each statement costs a round trip.
+    func insert(_ rows: [[StoreValue]], into table: StoreTable) throws
     /// Overwrites the non-key columns of the row with the same key.
     func update(_ row: [StoreValue], in table: StoreTable) throws
     /// Stores a blob under `blob.id` from the bytes `produce` emits, hashing them as they are

@@ -101,12 +101,14 @@ public struct SQLiteBackend: RegistryBackend {
             while let row = try rows.next() { try body(values(of: row)) }
         }
 
-        func row(of table: StoreTable, key: [StoreValue]) throws -> [StoreValue]? {
-            try Row.fetchOne(
-                db,
-                sql: "SELECT \(columnList(table.columns)) FROM \(table.name) WHERE \(condition(table.key))",
-                arguments: arguments(key)
-            ).map(values(of:))
+        /// One cached statement per key: SQLite's statements cost no round trip.
+        func rows(of table: StoreTable, keys: [[StoreValue]]) throws -> [[StoreValue]] {
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(columnList(table.columns)) FROM \(table.name) WHERE \(condition(table.key))"
+            )
+            return try keys.compactMap { key in
+                try Row.fetchOne(statement, arguments: arguments(key)).map(values(of:))
+            }
         }
 
         func blobs() throws -> [BlobRecord] {
@@ -122,12 +124,14 @@ public struct SQLiteBackend: RegistryBackend {
             try tensorBlobs.stream(blobId: blob.id, in: sql, verify: true, what: "Blob \(blob.id)", body)
         }
 
-        func insert(_ row: [StoreValue], into table: StoreTable) throws {
+        /// One cached statement, run per row.
+        func insert(_ rows: [[StoreValue]], into table: StoreTable) throws {
+            guard !rows.isEmpty else { return }
             let placeholders = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
-            try db.execute(
-                sql: "INSERT INTO \(table.name) (\(columnList(table.columns))) VALUES (\(placeholders))",
-                arguments: arguments(row)
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO \(table.name) (\(columnList(table.columns))) VALUES (\(placeholders))"
             )
+            for row in rows { try statement.execute(arguments: arguments(row)) }
         }
 
         func update(_ row: [StoreValue], in table: StoreTable) throws {

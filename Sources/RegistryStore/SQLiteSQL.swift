@@ -23,9 +23,6 @@ public final class SQLiteSQL: StoreSQL {
     /// The database's count of rows changed by the last statement.
     public var changesCount: Int { database.changesCount }
 
-    /// SQLite's rowid of the last inserted row.
-    public var lastInsertedRowID: Int64 { database.lastInsertedRowID }
-
     /// `PRAGMA integrity_check`: every page, index and constraint of the file.
     public func checkIntegrity() throws -> [String] {
         try String.fetchAll(database, sql: "PRAGMA integrity_check")

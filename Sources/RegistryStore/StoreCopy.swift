@@ -73,6 +73,9 @@ public enum StoreCopy {
         }
     }
 
+    /// How many rows are looked up and inserted together.
+    static let pageSize = 1_000
+
     private static func copyRows(
         of table: StoreTable,
         from: any BackendSnapshot,
@@ -82,25 +85,46 @@ public enum StoreCopy {
         var inserted = 0
         var updated = 0
         var rows = 0
+        var page: [[StoreValue]] = []
+        page.reserveCapacity(pageSize)
+        let keyCount = table.key.count
+        /// Looks the page's keys up in the destination at once, inserts what is missing at once,
+        /// and updates what differs row by row (only a copy into a changed store has any).
+        func flush() throws {
+            defer { page.removeAll(keepingCapacity: true) }
+            let present = Dictionary(
+                try to.rows(of: table, keys: page.map { Array($0.prefix(keyCount)) }).map {
+                    (Array($0.prefix(keyCount)), $0)
+                },
+                uniquingKeysWith: { first, _ in first }
+            )
+            var missing: [[StoreValue]] = []
+            for row in page {
+                switch present[Array(row.prefix(keyCount))] {
+                case nil:
+                    missing.append(row)
+                case let existing? where existing != row:
+                    do { try to.update(row, in: table) } catch {
+                        throw RegistryError(
+                            .conflict,
+                            "The destination's \(table.name) row \(describe(row.prefix(keyCount))) differs from the source's and cannot be changed; copy into an empty store.",
+                            cause: error
+                        )
+                    }
+                    updated += 1
+                default:
+                    break
+                }
+            }
+            try to.insert(missing, into: table)
+            inserted += missing.count
+        }
         try from.forEachRow(of: table) { row in
             rows += 1
-            switch try to.row(of: table, key: Array(row.prefix(table.key.count))) {
-            case nil:
-                try to.insert(row, into: table)
-                inserted += 1
-            case let present? where present != row:
-                do { try to.update(row, in: table) } catch {
-                    throw RegistryError(
-                        .conflict,
-                        "The destination's \(table.name) row \(describe(row.prefix(table.key.count))) differs from the source's and cannot be changed; copy into an empty store.",
-                        cause: error
-                    )
-                }
-                updated += 1
-            default:
-                break
-            }
+            page.append(row)
+            if page.count == pageSize { try flush() }
         }
+        try flush()
         report.rows += rows
         report.rowsInserted += inserted
         report.rowsUpdated += updated

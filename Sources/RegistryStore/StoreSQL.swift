@@ -14,8 +14,6 @@ public protocol StoreSQL: AnyObject {
     func forEachRow(sql: String, arguments: StoreArguments, _ body: (StoreRow) throws -> Void) throws
     /// The number of rows the last ``execute(sql:arguments:)`` inserted, updated or deleted.
     var changesCount: Int { get }
-    /// The id of the row the last `INSERT` added to a table with a generated id.
-    var lastInsertedRowID: Int64 { get throws }
     /// The database's own check of its files and indexes: `["ok"]`, or one line per problem.
     func checkIntegrity() throws -> [String]
 }
@@ -33,6 +31,15 @@ extension StoreSQL {
         }
         if !keep { try execute(sql: "ROLLBACK TO SAVEPOINT fusebox_savepoint") }
         try execute(sql: "RELEASE SAVEPOINT fusebox_savepoint")
+    }
+
+    /// Runs an `INSERT` of one row into a table with a generated `id`, returning the id: one
+    /// statement (`INSERT … RETURNING id`, which both databases understand), not a second query.
+    public func insertReturningID(sql: String, arguments: StoreArguments) throws -> Int64 {
+        guard let id = try fetchOne(Int64.self, sql: sql + " RETURNING id", arguments: arguments) else {
+            throw RegistryError(.io, "The database returned no id for a new row.")
+        }
+        return id
     }
 
     /// Runs one statement that takes no arguments.

@@ -146,11 +146,10 @@ struct TensorBlobs: Sendable {
             )
             return id
         }
-        try db.execute(
+        return try db.insertReturningID(
             sql: "INSERT INTO tensorBlob (sha256, byteCount, chunkCount, inObjectFolder) VALUES (?, ?, ?, ?)",
             arguments: values
         )
-        return try db.lastInsertedRowID
     }
 
     /// Stores an in-memory tensor's bytes.

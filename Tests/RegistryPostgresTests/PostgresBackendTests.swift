@@ -253,8 +253,9 @@ struct PostgresBackendTests {
         }
     }
 
-    /// The copy's connection is cut mid-transaction (as when the server restarts): the copy fails
-    /// with one line, nothing of it is in the database, and the same backend reconnects for the next.
+    /// The copy's connection is cut mid-transaction, once its blobs are written (as when the
+    /// server restarts): the copy fails with one line, nothing of it is in the database, and the
+    /// same backend reconnects for the next.
     @Test func aDroppedConnectionLeavesNothingAndTheNextCopyReconnects() async throws {
         try await Self.withDatabase { address, url in
             let (source, dir) = try await Self.populatedStore()
@@ -265,19 +266,32 @@ struct PostgresBackendTests {
             }
             let postgres = try PostgresBackend.open(address, logger: quietLogger)
             let database = address.database
+            // Another session holds `model` so the copy, its blobs written, waits inside its
+            // transaction for it; then the copy's connection is cut.
+            let holder = try PostgresTestServer.startPsql(
+                url + "&application_name=lock_holder",
+                "BEGIN; LOCK TABLE model IN SHARE MODE; SELECT pg_sleep(600);"
+            )
+            defer { holder.terminate() }
+            let others = """
+                FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()
+                AND application_name <> 'lock_holder'
+                """
+            try await PostgresTestServer.waitUntil(
+                url,
+                "SELECT count(*) FROM pg_locks WHERE relation = 'model'::regclass AND mode = 'ShareLock' AND granted"
+            )
             let copy = _Concurrency.Task.detached { try StoreCopy.copy(from: source.backend, to: postgres) }
-            // Wait until the copy is inside its transaction, then cut its connection.
-            var cut = "0"
-            for _ in 0..<400 where cut == "0" {
-                cut = try PostgresTestServer.psql(
-                    url,
-                    """
-                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                    WHERE datname = '\(database)' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-                    """
-                )
-                if cut == "0" { try await _Concurrency.Task.sleep(for: .milliseconds(5)) }
-            }
+            try await PostgresTestServer.waitUntil(url, "SELECT count(*) \(others) AND wait_event_type = 'Lock'")
+            let cut = try PostgresTestServer.psql(
+                url,
+                "SELECT count(pg_terminate_backend(pid)) \(others) AND xact_start IS NOT NULL"
+            )
+            // The holder's session ends with it (a backend in pg_sleep would not notice psql go).
+            try PostgresTestServer.psql(
+                url,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND application_name = 'lock_holder'"
+            )
             #expect(cut == "1")
             let error = await #expect(throws: RegistryError.self) { try await copy.value }
             #expect(

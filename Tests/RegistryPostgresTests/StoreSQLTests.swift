@@ -58,16 +58,16 @@ import Testing
     @Test(arguments: backends)
     func idsChangesAndValuesRoundTrip(_ backend: Backend) throws {
         try Self.withItems(backend) { db in
-            try db.execute(
+            let first = try db.insertReturningID(
                 sql: "INSERT INTO item (camelName, score, payload) VALUES (?, ?, ?)",
                 arguments: ["a", 1.5, [0, 255, 7] as [UInt8]]
             )
-            #expect(try db.lastInsertedRowID == 1)
-            try db.execute(
+            #expect(first == 1)
+            let second = try db.insertReturningID(
                 sql: "INSERT INTO item (camelName, score, payload) VALUES (?, ?, ?)",
                 arguments: ["b", nil, nil]
             )
-            #expect(try db.lastInsertedRowID == 2)
+            #expect(second == 2)
             try db.execute(sql: "UPDATE item SET score = coalesce(score, 0) + ?", arguments: [1])
             #expect(db.changesCount == 2)
 

@@ -111,14 +111,13 @@ extension Registry {
             report.experiments.present += 1
         } else {
             try validateExperimentName(experiment.name)
-            try db.execute(
+            id = try db.insertReturningID(
                 sql: "INSERT INTO experiment (name, createdAt, updatedAt, deletedAt) VALUES (?, ?, ?, ?)",
                 arguments: [
                     experiment.name, experiment.createdAt, experiment.updatedAt,
                     experiment.deleted ? experiment.updatedAt : nil,
                 ]
             )
-            id = try db.lastInsertedRowID
             for (key, value) in experiment.tags.sorted(by: { $0.key < $1.key }) {
                 try db.execute(
                     sql: "INSERT INTO experimentTag (experimentId, key, value) VALUES (?, ?, ?)",
@@ -148,7 +147,7 @@ extension Registry {
                 )
                 continue
             }
-            try db.execute(
+            let runId = try db.insertReturningID(
                 sql: """
                     INSERT INTO run (kind, status, startedAt, endedAt, failure, principal, experimentId, name, externalId, deletedAt)
                     VALUES ('training', ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -158,7 +157,6 @@ extension Registry {
                     run.name.isEmpty ? nil : run.name, run.uuid, run.deletedAt,
                 ]
             )
-            let runId = try db.lastInsertedRowID
             imported.ids[run.uuid] = runId
             for (key, value) in try source.params(of: run.uuid) {
                 try db.execute(
