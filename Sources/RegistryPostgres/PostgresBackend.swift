@@ -132,18 +132,38 @@ public struct PostgresBackend: RegistryBackend {
             }
         }
 
-        /// One statement per batch of keys: `WHERE (key…) IN ((…), (…), …)`.
+        /// One statement per batch of keys: the table joined with the keys as a typed `VALUES`
+        /// list, which the planner hashes (a row-value `IN` list of many keys is not matched
+        /// through the primary key's index and turns into a scan).
         func rows(of table: StoreTable, keys: [[StoreValue]]) throws -> [[StoreValue]] {
             var found: [[StoreValue]] = []
-            for batch in batches(keys, valuesPerRow: table.key.count) {
-                let list = placeholderRows(count: batch.count, width: table.key.count)
+            let width = table.key.count
+            let keyNames = table.key.indices.map { "k\($0)" }
+            let columns = table.columns.map { "t.\(name($0))" }.joined(separator: ", ")
+            let match = table.key.enumerated().map { "t.\(name($1)) = k.k\($0)" }.joined(separator: " AND ")
+            for batch in batches(keys, valuesPerRow: width) {
+                let list = batch.enumerated().map { row, key in
+                    "(" + key.enumerated().map { "$\(row * width + $0 + 1)\(Self.cast($1))" }.joined(separator: ", ")
+                        + ")"
+                }.joined(separator: ", ")
                 let rows = try connection.query(
-                    "SELECT \(columnList(table.columns)) FROM \(name(table.name)) WHERE (\(columnList(table.key))) IN (\(list))",
+                    "SELECT \(columns) FROM \(name(table.name)) t JOIN (VALUES \(list)) AS k(\(keyNames.joined(separator: ", "))) ON \(match)",
                     batch.flatMap { $0 }
                 )
                 for row in rows { found.append(try row.storeValues()) }
             }
             return found
+        }
+
+        /// The cast that gives a bound value its type inside a `VALUES` list.
+        private static func cast(_ value: StoreValue) -> String {
+            switch value {
+            case .null: ""
+            case .integer: "::bigint"
+            case .real: "::double precision"
+            case .text: "::text"
+            case .bytes: "::bytea"
+            }
         }
 
         func blobs() throws -> [BlobRecord] {

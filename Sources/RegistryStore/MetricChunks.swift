@@ -14,15 +14,55 @@ enum MetricChunks {
     /// as a 2 KiB row leaves the rest of its page unused).
     static let capacity = 4000
 
-    /// Writes `samples` of one series (any order; a later sample of a step replaces an earlier
-    /// one, and a step already stored is replaced). Only the chunk holding the first new step and
-    /// those after it are read and rewritten, so appending to a series touches its last chunk.
-    /// - Returns: the series' last sample afterwards.
+    /// Writes `samples` of several series of one run (any order; a later sample of a step
+    /// replaces an earlier one, and a step already stored is replaced). Only the chunk holding a
+    /// series' first new step and those after it are read and rewritten, so appending to a series
+    /// touches its last chunk. Statements: one read per series, then every rewritten chunk of
+    /// every series in one multi-row upsert (deleting a chunk no longer needed is rare, one each).
+    /// - Returns: each series' last sample afterwards, by key id.
     @discardableResult
-    static func write(run: Int64, keyId: Int64, _ samples: [MetricSample], in db: any StoreSQL) throws -> MetricSample?
-    {
+    static func write(
+        run: Int64,
+        _ series: [(keyId: Int64, samples: [MetricSample])],
+        in db: any StoreSQL
+    ) throws -> [(keyId: Int64, last: MetricSample)] {
+        var rows: [[StoreValue]] = []
+        var stale: [(keyId: Int64, firstStep: Int64)] = []
+        var lasts: [(keyId: Int64, last: MetricSample)] = []
+        for (keyId, samples) in series {
+            let rewrite = try rewrite(run: run, keyId: keyId, samples, in: db)
+            rows += rewrite.chunks
+            stale += rewrite.stale.map { (keyId, $0) }
+            if let last = rewrite.last { lasts.append((keyId, last)) }
+        }
+        try db.insertRows(
+            "INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points)",
+            rows,
+            then: """
+                ON CONFLICT (runId, keyId, firstStep) DO UPDATE SET minValue = excluded.minValue,
+                    maxValue = excluded.maxValue, points = excluded.points
+                    WHERE metricChunk.points IS DISTINCT FROM excluded.points
+                """
+        )
+        for (keyId, step) in stale {
+            try db.execute(
+                sql: "DELETE FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep = ?",
+                arguments: [run, keyId, step]
+            )
+        }
+        return lasts
+    }
+
+    /// What writing `samples` into one series changes: the chunks to store (as `metricChunk`
+    /// rows), the first steps of stored chunks no longer needed, and the series' last sample.
+    private static func rewrite(
+        run: Int64,
+        keyId: Int64,
+        _ samples: [MetricSample],
+        in db: any StoreSQL
+    ) throws -> (chunks: [[StoreValue]], stale: [Int64], last: MetricSample?) {
         let incoming = latestPerStep(samples)
-        guard let first = incoming.first?.step else { return nil }
+        guard let first = incoming.first?.step else { return ([], [], nil) }
         var stored: [MetricSample] = []
         var existing: [Int64] = []
         // The chunk holding `first` (the last one starting at or before it), and every later one.
@@ -40,6 +80,7 @@ enum MetricChunks {
         }
         let series = merge(stored, incoming)
 
+        var chunks: [[StoreValue]] = []
         var written: Set<Int64> = []
         var index = 0
         var bytes: [UInt8] = []
@@ -63,26 +104,9 @@ enum MetricChunks {
             }
             let firstStep = series[chunkStart].step
             written.insert(firstStep)
-            try db.execute(
-                sql: """
-                    INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (runId, keyId, firstStep) DO UPDATE SET minValue = excluded.minValue,
-                        maxValue = excluded.maxValue, points = excluded.points
-                        WHERE metricChunk.points IS DISTINCT FROM excluded.points
-                    """,
-                arguments: [run, keyId, firstStep, low, high, bytes]
-            )
+            chunks.append([.integer(run), .integer(keyId), .integer(firstStep), .real(low), .real(high), .bytes(bytes)])
         }
-        let stale = existing.filter { !written.contains($0) }
-        if !stale.isEmpty {
-            for step in stale {
-                try db.execute(
-                    sql: "DELETE FROM metricChunk WHERE runId = ? AND keyId = ? AND firstStep = ?",
-                    arguments: [run, keyId, step]
-                )
-            }
-        }
-        return series.last
+        return (chunks, existing.filter { !written.contains($0) }, series.last)
     }
 
     /// `samples` in step order, keeping the last one given for each step.

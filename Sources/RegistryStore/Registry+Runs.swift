@@ -76,6 +76,9 @@ extension Registry {
             MetricPoint(key: $0.key, step: epoch, value: $0.value)
         }
         try await write { db in
+            guard try db.fetchOne(Int.self, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) != nil else {
+                throw RegistryError(.notFound, "There is no run \(run).")
+            }
             try Self.insertMetrics(run: run, points, in: db)
             try Self.insertWeights(run: run, epoch: epoch, weights, in: db)
             try Self.wrote(to: run, in: db)
@@ -268,9 +271,11 @@ extension Registry {
     }
 
     /// After a write to a run: a running run's heartbeat is refreshed, an ended run is sealed again.
+    /// After a write to `run`: a running run's heartbeat is renewed (one statement); a run that
+    /// has ended (the update changed nothing) is sealed again over what it now holds.
     static func wrote(to run: Int64, in db: any StoreSQL) throws {
         try touch(run: run, in: db)
-        try sealRunIfEnded(run, in: db)
+        if db.changesCount == 0 { try sealRunIfEnded(run, in: db) }
     }
 
     static func touch(run: Int64, in db: any StoreSQL) throws {
@@ -300,43 +305,48 @@ extension Registry {
         try db.fetchOne(Int64.self, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [name])
     }
 
-    static func keyId(_ name: String, in db: any StoreSQL) throws -> Int64 {
-        if let id = try metricKeyId(name, in: db) { return id }
-        return try db.insertReturningID(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
+    /// The ids of metric keys by name, adding the keys no run has logged yet: one query for all,
+    /// then one insert per new key.
+    static func keyIds(_ names: [String], in db: any StoreSQL) throws -> [String: Int64] {
+        guard !names.isEmpty else { return [:] }
+        var ids: [String: Int64] = [:]
+        try db.forEachRow(
+            sql: "SELECT name, id FROM metricKey WHERE name IN (\(names.map { _ in "?" }.joined(separator: ", ")))",
+            arguments: StoreArguments(names)
+        ) { row in ids[row[0]] = row[1] }
+        for name in names where ids[name] == nil {
+            ids[name] = try db.insertReturningID(sql: "INSERT INTO metricKey (name) VALUES (?)", arguments: [name])
+        }
+        return ids
     }
 
     /// Writes values into each key's packed series (``MetricChunks``), then sets each key's
-    /// latest value (the series' last step) once.
+    /// latest value (the series' last step): a fixed number of statements for any number of
+    /// keys but one read per key. The run must exist (its callers know it does).
     static func insertMetrics(run: Int64, _ points: [MetricPoint], in db: any StoreSQL) throws {
         guard !points.isEmpty else { return }
-        guard try db.fetchOne(Int.self, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) != nil
-        else {
-            throw RegistryError(.notFound, "There is no run \(run).")
-        }
         var series: [String: [MetricSample]] = [:]
         for p in points {
             series[p.key, default: []].append(MetricSample(step: Int64(p.step), value: p.value, time: p.time))
         }
-        for (key, samples) in series.sorted(by: { $0.key < $1.key }) {
-            let keyId = try keyId(key, in: db)
-            guard let last = try MetricChunks.write(run: run, keyId: keyId, samples, in: db) else { continue }
-            try db.execute(
-                sql: """
-                    INSERT INTO latestMetric (runId, keyId, step, value) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (runId, keyId) DO UPDATE SET step = excluded.step, value = excluded.value
-                    """,
-                arguments: [run, keyId, last.step, last.value]
-            )
-        }
+        let names = series.keys.sorted()
+        let ids = try keyIds(names, in: db)
+        let lasts = try MetricChunks.write(run: run, names.map { (ids[$0]!, series[$0]!) }, in: db)
+        try db.insertRows(
+            "INSERT INTO latestMetric (runId, keyId, step, value)",
+            lasts.map { [.integer(run), .integer($0.keyId), .integer($0.last.step), .real($0.last.value)] },
+            then: "ON CONFLICT (runId, keyId) DO UPDATE SET step = excluded.step, value = excluded.value"
+        )
     }
 
+    /// An epoch's fusion weights, in one statement (their order is kept: `rowid` follows it).
     static func insertWeights(run: Int64, epoch: Int, _ weights: FusionWeights, in db: any StoreSQL) throws {
-        for e in weights.entries {
-            try db.execute(
-                sql: "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight) VALUES (?, ?, ?, ?, ?)",
-                arguments: [run, epoch, e.modality, e.classIndex, Double(e.weight)]
-            )
-        }
+        try db.insertRows(
+            "INSERT INTO fusionWeight (runId, epoch, modality, classIndex, weight)",
+            weights.entries.map { e in
+                ([run, epoch, e.modality, e.classIndex, Double(e.weight)] as StoreArguments).values
+            }
+        )
     }
 
     static func latestMetrics(run: Int64, in db: any StoreSQL) throws -> [String: Double] {
