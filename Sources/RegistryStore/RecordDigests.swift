@@ -122,8 +122,10 @@ enum RecordDigests {
     static let migration = "0012_record_digests"
 
     /// Rewrites the stored digests in this type's form: every version, evaluation, comparison and
-    /// ended run. With `keepingDamage`, only a digest that still matches its view (SQLite before
-    /// 0012) is rewritten, so a record damaged before the upgrade stays reported as damaged.
+    /// ended run — but a deleted version's layout and record digests, which were sealed over
+    /// tensors and lineage the deletion unlinked, stay as registered (they are no longer checked).
+    /// With `keepingDamage`, only a digest that still matches its view (SQLite before 0012) is
+    /// rewritten, so a record damaged before the upgrade stays reported as damaged.
     static func reseal(in db: any StoreSQL, keepingDamage: Bool) throws {
         let versions = try db.fetchAll(
             StoreRow.self,
@@ -132,7 +134,7 @@ enum RecordDigests {
                 SELECT v.id, v.specDigest IS d.spec, v.headerDigest IS d.header, v.layoutDigest IS d.layout,
                     v.recordDigest IS d.record FROM modelVersion v JOIN versionDigest d ON d.id = v.id
                 """
-                : "SELECT id, 1, 1, 1, 1 FROM modelVersion"
+                : "SELECT id, 1, 1, deletedAt IS NULL, deletedAt IS NULL FROM modelVersion"
         )
         for row in versions {
             let id: Int64 = row[0]

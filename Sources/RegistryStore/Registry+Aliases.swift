@@ -161,31 +161,55 @@ extension Registry {
         principal: String,
         in db: any StoreSQL
     ) throws -> AliasEvent {
-        let modelId = try requireModel(model, in: db).id
-        let current = try db.fetchOne(
-            Int64.self,
-            sql: "SELECT versionId FROM alias WHERE modelId = ? AND name = ?",
-            arguments: [modelId, alias]
-        )
+        // The target's model and number, and where the alias points now, in one query.
+        guard
+            let found = try db.fetchOne(
+                StoreRow.self,
+                sql: """
+                    SELECT v.modelId, v.number, a.versionId AS currentId, c.number AS currentNumber
+                    FROM modelVersion v LEFT JOIN alias a ON a.modelId = v.modelId AND a.name = ?
+                    LEFT JOIN modelVersion c ON c.id = a.versionId
+                    WHERE v.id = ?
+                    """,
+                arguments: [alias, target]
+            )
+        else { throw RegistryError(.notFound, "There is no version with id \(target) of model '\(model)'.") }
+        let modelId: Int64 = found["modelId"]
+        let current: Int64? = found["currentId"]
+        let now = Clock.unixSeconds()
         try db.execute(
             sql: """
                 INSERT INTO alias (modelId, name, versionId, updatedAt) VALUES (?, ?, ?, ?)
                 ON CONFLICT (modelId, name) DO UPDATE SET versionId = excluded.versionId, updatedAt = excluded.updatedAt
                 """,
-            arguments: [modelId, alias, target, Clock.unixSeconds()]
+            arguments: [modelId, alias, target, now]
         )
-        return try appendEvent(
-            model: model,
+        let action = action ?? (current == nil ? .set : .move)
+        let id = try insertEvent(
             modelId: modelId,
             alias: alias,
-            action: action ?? (current == nil ? .set : .move),
+            action: action,
             from: current,
             to: target,
             reason: reason,
             comparison: comparison,
             forced: forced,
+            createdAt: now,
             principal: principal,
             in: db
+        )
+        return AliasEvent(
+            id: id,
+            model: model,
+            alias: alias,
+            action: action,
+            fromVersion: found["currentNumber"],
+            toVersion: found["number"],
+            reason: reason,
+            comparison: comparison,
+            forced: forced,
+            createdAt: now,
+            principal: principal
         )
     }
 
@@ -245,16 +269,43 @@ extension Registry {
         principal: String,
         in db: any StoreSQL
     ) throws -> AliasEvent {
-        let id = try db.insertReturningID(
+        let id = try insertEvent(
+            modelId: modelId,
+            alias: alias,
+            action: action,
+            from: from,
+            to: to,
+            reason: reason,
+            comparison: comparison,
+            forced: forced,
+            createdAt: Clock.unixSeconds(),
+            principal: principal,
+            in: db
+        )
+        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: id)[0]
+    }
+
+    /// Appends one event to an alias's history. - Returns: its id.
+    private static func insertEvent(
+        modelId: Int64,
+        alias: String,
+        action: AliasEvent.Action,
+        from: Int64?,
+        to: Int64?,
+        reason: String,
+        comparison: Int64?,
+        forced: Bool,
+        createdAt: Double,
+        principal: String,
+        in db: any StoreSQL
+    ) throws -> Int64 {
+        try db.insertReturningID(
             sql: """
                 INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt, principal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
-                modelId, alias, action.rawValue, from, to, reason, comparison, forced, Clock.unixSeconds(), principal,
-            ]
+            arguments: [modelId, alias, action.rawValue, from, to, reason, comparison, forced, createdAt, principal]
         )
-        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: id)[0]
     }
 
     static func eventRows(

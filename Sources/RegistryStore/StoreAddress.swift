@@ -65,9 +65,13 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
     public var database: String
     /// How the connection uses TLS.
     public var tls: TLSMode
-    /// The most connections one process opens to the server (`pool_size`, 1…64; 4 unless the URL
-    /// gives one): that many of its transactions — a server's requests — run at once.
+    /// The most connections one process opens to the server (`pool_size`, 1…64;
+    /// ``defaultPoolSize`` unless the URL gives one): that many of its transactions — a server's
+    /// requests — run at once.
     public var poolSize: Int
+
+    /// The pool size of an address that gives none.
+    public static let defaultPoolSize = 4
 
     /// Creates an address from its parts.
     public init(
@@ -77,7 +81,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         port: Int = 5432,
         database: String,
         tls: TLSMode = .prefer,
-        poolSize: Int = 4
+        poolSize: Int = defaultPoolSize
     ) {
         self.user = user
         self.password = password
@@ -106,7 +110,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else { throw refuse("has no database name") }
         if let port = components.port, !(1...65535).contains(port) { throw refuse("has an invalid port") }
         var tls = TLSMode.prefer
-        var poolSize = 4
+        var poolSize = Self.defaultPoolSize
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":

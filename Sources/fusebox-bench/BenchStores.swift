@@ -5,8 +5,8 @@ import RegistryStore
 
 /// Where the registry benchmark keeps each section's store: a file in the bench folder, or, with
 /// `--db postgres://…`, a database of its own on that server (made afresh with `createdb`-like
-/// SQL through `psql`, dropped afterwards), so every figure is measured on a new store of the
-/// chosen kind.
+/// SQL through `psql`, dropped when a later run makes it again), so every figure is measured on a
+/// new store of the chosen kind.
 struct BenchStores {
     let dir: String
     /// The server's URL (the database `CREATE DATABASE` runs in), or nil for store files.
@@ -38,6 +38,14 @@ struct BenchStores {
                 try? FileManager.default.removeItem(atPath: address(name) + suffix)
             }
         }
+    }
+
+    /// After a bulk load into PostgreSQL: `VACUUM ANALYZE`, what autovacuum does a while later on
+    /// a server in service (statistics for the planner, hint bits and the visibility map set), so
+    /// the queries timed next meet the store as it will be, not the minutes after the load.
+    func settle(_ name: String) throws {
+        guard isPostgres else { return }
+        try psql(address(name), "VACUUM ANALYZE")
     }
 
     private func databaseName(_ name: String) -> String {

@@ -258,6 +258,7 @@ struct RegistryBenchmark {
             if stores.isPostgres {
                 let seconds = try Measure.seconds { _ = try StoreCopy.copy(from: target.backend, to: registry.backend) }
                 record("copy_runs_per_s_\(key.dropFirst("search_ms_".count))", [Double(total) / seconds])
+                try stores.settle("search-\(total)")
             }
             var times: [Double] = []
             var hits = 0

@@ -4,6 +4,10 @@ import TensorCore
 import TensorIO
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The README's reference sections, checked against the binary so they cannot drift: every
 /// command and option in the command table exists, every JSON shape has its keys, every command
 /// honours each format it accepts, and the messages users meet point the right way.
@@ -341,6 +345,28 @@ struct CLIPromisesTests {
             )
             #expect(workspace.snapshot() == before)
         }
+    }
+
+    /// A reader that has gone (`fusebox runs | head`) ends the command as SIGPIPE ends any Unix
+    /// tool — no crash report, nothing on stderr — and the store keeps what was committed.
+    @Test func aClosedPipeEndsTheCommandQuietly() throws {
+        let dir = TemporaryDirectory()
+        _ = try ok(["init"], dir)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: FuseboxBinary.path)
+        process.arguments = ["models", "--format", "json", "--db", "fusebox.sqlite"]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        let out = Pipe()
+        try out.fileHandleForReading.close()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGPIPE, "\(errors)")
+        #expect(errors.isEmpty, "\(errors)")
+        _ = try ok(["verify"], dir)
     }
 
     @Test func messagesPointTheRightWay() throws {

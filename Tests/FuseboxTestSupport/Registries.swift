@@ -46,15 +46,15 @@ public func smallDataset(rows: Int = 40, classes: Int = 3, seed: UInt64 = 1) thr
 
 extension TestStore {
     /// Runs `body` on a fresh registry of this kind: in memory (SQLite), or on a new database
-    /// (PostgreSQL), dropped afterwards.
+    /// (PostgreSQL, ``withStore(in:_:)``), dropped afterwards.
     public func withRegistry(_ body: (Registry) async throws -> Void) async throws {
         switch self {
         case .sqlite:
             try await body(memoryRegistry())
         case .postgres:
-            let url = try PostgresTestServer.createDatabase()
-            defer { PostgresTestServer.drop(url) }
-            try await body(Registry.open(url: url, logger: quietLogger))
+            try await withStore(in: TemporaryDirectory()) { url in
+                try await body(Registry.open(url: url, logger: quietLogger))
+            }
         }
     }
 }

@@ -97,6 +97,40 @@ struct PostgresBackendTests {
         }
     }
 
+    /// A store holding data at schema 0011 — its record digests in a form this Fusebox does not
+    /// compute — is resealed by 0012's Swift step on opening: `verify` is clean, and every row
+    /// equals the source's again, digests included (a second copy from the source changes
+    /// nothing). A deleted version's layout and record digests, sealed over tensors its deletion
+    /// unlinked, are kept as they were (recomputing them over what is left made them differ).
+    @Test func aStoreWithDataAtSchema0011IsResealedOnUpgrade() async throws {
+        try await Self.withDatabase { address, url in
+            let (source, dir) = try await Self.populatedStore()
+            defer { withExtendedLifetime(dir) {} }  // the source's object folder lives in it
+            _ = try StoreCopy.copy(from: source.backend, to: PostgresBackend.open(address, logger: quietLogger))
+            try PostgresTestServer.psql(
+                url,
+                """
+                UPDATE modelVersion SET specDigest = 'old', headerDigest = 'old';
+                UPDATE modelVersion SET layoutDigest = 'old', recordDigest = 'old' WHERE deletedAt IS NULL;
+                UPDATE evaluation SET digest = 'old';
+                UPDATE comparison SET digest = 'old';
+                UPDATE run SET digest = 'old' WHERE status <> 'running';
+                DELETE FROM fusebox_migrations WHERE identifier >= '0012';
+                """
+            )
+            #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM evaluation WHERE digest = 'old'") != "0")
+            let upgraded = try Registry(
+                backend: PostgresBackend.open(address, logger: quietLogger),
+                logger: quietLogger
+            )
+            #expect(try await upgraded.appliedMigrations() == SchemaMigrations.postgres.map(\.identifier))
+            let report = try await upgraded.verify()
+            #expect(report.damaged.isEmpty, "\(report.damaged)")
+            let again = try StoreCopy.copy(from: source.backend, to: upgraded.backend)
+            #expect(again.rowsInserted == 0 && again.rowsUpdated == 0 && again.blobsWritten == 0, "\(again)")
+        }
+    }
+
     @Test func concurrentOpenersApplyTheSchemaOnce() async throws {
         try await Self.withDatabase { address, url in
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -15,12 +15,23 @@ enum Terminal {
         stdoutIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
     }
 
+    /// Writes a result line. When the reader has gone (`fusebox runs | head`), the process ends
+    /// as SIGPIPE ends any Unix tool there — silently, the shell seeing status 141 — rather than
+    /// crash; any other failure (a full disk) is one line on stderr and exit status 74 (EX_IOERR).
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        do { try FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8)) } catch {
+            let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            if cause?.domain == NSPOSIXErrorDomain && cause?.code == Int(EPIPE) {
+                signal(SIGPIPE, SIG_DFL)
+                raise(SIGPIPE)
+            }
+            err("Error: the output could not be written: \(cause?.localizedDescription ?? "\(error)").")
+            exit(74)
+        }
     }
 
     static func err(_ text: String, newline: Bool = true) {
-        FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((text + (newline ? "\n" : "")).utf8))
     }
 
     static func bold(_ text: String) -> String { useColor ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
