@@ -176,40 +176,26 @@ extension Registry {
         else { throw RegistryError(.notFound, "There is no version with id \(target) of model '\(model)'.") }
         let modelId: Int64 = found["modelId"]
         let current: Int64? = found["currentId"]
-        let now = Clock.unixSeconds()
         try db.execute(
             sql: """
                 INSERT INTO alias (modelId, name, versionId, updatedAt) VALUES (?, ?, ?, ?)
                 ON CONFLICT (modelId, name) DO UPDATE SET versionId = excluded.versionId, updatedAt = excluded.updatedAt
                 """,
-            arguments: [modelId, alias, target, now]
+            arguments: [modelId, alias, target, Clock.unixSeconds()]
         )
-        let action = action ?? (current == nil ? .set : .move)
-        let id = try insertEvent(
+        return try appendEvent(
+            model: model,
             modelId: modelId,
             alias: alias,
-            action: action,
+            action: action ?? (current == nil ? .set : .move),
             from: current,
             to: target,
             reason: reason,
             comparison: comparison,
             forced: forced,
-            createdAt: now,
             principal: principal,
+            numbers: (found["currentNumber"], found["number"]),
             in: db
-        )
-        return AliasEvent(
-            id: id,
-            model: model,
-            alias: alias,
-            action: action,
-            fromVersion: found["currentNumber"],
-            toVersion: found["number"],
-            reason: reason,
-            comparison: comparison,
-            forced: forced,
-            createdAt: now,
-            principal: principal
         )
     }
 
@@ -256,6 +242,8 @@ extension Registry {
         )
     }
 
+    /// Appends one event to an alias's history and returns it: built from what the caller knows
+    /// when it gives the versions' numbers, else read back.
     static func appendEvent(
         model: String,
         modelId: Int64,
@@ -267,44 +255,32 @@ extension Registry {
         comparison: Int64?,
         forced: Bool,
         principal: String,
+        numbers: (from: Int?, to: Int?)? = nil,
         in db: any StoreSQL
     ) throws -> AliasEvent {
-        let id = try insertEvent(
-            modelId: modelId,
-            alias: alias,
-            action: action,
-            from: from,
-            to: to,
-            reason: reason,
-            comparison: comparison,
-            forced: forced,
-            createdAt: Clock.unixSeconds(),
-            principal: principal,
-            in: db
-        )
-        return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: id)[0]
-    }
-
-    /// Appends one event to an alias's history. - Returns: its id.
-    private static func insertEvent(
-        modelId: Int64,
-        alias: String,
-        action: AliasEvent.Action,
-        from: Int64?,
-        to: Int64?,
-        reason: String,
-        comparison: Int64?,
-        forced: Bool,
-        createdAt: Double,
-        principal: String,
-        in db: any StoreSQL
-    ) throws -> Int64 {
-        try db.insertReturningID(
+        let createdAt = Clock.unixSeconds()
+        let id = try db.insertReturningID(
             sql: """
                 INSERT INTO aliasEvent (modelId, alias, action, fromVersionId, toVersionId, reason, comparisonId, forced, createdAt, principal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [modelId, alias, action.rawValue, from, to, reason, comparison, forced, createdAt, principal]
+        )
+        guard let numbers else {
+            return try events(modelId: modelId, model: model, alias: alias, in: db, onlyId: id)[0]
+        }
+        return AliasEvent(
+            id: id,
+            model: model,
+            alias: alias,
+            action: action,
+            fromVersion: numbers.from,
+            toVersion: numbers.to,
+            reason: reason,
+            comparison: comparison,
+            forced: forced,
+            createdAt: createdAt,
+            principal: principal
         )
     }
 
