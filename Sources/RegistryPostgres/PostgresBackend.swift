@@ -200,27 +200,18 @@ public struct PostgresBackend: RegistryBackend {
             }
         }
 
-        /// One multi-row `INSERT … VALUES (…), (…), …` per batch.
+        /// Multi-row `INSERT … VALUES (…), (…), …` statements (``StoreSQL/insertRows(_:_:then:)``).
         func insert(_ rows: [[StoreValue]], into table: StoreTable) throws {
-            for batch in batches(rows, valuesPerRow: table.columns.count) {
-                try connection.query(
-                    "INSERT INTO \(name(table.name)) (\(columnList(table.columns))) VALUES \(placeholderRows(count: batch.count, width: table.columns.count))",
-                    batch.flatMap { $0 }
-                )
-            }
+            try PostgresSQL(connection: connection).insertRows(
+                "INSERT INTO \(name(table.name)) (\(columnList(table.columns)))",
+                rows
+            )
         }
 
         /// `rows` in slices small enough for one statement: PostgreSQL binds at most 65,535 values.
         private func batches(_ rows: [[StoreValue]], valuesPerRow: Int) -> [ArraySlice<[StoreValue]>] {
             let size = max(1, min(1_000, 65_535 / max(valuesPerRow, 1)))
             return stride(from: 0, to: rows.count, by: size).map { rows[$0..<min($0 + size, rows.count)] }
-        }
-
-        /// `($1, $2), ($3, $4), …`: `count` rows of `width` placeholders.
-        private func placeholderRows(count: Int, width: Int) -> String {
-            (0..<count).map { row in
-                "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ")"
-            }.joined(separator: ", ")
         }
 
         func update(_ row: [StoreValue], in table: StoreTable) throws {
