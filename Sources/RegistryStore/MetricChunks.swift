@@ -17,7 +17,7 @@ enum MetricChunks {
     /// Writes `samples` of several series of one run (any order; a later sample of a step
     /// replaces an earlier one, and a step already stored is replaced). Only the chunk holding a
     /// series' first new step and those after it are read and rewritten, so appending to a series
-    /// touches its last chunk. Statements: one read per series, then every rewritten chunk of
+    /// touches its last chunk. Statements: one read for all series, then every rewritten chunk of
     /// every series in one multi-row upsert (deleting a chunk no longer needed is rare, one each).
     /// - Returns: each series' last sample afterwards, by key id.
     @discardableResult
@@ -29,8 +29,10 @@ enum MetricChunks {
         var rows: [[StoreValue]] = []
         var stale: [(keyId: Int64, firstStep: Int64)] = []
         var lasts: [(keyId: Int64, last: MetricSample)] = []
-        for (keyId, samples) in series {
-            let rewrite = try rewrite(run: run, keyId: keyId, samples, in: db)
+        let incoming = series.map { ($0.keyId, latestPerStep($0.samples)) }.filter { !$0.1.isEmpty }
+        let stored = try storedChunks(run: run, from: incoming.map { ($0.0, $0.1[0].step) }, in: db)
+        for (keyId, samples) in incoming {
+            let rewrite = rewrite(run: run, keyId: keyId, samples, over: stored[keyId] ?? ([], []))
             rows += rewrite.chunks
             stale += rewrite.stale.map { (keyId, $0) }
             if let last = rewrite.last { lasts.append((keyId, last)) }
@@ -53,32 +55,46 @@ enum MetricChunks {
         return lasts
     }
 
-    /// What writing `samples` into one series changes: the chunks to store (as `metricChunk`
-    /// rows), the first steps of stored chunks no longer needed, and the series' last sample.
+    /// The stored chunks each series' new samples reach, in one query: for every `(keyId,
+    /// firstStep)`, the chunk holding `firstStep` (the last one starting at or before it) and
+    /// every later one, decoded, with their first steps.
+    private static func storedChunks(
+        run: Int64,
+        from starts: [(keyId: Int64, firstStep: Int64)],
+        in db: any StoreSQL
+    ) throws -> [Int64: (firstSteps: [Int64], samples: [MetricSample])] {
+        guard !starts.isEmpty else { return [:] }
+        // Typed, so PostgreSQL knows the columns' types; SQLite reads the same list.
+        let list = Array(repeating: "(CAST(? AS BIGINT), CAST(? AS BIGINT))", count: starts.count)
+        var found: [Int64: (firstSteps: [Int64], samples: [MetricSample])] = [:]
+        try db.forEachRow(
+            sql: """
+                WITH w(keyId, firstStep) AS (VALUES \(list.joined(separator: ", ")))
+                SELECT c.keyId, c.firstStep, c.points FROM w JOIN metricChunk c
+                    ON c.runId = ? AND c.keyId = w.keyId AND c.firstStep >= coalesce((SELECT max(firstStep)
+                        FROM metricChunk WHERE runId = ? AND keyId = w.keyId AND firstStep <= w.firstStep), w.firstStep)
+                ORDER BY c.keyId, c.firstStep
+                """,
+            arguments: StoreArguments(starts.flatMap { [$0.keyId, $0.firstStep] } + [run, run])
+        ) { row in
+            let points: [UInt8] = row[2]
+            let samples = try points.withUnsafeBytes { try PackedMetricSeries.decode($0) }
+            found[row[0], default: ([], [])].firstSteps.append(row[1])
+            found[row[0], default: ([], [])].samples += samples
+        }
+        return found
+    }
+
+    /// What writing `incoming` (step-ordered, one sample a step, not empty) into one series over
+    /// its `stored` chunks changes: the chunks to store (as `metricChunk` rows), the first steps of
+    /// stored chunks no longer needed, and the series' last sample.
     private static func rewrite(
         run: Int64,
         keyId: Int64,
-        _ samples: [MetricSample],
-        in db: any StoreSQL
-    ) throws -> (chunks: [[StoreValue]], stale: [Int64], last: MetricSample?) {
-        let incoming = latestPerStep(samples)
-        guard let first = incoming.first?.step else { return ([], [], nil) }
-        var stored: [MetricSample] = []
-        var existing: [Int64] = []
-        // The chunk holding `first` (the last one starting at or before it), and every later one.
-        try db.forEachRow(
-            sql: """
-                SELECT firstStep, points FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep >= coalesce(
-                    (SELECT max(firstStep) FROM metricChunk WHERE runId = ?1 AND keyId = ?2 AND firstStep <= ?3), ?3)
-                ORDER BY firstStep
-                """,
-            arguments: [run, keyId, first]
-        ) { row in
-            existing.append(row[0])
-            let points: [UInt8] = row[1]
-            try points.withUnsafeBytes { stored += try PackedMetricSeries.decode($0) }
-        }
-        let series = merge(stored, incoming)
+        _ incoming: [MetricSample],
+        over stored: (firstSteps: [Int64], samples: [MetricSample])
+    ) -> (chunks: [[StoreValue]], stale: [Int64], last: MetricSample?) {
+        let series = merge(stored.samples, incoming)
 
         var chunks: [[StoreValue]] = []
         var written: Set<Int64> = []
@@ -106,7 +122,7 @@ enum MetricChunks {
             written.insert(firstStep)
             chunks.append([.integer(run), .integer(keyId), .integer(firstStep), .real(low), .real(high), .bytes(bytes)])
         }
-        return (chunks, existing.filter { !written.contains($0) }, series.last)
+        return (chunks, stored.firstSteps.filter { !written.contains($0) }, series.last)
     }
 
     /// `samples` in step order, keeping the last one given for each step.

@@ -23,11 +23,10 @@ extension Registry {
         try Names.validateAlias(alias)
         try Names.validateValue(reason, as: "Reason")
         return try await write { db in
-            let target = try Self.resolve(VersionReference(model: model, selector: .number(version)), in: db)
-            return try Self.moveAlias(
+            try Self.moveAlias(
                 alias,
                 model: model,
-                to: target,
+                to: .number(version),
                 action: nil,
                 reason: reason,
                 comparison: comparison,
@@ -133,7 +132,7 @@ extension Registry {
             return try Self.moveAlias(
                 alias,
                 model: model,
-                to: target,
+                to: .id(target),
                 action: .rollback,
                 reason: reason,
                 comparison: nil,
@@ -150,10 +149,20 @@ extension Registry {
     // of its time (fusebox-bench: 1,389 moves/s before, 3,800-4,400 after): `SQLiteSQL` prepares
     // every statement once per connection.
 
+    /// A version an alias is pointed at: a version's row id, or a live version's number within
+    /// the model whose alias moves.
+    enum AliasTarget {
+        case id(Int64)
+        case number(Int)
+    }
+
+    /// Points `alias` at `target` and appends the event. One query finds the target (its model and
+    /// number) and where the alias points now; a target that is not found is explained by
+    /// ``resolve(_:in:)`` (no such model, no such version, a deleted one).
     static func moveAlias(
         _ alias: String,
         model: String,
-        to target: Int64,
+        to target: AliasTarget,
         action: AliasEvent.Action?,
         reason: String,
         comparison: Int64?,
@@ -161,19 +170,35 @@ extension Registry {
         principal: String,
         in db: any StoreSQL
     ) throws -> AliasEvent {
-        // The target's model and number, and where the alias points now, in one query.
+        let (filter, arguments): (String, StoreArguments) =
+            switch target {
+            case .id(let id): ("v.id = ?", [id])
+            case .number(let number):
+                (
+                    "v.modelId = (SELECT id FROM model WHERE name = ?) AND v.number = ? AND v.deletedAt IS NULL",
+                    [model, number]
+                )
+            }
         guard
             let found = try db.fetchOne(
                 StoreRow.self,
                 sql: """
-                    SELECT v.modelId, v.number, a.versionId AS currentId, c.number AS currentNumber
+                    SELECT v.id, v.modelId, v.number, a.versionId AS currentId, c.number AS currentNumber
                     FROM modelVersion v LEFT JOIN alias a ON a.modelId = v.modelId AND a.name = ?
                     LEFT JOIN modelVersion c ON c.id = a.versionId
-                    WHERE v.id = ?
+                    WHERE \(filter)
                     """,
-                arguments: [alias, target]
+                arguments: [alias] + arguments
             )
-        else { throw RegistryError(.notFound, "There is no version with id \(target) of model '\(model)'.") }
+        else {
+            switch target {
+            case .id(let id):
+                throw RegistryError(.notFound, "There is no version with id \(id) of model '\(model)'.")
+            case .number(let number):
+                _ = try resolve(VersionReference(model: model, selector: .number(number)), in: db)
+                throw RegistryError(.notFound, "Model '\(model)' has no version \(number).")
+            }
+        }
         let modelId: Int64 = found["modelId"]
         let current: Int64? = found["currentId"]
         try db.execute(
@@ -181,7 +206,7 @@ extension Registry {
                 INSERT INTO alias (modelId, name, versionId, updatedAt) VALUES (?, ?, ?, ?)
                 ON CONFLICT (modelId, name) DO UPDATE SET versionId = excluded.versionId, updatedAt = excluded.updatedAt
                 """,
-            arguments: [modelId, alias, target, Clock.unixSeconds()]
+            arguments: [modelId, alias, found["id"] as Int64, Clock.unixSeconds()]
         )
         return try appendEvent(
             model: model,
@@ -189,7 +214,7 @@ extension Registry {
             alias: alias,
             action: action ?? (current == nil ? .set : .move),
             from: current,
-            to: target,
+            to: found["id"],
             reason: reason,
             comparison: comparison,
             forced: forced,
@@ -228,11 +253,10 @@ extension Registry {
                 "'\(alias)' moved from \(was) to \(isNow) while this promotion was being judged; nothing was moved. The comparison is kept; promote again to judge against \(isNow)."
             )
         }
-        let target = try resolve(VersionReference(model: model, selector: .number(number)), in: db)
         return try moveAlias(
             alias,
             model: model,
-            to: target,
+            to: .number(number),
             action: nil,
             reason: reason,
             comparison: comparison,

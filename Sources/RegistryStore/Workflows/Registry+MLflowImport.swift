@@ -310,11 +310,10 @@ extension Registry {
                 report.aliases.present += 1
                 continue
             }
-            let target = try resolve(VersionReference(model: model.name, selector: .number(number)), in: db)
             _ = try moveAlias(
                 alias,
                 model: model.name,
-                to: target,
+                to: .number(number),
                 action: nil,
                 reason: "imported from MLflow",
                 comparison: nil,
