@@ -59,8 +59,11 @@ extension Registry {
     }
 
     /// The first `limit` runs by metric `key` that pass `filter`, found by walking the metric's
-    /// `(keyId, value)` index in order and probing each run's rows, so a filter that most top runs
-    /// pass costs about `limit / selectivity` probes, whatever the store's size.
+    /// `(keyId, value)` index in order and testing each run: on SQLite by probing its rows, so a
+    /// filter that most top runs pass costs about `limit / selectivity` probes, whatever the
+    /// store's size; on PostgreSQL, where a probe costs several times more, by joining the
+    /// candidates with each filter's matching set (`reach`, chosen by ``StoreSQL/probesAreCheap``
+    /// unless given).
     ///
     /// The walk reaches at most the first `16 × limit` values (and their ties). It returns `nil`
     /// when fewer runs than that have the metric, or when the walk yields fewer than `limit` runs:
@@ -72,25 +75,30 @@ extension Registry {
         descending: Bool,
         filter: RunQuery.Filter?,
         limit: Int,
+        reach: RunQuery.Reach? = nil,
         in db: any StoreSQL
     ) throws -> [RunSummary]? {
         guard let keyId = try db.fetchOne(Int64.self, sql: "SELECT id FROM metricKey WHERE name = ?", arguments: [key])
         else { return nil }
         let direction = descending ? "DESC" : "ASC"
-        // Fewer runs than the reach: the matching sets are small too, and cheaper than probing.
-        // (The largest run id bounds the count without counting.)
-        let reach = 16 * limit
-        guard try db.fetchOne(Int.self, sql: "SELECT max(id) FROM run") ?? 0 >= reach,
+        // Fewer runs than the walk's extent: the matching sets are small too, and cheaper than
+        // probing. (The largest run id bounds the count without counting.)
+        let extent = 16 * limit
+        guard try db.fetchOne(Int.self, sql: "SELECT max(id) FROM run") ?? 0 >= extent,
             let bound = try db.fetchOne(
                 Double.self,
                 sql: "SELECT value FROM latestMetric WHERE keyId = ? ORDER BY value \(direction) LIMIT 1 OFFSET ?",
-                arguments: [keyId, reach - 1]
+                arguments: [keyId, extent - 1]
             )
         else { return nil }
         var whereSQL = "o.keyId = ? AND o.value \(descending ? ">=" : "<=") ?"
         var arguments: StoreArguments = [keyId, bound]
         if let filter {
-            let (sql, filterArguments) = try RunQuery.compile(filter, reach: .perRun(orderedMetric: key))
+            let (sql, filterArguments) = try RunQuery.compile(
+                filter,
+                reach: reach ?? (db.probesAreCheap ? .perRun : .matchingSet),
+                walking: key
+            )
             whereSQL += " AND \(sql)"
             arguments += filterArguments
         }

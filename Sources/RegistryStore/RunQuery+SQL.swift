@@ -5,29 +5,32 @@ extension RunQuery {
     /// How a compiled comparison reaches a run's params, tags and metrics.
     enum Reach {
         /// `r.id IN (SELECT runId FROM … WHERE …)`: an index yields every matching run at once;
-        /// the plan when the filter drives the search.
+        /// the plan when the filter drives the search, and PostgreSQL's in the ordered walk (a
+        /// hash join with the walk's candidates, over covering indexes).
         case matchingSet
         /// `EXISTS (SELECT 1 FROM … WHERE runId = o.runId AND …)`: one primary-key probe per run;
-        /// the plan when a walk over `o`, the `latestMetric` rows of `orderedMetric` in order,
-        /// drives — comparisons on that metric read `o.value` itself.
-        case perRun(orderedMetric: String)
+        /// SQLite's plan when a walk over `o`, the `latestMetric` rows of a metric in order, drives.
+        case perRun
     }
 
     /// Compiles a filter to a WHERE clause over `run r` and its bound arguments. Both reaches give
-    /// the same truth value for every run, including under `not` and for runs lacking a key.
+    /// the same truth value for every run, including under `not` and for runs lacking a key. Inside
+    /// a walk over `o` (the `latestMetric` rows of metric `walking`), comparisons on that metric
+    /// read `o.value` itself.
     static func compile(
         _ filter: Filter,
-        reach: Reach = .matchingSet
+        reach: Reach = .matchingSet,
+        walking: String? = nil
     ) throws -> (sql: String, arguments: StoreArguments) {
         switch filter {
         case .and(let a, let b), .or(let a, let b):
-            let (sa, aa) = try compile(a, reach: reach)
-            let (sb, ab) = try compile(b, reach: reach)
+            let (sa, aa) = try compile(a, reach: reach, walking: walking)
+            let (sb, ab) = try compile(b, reach: reach, walking: walking)
             let joiner: String
             if case .and = filter { joiner = "AND" } else { joiner = "OR" }
             return ("(\(sa) \(joiner) \(sb))", aa + ab)
         case .not(let inner):
-            let (s, a) = try compile(inner, reach: reach)
+            let (s, a) = try compile(inner, reach: reach, walking: walking)
             return ("NOT \(s)", a)
         case .comparison(let field, let op, let value, let column):
             func number() throws -> Double {
@@ -57,7 +60,7 @@ extension RunQuery {
             switch field {
             case .metric(let key):
                 try notLike()
-                if case .perRun(let ordered) = reach, ordered == key { return ("o.value \(op) ?", [try number()]) }
+                if walking == key { return ("o.value \(op) ?", [try number()]) }
                 return (rows(in: "latestMetric", where: "\(keyId) AND value \(op) ?"), [key, try number()])
             case .metricMax(let key), .metricMin(let key):
                 try notLike()

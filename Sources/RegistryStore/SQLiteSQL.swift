@@ -23,6 +23,8 @@ public final class SQLiteSQL: StoreSQL {
     /// The database's count of rows changed by the last statement.
     public var changesCount: Int { database.changesCount }
 
+    public var probesAreCheap: Bool { true }
+
     /// `PRAGMA integrity_check`: every page, index and constraint of the file.
     public func checkIntegrity() throws -> [String] {
         try String.fetchAll(database, sql: "PRAGMA integrity_check")

@@ -16,6 +16,11 @@ public protocol StoreSQL: AnyObject {
     var changesCount: Int { get }
     /// The database's own check of its files and indexes: `["ok"]`, or one line per problem.
     func checkIntegrity() throws -> [String]
+    /// True when looking a row up by its primary key costs about a microsecond (SQLite, a B-tree
+    /// descent in this process); false when it is a server's index descent of several (PostgreSQL),
+    /// where joining with a filter's whole matching set, read from a covering index, costs less.
+    /// The search's ordered walk chooses how to test its candidates by it.
+    var probesAreCheap: Bool { get }
 }
 
 extension StoreSQL {

@@ -10,7 +10,7 @@ enum BenchMain {
         guard let suite = arguments.first else {
             FileHandle.standardError.write(
                 Data(
-                    "usage: fusebox-bench io|fusion|registry [--json] [--size-mib N] [--repeats N] [--only limits,metrics,versions,aliases,search,files] [--db postgres://…]\n"
+                    "usage: fusebox-bench io|fusion|registry [--json] [--size-mib N] [--repeats N] [--only limits,metrics,versions,aliases,search,files] [--db postgres://…] [--search-store URL]\n"
                         .utf8
                 )
             )

@@ -67,7 +67,8 @@ struct RunTests {
 
     /// Searches ordered by a metric first walk that metric's index (`orderedWalk`); whether the
     /// walk or the matching-set plan answers, the page must be the one the matching-set plan gives,
-    /// with ties, runs lacking the metric, `not`, `or`, aggregates and sparse filters.
+    /// with ties, runs lacking the metric, `not`, `or`, aggregates and sparse filters — and the
+    /// walk gives it testing candidates either way (probes, SQLite's; matching sets, PostgreSQL's).
     @Test(arguments: TestStore.available)
     func theOrderedWalkGivesTheSamePageAsTheMatchingSetPlan(_ store: TestStore) async throws {
         try await store.withRegistry { registry in
@@ -122,7 +123,7 @@ struct RunTests {
                             try query.map { try RunQuery.compile(RunQuery.parse($0)) } ?? ("1 = 1", [])
                         let (orderSQL, orderArguments) = order.sql
                         let filter = try query.map(RunQuery.parse)
-                        let (expected, walk) = try await registry.read { db in
+                        let (expected, walks) = try await registry.read { db in
                             (
                                 try Registry.runSummaries(
                                     whereSQL: whereSQL,
@@ -131,16 +132,20 @@ struct RunTests {
                                     limit: limit,
                                     in: db
                                 ).map(\.id),
-                                try Registry.orderedWalk(
-                                    by: key,
-                                    descending: descending,
-                                    filter: filter,
-                                    limit: limit,
-                                    in: db
-                                )?.map(\.id)
+                                try [RunQuery.Reach.perRun, .matchingSet].map { reach in
+                                    try Registry.orderedWalk(
+                                        by: key,
+                                        descending: descending,
+                                        filter: filter,
+                                        limit: limit,
+                                        reach: reach,
+                                        in: db
+                                    )?.map(\.id)
+                                }
                             )
                         }
-                        if let walk {
+                        #expect(walks[0] == walks[1], "the walk's reaches differ")
+                        if let walk = walks[0] {
                             #expect(
                                 walk == expected,
                                 "\(query ?? "-") by \(key) \(descending ? "desc" : "asc") limit \(limit)"
