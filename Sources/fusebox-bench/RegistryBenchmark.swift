@@ -225,7 +225,10 @@ struct RegistryBenchmark {
         // --search-store names, as it is (a store built by an earlier run, or one in service).
         if wants("search"), let address = options.values["search-store"] {
             let registry = try Registry.open(url: address, createIfMissing: false, access: .readOnly, logger: logger)
-            record("search_ms_given_store", try await Self.timeSearch(registry, repeats: repeats))
+            record(
+                "search_ms_given_store",
+                try await Self.timeSearch(registry, repeats: repeats, label: "search_ms_given_store")
+            )
         }
         for (key, total) in [("search_ms_2k", 2_000), ("search_ms_10k", 10_000), ("search_ms_1m", millionRuns)]
         where wants("search") {
@@ -266,7 +269,7 @@ struct RegistryBenchmark {
                 record("copy_runs_per_s_\(key.dropFirst("search_ms_".count))", [Double(total) / seconds])
                 try stores.settle("search-\(total)")
             }
-            record(key, try await Self.timeSearch(registry, repeats: repeats))
+            record(key, try await Self.timeSearch(registry, repeats: repeats, label: key))
         }
 
         // (e) register and export a large safetensors file, against cp of the same file.
@@ -372,8 +375,9 @@ struct RegistryBenchmark {
     }
 
     /// A binary built beside this one.
-    /// Milliseconds per search with MLflow's query (a 1,000-run page), at least 20 times.
-    static func timeSearch(_ registry: Registry, repeats: Int) async throws -> [Double] {
+    /// Milliseconds per search with MLflow's query (a 1,000-run page), at least 20 times; the
+    /// number of hits goes to standard error under `label`.
+    static func timeSearch(_ registry: Registry, repeats: Int, label: String) async throws -> [Double] {
         var times: [Double] = []
         var hits = 0
         for _ in 0..<max(repeats, 20) {
@@ -388,7 +392,7 @@ struct RegistryBenchmark {
                     })
             )
         }
-        FileHandle.standardError.write(Data("search: \(hits) hits (first page of at most 1000)\n".utf8))
+        FileHandle.standardError.write(Data("\(label): \(hits) hits (first page of at most 1000)\n".utf8))
         return times
     }
 
