@@ -24,7 +24,7 @@ final class PostgresSession: @unchecked Sendable {
     private let logger: Logger
     /// Guards `idle`, `taken` and `nextConnectionId`; signalled when a connection comes back.
     private let pool = NSCondition()
-    private var idle: [PostgresConnection] = []
+    private var idle: [PooledConnection] = []
     private var taken = 0
     private var nextConnectionId = 1
 
@@ -35,7 +35,7 @@ final class PostgresSession: @unchecked Sendable {
         try withConnection { _ in }
     }
 
-    deinit { for connection in idle { try? connection.close().wait() } }
+    deinit { for pooled in idle { try? pooled.connection.close().wait() } }
 
     /// One read-only statement on a connection of its own, outside any transaction (run again,
     /// once, on a new connection when the one taken turns out closed).
@@ -62,7 +62,7 @@ final class PostgresSession: @unchecked Sendable {
     func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         let connection = try take()
         defer { giveBack(connection) }
-        return try body(Connection(connection: connection, address: address, logger: logger))
+        return try body(Connection(pooled: connection, address: address, logger: logger))
     }
 
     /// Runs `statement` on a connection taken from the pool, then `body` with its rows on the same
@@ -76,9 +76,10 @@ final class PostgresSession: @unchecked Sendable {
         for attempt in 1...2 {
             let taken = try take()
             defer { giveBack(taken) }
-            let connection = Connection(connection: taken, address: address, logger: logger)
+            let connection = Connection(pooled: taken, address: address, logger: logger)
             let rows: [PostgresRow]
-            do { rows = try connection.query(statement, values) } catch  where attempt == 1 && taken.isClosed {
+            do { rows = try connection.query(statement, values) } catch  where attempt == 1 && taken.connection.isClosed
+            {
                 continue
             }
             return try body(rows, connection)
@@ -88,11 +89,11 @@ final class PostgresSession: @unchecked Sendable {
 
     /// An idle open connection, else a new one while fewer than `poolSize` are taken, else the
     /// first one given back.
-    private func take() throws -> PostgresConnection {
+    private func take() throws -> PooledConnection {
         pool.lock()
         while true {
             while let connection = idle.popLast() {
-                if !connection.isClosed {
+                if !connection.connection.isClosed {
                     taken += 1
                     pool.unlock()
                     return connection
@@ -113,15 +114,15 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    private func giveBack(_ connection: PostgresConnection?) {
+    private func giveBack(_ connection: PooledConnection?) {
         pool.lock()
         taken -= 1
-        if let connection, !connection.isClosed { idle.append(connection) }
+        if let connection, !connection.connection.isClosed { idle.append(connection) }
         pool.signal()
         pool.unlock()
     }
 
-    private func connect(id: Int) throws -> PostgresConnection {
+    private func connect(id: Int) throws -> PooledConnection {
         var configuration = PostgresConnection.Configuration(
             host: address.host,
             port: address.port,
@@ -132,33 +133,63 @@ final class PostgresSession: @unchecked Sendable {
         )
         configuration.options.connectTimeout = .seconds(10)
         do {
-            return try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.next(),
-                configuration: configuration,
-                id: id,
-                logger: logger
-            ).wait()
+            return PooledConnection(
+                try PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.next(),
+                    configuration: configuration,
+                    id: id,
+                    logger: logger
+                ).wait(),
+                prepareThreshold: address.prepareThreshold
+            )
         } catch { throw PostgresFailure.map(error, address: address) }
+    }
+
+    /// A connection of the pool with what it keeps for its life: the statements it prepared,
+    /// and an executor on its event loop for the tasks that run them. One holder at a time (the
+    /// pool hands it out to one transaction or statement).
+    final class PooledConnection: @unchecked Sendable {
+        let connection: PostgresConnection
+        let executor: EventLoopTaskExecutor
+        var statements: PreparedStatements
+
+        init(_ connection: PostgresConnection, prepareThreshold: Int) {
+            self.connection = connection
+            statements = PreparedStatements(threshold: prepareThreshold)
+            executor = EventLoopTaskExecutor(eventLoop: connection.eventLoop)
+        }
     }
 
     /// One connection of the pool, taken for a transaction (or a statement): what runs through it
     /// runs in order, in that transaction.
     struct Connection {
-        let connection: PostgresConnection
+        let pooled: PooledConnection
         let address: PostgresAddress
         let logger: Logger
+        var connection: PostgresConnection { pooled.connection }
 
         /// Runs one statement and returns all its rows.
         @discardableResult
         func query(_ sql: String, _ values: [StoreValue] = []) throws -> [PostgresRow] {
-            try run(sql, values).rows
+            guard sql.utf8.count <= PreparedStatements.longestText,
+                case let key = PreparedStatements.Key(sql: sql, values: values),
+                let name = pooled.statements.name(for: key)
+            else { return try run(sql, values).rows }
+            return try runPrepared(key, name, values)
         }
 
         /// Runs one statement and returns the number of rows it inserted, updated or deleted.
         func execute(_ sql: String, _ values: [StoreValue] = []) throws -> Int {
-            try run(sql, values).metadata.rows ?? 0
+            if sql.utf8.count <= PreparedStatements.longestText, let counting = PreparedRun.counting(sql) {
+                let key = PreparedStatements.Key(sql: counting, values: values)
+                if let name = pooled.statements.name(for: key) {
+                    return try runPrepared(key, name, values).first.map { Int(try $0.decode(Int64.self)) } ?? 0
+                }
+            }
+            return try run(sql, values).metadata.rows ?? 0
         }
 
+        /// Runs a statement unnamed: the server parses and plans it for this run only.
         private func run(_ sql: String, _ values: [StoreValue]) throws -> PostgresQueryResult {
             do {
                 let result = connection.query(
@@ -169,14 +200,40 @@ final class PostgresSession: @unchecked Sendable {
             } catch { throw PostgresFailure.map(error, address: address) }
         }
 
+        /// Runs the statement `key` by `name` in a task on the connection's event loop: postgres-nio
+        /// prepares it on its first run under that name.
+        private func runPrepared(
+            _ key: PreparedStatements.Key,
+            _ name: String,
+            _ values: [StoreValue]
+        ) throws -> [PostgresRow] {
+            let promise = connection.eventLoop.makePromise(of: [PostgresRow].self)
+            let statement = NamedQuery(bindings: PostgresSession.bindings(values))
+            let (connection, logger) = (connection, logger)
+            _Concurrency.Task(executorPreference: pooled.executor) {
+                do {
+                    let rows = try await PreparedRun.$text.withValue(PreparedRun.Text(name: name, sql: key.sql)) {
+                        try await connection.execute(statement, logger: logger)
+                    }
+                    var collected: [PostgresRow] = []
+                    for try await row in rows { collected.append(row) }
+                    promise.succeed(collected)
+                } catch { promise.fail(error) }
+            }
+            do { return try wait(for: promise.futureResult) } catch {
+                pooled.statements.forget(key)
+                throw PostgresFailure.map(error, address: address)
+            }
+        }
+
         /// Waits for a statement's result, as `EventLoopFuture.wait()` does, except that a statement
         /// whose connection has closed (the server ended the session) fails within about two seconds:
         /// under load, postgres-nio can leave such a statement's result pending for ever, and a copy
         /// would hang rather than roll back and say so. A statement that waits on a lock, on an open
         /// connection, keeps waiting.
-        private func wait(for future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+        private func wait<T: Sendable>(for future: EventLoopFuture<T>) throws -> T {
             let done = DispatchSemaphore(value: 0)
-            let outcome = NIOLockedValueBox<Result<PostgresQueryResult, any Error>?>(nil)
+            let outcome = NIOLockedValueBox<Result<T, any Error>?>(nil)
             future.whenComplete { result in
                 outcome.withLockedValue { $0 = result }
                 done.signal()

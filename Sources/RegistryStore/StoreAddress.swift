@@ -4,7 +4,8 @@ import Foundation
 ///
 /// What `--db` and `FUSEBOX_DB` accept: a value starting with `postgres://` or `postgresql://` is
 /// a PostgreSQL URL (libpq's form: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE]`,
-/// and `pool_size=N` for the connections a process keeps),
+/// `pool_size=N` for the connections a process keeps, `prepare_threshold=N` for when a statement is
+/// prepared),
 /// another `scheme://` is refused, anything else is a file path.
 public enum StoreAddress: Sendable, Hashable, CustomStringConvertible {
     /// An SQLite store file.
@@ -69,9 +70,16 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
     /// ``defaultPoolSize`` unless the URL gives one): that many of its transactions — a server's
     /// requests — run at once.
     public var poolSize: Int
+    /// The run of a statement on a connection from which it is prepared there, parsed and planned
+    /// once and then run by name (`prepare_threshold`, as pgjdbc's `prepareThreshold`; 0 never
+    /// prepares, for a connection pooler that does not keep prepared statements).
+    public var prepareThreshold: Int
 
     /// The pool size of an address that gives none.
     public static let defaultPoolSize = 4
+    /// The prepare threshold of an address that gives none: a statement's second run on a
+    /// connection prepares it.
+    public static let defaultPrepareThreshold = 2
 
     /// Creates an address from its parts.
     public init(
@@ -81,7 +89,8 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         port: Int = 5432,
         database: String,
         tls: TLSMode = .prefer,
-        poolSize: Int = defaultPoolSize
+        poolSize: Int = defaultPoolSize,
+        prepareThreshold: Int = defaultPrepareThreshold
     ) {
         self.user = user
         self.password = password
@@ -90,9 +99,10 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         self.database = database
         self.tls = tls
         self.poolSize = poolSize
+        self.prepareThreshold = prepareThreshold
     }
 
-    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&pool_size=N]`.
+    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE&pool_size=N&prepare_threshold=N]`.
     /// - Throws: ``RegistryError`` `invalidInput`, naming the part that is missing or wrong.
     public init(parsing text: String) throws {
         func refuse(_ problem: String) -> RegistryError {
@@ -111,6 +121,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         if let port = components.port, !(1...65535).contains(port) { throw refuse("has an invalid port") }
         var tls = TLSMode.prefer
         var poolSize = Self.defaultPoolSize
+        var prepareThreshold = Self.defaultPrepareThreshold
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -123,8 +134,17 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
                     throw refuse("has pool_size '\(item.value ?? "")' (a number of connections, 1 to 64)")
                 }
                 poolSize = size
+            case "prepare_threshold":
+                guard let runs = item.value.flatMap({ Int($0) }), (0...1_000).contains(runs) else {
+                    throw refuse(
+                        "has prepare_threshold '\(item.value ?? "")' (a number of runs, 0 to 1000; 0 never prepares)"
+                    )
+                }
+                prepareThreshold = runs
             default:
-                throw refuse("has an unknown option '\(item.name)' (sslmode and pool_size are known)")
+                throw refuse(
+                    "has an unknown option '\(item.name)' (sslmode, pool_size and prepare_threshold are known)"
+                )
             }
         }
         self.init(
@@ -134,7 +154,8 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             port: components.port ?? 5432,
             database: database,
             tls: tls,
-            poolSize: poolSize
+            poolSize: poolSize,
+            prepareThreshold: prepareThreshold
         )
     }
 

@@ -52,7 +52,14 @@ struct BenchStores {
         "fusebox_bench_" + name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
     }
 
+    /// Runs `sql` through `psql` on `url` without Fusebox's own options (`pool_size`,
+    /// `prepare_threshold`), which libpq refuses.
     private func psql(_ url: String, _ sql: String) throws {
-        _ = try Child.run("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        var libpqURL = url
+        if var components = URLComponents(string: url), let items = components.queryItems {
+            components.queryItems = items.filter { $0.name != "pool_size" && $0.name != "prepare_threshold" }
+            libpqURL = components.string ?? url
+        }
+        _ = try Child.run("psql", [libpqURL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
     }
 }

@@ -9,7 +9,7 @@ import Testing
 struct PostgresAddressTests {
     @Test func aURLIsParsedIntoItsParts() throws {
         let address = try StoreAddress(
-            parsing: "postgres://ana:s3cret@db.example:6543/registry?sslmode=require&pool_size=12"
+            parsing: "postgres://ana:s3cret@db.example:6543/registry?sslmode=require&pool_size=12&prepare_threshold=5"
         )
         guard case .postgres(let postgres) = address else {
             Issue.record("not a PostgreSQL address")
@@ -24,12 +24,14 @@ struct PostgresAddressTests {
                     port: 6543,
                     database: "registry",
                     tls: .require,
-                    poolSize: 12
+                    poolSize: 12,
+                    prepareThreshold: 5
                 )
         )
         #expect(address.description == "postgres://ana@db.example:6543/registry", "never the password")
         let defaults = try PostgresAddress(parsing: "postgresql://fusebox@localhost/fusebox")
         #expect(defaults.port == 5432 && defaults.tls == .prefer && defaults.password == nil && defaults.poolSize == 4)
+        #expect(defaults.prepareThreshold == 2)
         #expect(try StoreAddress(parsing: "stores/fusebox.sqlite") == .file("stores/fusebox.sqlite"))
     }
 
@@ -44,6 +46,7 @@ struct PostgresAddressTests {
         ("postgres://ana@db.example/registry?timeout=3", "has an unknown option 'timeout'"),
         ("postgres://ana@db.example/registry?pool_size=0", "has pool_size '0'"),
         ("postgres://ana@db.example/registry?pool_size=many", "has pool_size 'many'"),
+        ("postgres://ana@db.example/registry?prepare_threshold=-1", "has prepare_threshold '-1'"),
     ])
     func aWrongURLIsOneLineNamingThePart(url: String, problem: String) throws {
         let error = try #require(throws: RegistryError.self) { try StoreAddress(parsing: url) }
