@@ -46,9 +46,7 @@ extension Registry {
     public func logMetrics(run: Int64, _ points: [MetricPoint]) async throws {
         try Self.validateMetrics(points)
         try await write { db in
-            try Self.requireTrainingRun(run, in: db)
-            try Self.insertMetrics(run: run, points, in: db)
-            try Self.wrote(to: run, in: db)
+            try Self.writing(toTrainingRun: run, in: db) { try Self.insertMetrics(run: run, points, in: db) }
         }
     }
 
@@ -276,6 +274,23 @@ extension Registry {
     static func wrote(to run: Int64, in db: any StoreSQL) throws {
         try touch(run: run, in: db)
         if db.changesCount == 0 { try sealRunIfEnded(run, in: db) }
+    }
+
+    /// Runs `body`, a write to the training run `run`, as ``requireTrainingRun(_:in:)``, `body`
+    /// and ``wrote(to:in:)`` do, with one statement besides `body` for a live run (a metric
+    /// batch's common case): its heartbeat renewed first, which tells at once that the run exists,
+    /// is a training run and is running. Otherwise the run is checked (`notFound`, `conflict`)
+    /// and, once `body` has written, sealed again if it has ended.
+    static func writing(toTrainingRun run: Int64, in db: any StoreSQL, _ body: () throws -> Void) throws {
+        try db.execute(
+            sql:
+                "UPDATE run SET heartbeatAt = ? WHERE id = ? AND status = 'running' AND kind = 'training' AND deletedAt IS NULL",
+            arguments: [Clock.unixSeconds(), run]
+        )
+        if db.changesCount == 1 { return try body() }
+        try requireTrainingRun(run, in: db)
+        try body()
+        try sealRunIfEnded(run, in: db)
     }
 
     static func touch(run: Int64, in db: any StoreSQL) throws {

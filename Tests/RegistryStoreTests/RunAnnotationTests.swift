@@ -59,4 +59,32 @@ struct RunAnnotationTests {
         #expect(abandoned.status == .failed)
         #expect(abandoned.failure?.contains("no sign of life") == true)
     }
+
+    @Test func loggingMetricsIsASignOfLife() async throws {
+        let queue = try DatabaseQueue()
+        let registry = try Registry(queue, logger: quietLogger)
+        let run = try await registry.startRun(kind: .training, owner: .remote("http trainer"))
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE run SET heartbeatAt = heartbeatAt - ? WHERE id = ?",
+                arguments: [RunLiveness.staleAfter + 1, run]
+            )
+        }
+        try await registry.logMetrics(run: run, [MetricPoint(key: "loss", step: 0, value: 1)])
+        try registry.markAbandonedRunsFailed()
+        #expect(try await registry.run(run).status == .running)
+    }
+
+    @Test(arguments: TestStore.available)
+    func metricsLoggedAfterARunEndedAreSealedWithIt(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            let run = try await registry.startRun(kind: .training)
+            try await registry.logMetrics(run: run, [MetricPoint(key: "loss", step: 0, value: 1)])
+            try await registry.finishRun(run)
+            try await registry.logMetrics(run: run, [MetricPoint(key: "loss", step: 1, value: 0.5)])
+            let summary = try await registry.run(run)
+            #expect(summary.status == .finished && summary.metrics["loss"] == 0.5)
+            #expect(try await registry.verify().isHealthy, "the ended run was not sealed again with its new metric")
+        }
+    }
 }
