@@ -78,8 +78,7 @@ final class PostgresSession: @unchecked Sendable {
             defer { giveBack(taken) }
             let connection = Connection(pooled: taken, address: address, logger: logger)
             let rows: [PostgresRow]
-            do { rows = try connection.query(statement, values) } catch  where attempt == 1 && taken.connection.isClosed
-            {
+            do { rows = try connection.query(statement, values) } catch  where attempt == 1 && taken.isClosed {
                 continue
             }
             return try body(rows, connection)
@@ -93,7 +92,7 @@ final class PostgresSession: @unchecked Sendable {
         pool.lock()
         while true {
             while let connection = idle.popLast() {
-                if !connection.connection.isClosed {
+                if !connection.isClosed {
                     taken += 1
                     pool.unlock()
                     return connection
@@ -117,7 +116,7 @@ final class PostgresSession: @unchecked Sendable {
     private func giveBack(_ connection: PooledConnection?) {
         pool.lock()
         taken -= 1
-        if let connection, !connection.connection.isClosed { idle.append(connection) }
+        if let connection, !connection.isClosed { idle.append(connection) }
         pool.signal()
         pool.unlock()
     }
@@ -152,6 +151,7 @@ final class PostgresSession: @unchecked Sendable {
         let connection: PostgresConnection
         let executor: EventLoopTaskExecutor
         var statements: PreparedStatements
+        var isClosed: Bool { connection.isClosed }
 
         init(_ connection: PostgresConnection, prepareThreshold: Int) {
             self.connection = connection
@@ -171,15 +171,14 @@ final class PostgresSession: @unchecked Sendable {
         /// Runs one statement and returns all its rows.
         @discardableResult
         func query(_ sql: String, _ values: [StoreValue] = []) throws -> [PostgresRow] {
-            guard sql.utf8.count <= PreparedStatements.longestText,
-                case let key = PreparedStatements.Key(sql: sql, values: values),
-                let name = pooled.statements.name(for: key)
-            else { return try run(sql, values).rows }
+            let key = PreparedStatements.Key(sql: sql, values: values)
+            guard let name = pooled.statements.name(for: key) else { return try run(sql, values).rows }
             return try runPrepared(key, name, values)
         }
 
         /// Runs one statement and returns the number of rows it inserted, updated or deleted.
         func execute(_ sql: String, _ values: [StoreValue] = []) throws -> Int {
+            // (A long text is never prepared: it is not searched for RETURNING either.)
             if sql.utf8.count <= PreparedStatements.longestText, let counting = PreparedRun.counting(sql) {
                 let key = PreparedStatements.Key(sql: counting, values: values)
                 if let name = pooled.statements.name(for: key) {
