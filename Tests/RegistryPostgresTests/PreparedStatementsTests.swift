@@ -55,88 +55,100 @@ struct PreparedStatementsTests {
 
     @Test(.enabled(if: PostgresTestServer.url != nil || isCI, "\(PostgresTestServer.skipReason)"))
     func preparedRunsGiveWhatUnnamedRunsGive() throws {
-        let url = try PostgresTestServer.createDatabase()
-        defer { PostgresTestServer.drop(url) }
-        let session = try PostgresSession(address: try PostgresAddress(parsing: url), logger: quietLogger)
-        try session.transaction("BEGIN") { connection in
-            try connection.query("CREATE TABLE item (id bigint PRIMARY KEY, score double precision)")
-            let db = PostgresSQL(connection: connection)
-            for id in 1...3 {
-                try db.execute(sql: "INSERT INTO item (id, score) VALUES (?, ?)", arguments: [id, nil])
-                #expect(db.changesCount == 1)
-            }
-            var changes: [Int] = []
-            for score in [0.5, 1.5, 2.5] {
-                try db.execute(sql: "UPDATE item SET score = ? WHERE id >= ?", arguments: [score, 2])
-                changes.append(db.changesCount)
-                try db.execute(sql: "UPDATE item SET score = ? WHERE id > ?", arguments: [score, 99])
-                changes.append(db.changesCount)
-            }
-            #expect(changes == [2, 0, 2, 0, 2, 0])
-            var found: [Double?] = []
-            for id in [1, 3, 1] {
-                let row = try db.fetchOne(StoreRow.self, sql: "SELECT score FROM item WHERE id = ?", arguments: [id])
-                found.append(row?["score"])
-            }
-            #expect(found == [nil, 2.5, nil])
+        try Self.withSession { session in
+            try session.transaction("BEGIN") { connection in
+                try connection.query("CREATE TABLE item (id bigint PRIMARY KEY, score double precision)")
+                let db = PostgresSQL(connection: connection)
+                for id in 1...3 {
+                    try db.execute(sql: "INSERT INTO item (id, score) VALUES (?, ?)", arguments: [id, nil])
+                    #expect(db.changesCount == 1)
+                }
+                var changes: [Int] = []
+                for score in [0.5, 1.5, 2.5] {
+                    try db.execute(sql: "UPDATE item SET score = ? WHERE id >= ?", arguments: [score, 2])
+                    changes.append(db.changesCount)
+                    try db.execute(sql: "UPDATE item SET score = ? WHERE id > ?", arguments: [score, 99])
+                    changes.append(db.changesCount)
+                }
+                #expect(changes == [2, 0, 2, 0, 2, 0])
+                var found: [Double?] = []
+                for id in [1, 3, 1] {
+                    let row = try db.fetchOne(
+                        StoreRow.self,
+                        sql: "SELECT score FROM item WHERE id = ?",
+                        arguments: [id]
+                    )
+                    found.append(row?["score"])
+                }
+                #expect(found == [nil, 2.5, nil])
 
-            let prepared = try db.fetchAll(
-                StoreRow.self,
-                sql: "SELECT name, statement, parameter_types::text AS types FROM pg_prepared_statements ORDER BY name"
-            )
-            let byText = Dictionary(
-                uniqueKeysWithValues: prepared.map { ($0["statement"] as String, $0["types"] as String) }
-            )
-            #expect(prepared.allSatisfy { ($0["name"] as String).hasPrefix("fusebox_") }, "\(prepared)")
-            #expect(byText["SELECT score FROM item WHERE id = $1"] == "{bigint}")
-            #expect(
-                byText[
-                    "WITH changed AS (UPDATE item SET score = $1 WHERE id >= $2 RETURNING 1) SELECT count(*) FROM changed"
-                ]
-                    == "{\"double precision\",bigint}"
-            )
-            #expect(
-                byText[
-                    "WITH changed AS (INSERT INTO item (id, score) VALUES ($1, $2) RETURNING 1) SELECT count(*) FROM changed"
-                ]
-                    == "{bigint,\"double precision\"}",
-                "a NULL's type is the server's to infer, from its column"
-            )
+                let prepared = try db.fetchAll(
+                    StoreRow.self,
+                    sql:
+                        "SELECT name, statement, parameter_types::text AS types FROM pg_prepared_statements ORDER BY name"
+                )
+                let byText = Dictionary(
+                    uniqueKeysWithValues: prepared.map { ($0["statement"] as String, $0["types"] as String) }
+                )
+                #expect(prepared.allSatisfy { ($0["name"] as String).hasPrefix("fusebox_") }, "\(prepared)")
+                #expect(byText["SELECT score FROM item WHERE id = $1"] == "{bigint}")
+                #expect(
+                    byText[
+                        "WITH changed AS (UPDATE item SET score = $1 WHERE id >= $2 RETURNING 1) SELECT count(*) FROM changed"
+                    ]
+                        == "{\"double precision\",bigint}"
+                )
+                #expect(
+                    byText[
+                        "WITH changed AS (INSERT INTO item (id, score) VALUES ($1, $2) RETURNING 1) SELECT count(*) FROM changed"
+                    ]
+                        == "{bigint,\"double precision\"}",
+                    "a NULL's type is the server's to infer, from its column"
+                )
+            }
         }
     }
 
     @Test(.enabled(if: PostgresTestServer.url != nil || isCI, "\(PostgresTestServer.skipReason)"))
     func aStatementWhosePreparationFailedIsPreparedAgainLater() throws {
-        let url = try PostgresTestServer.createDatabase()
-        defer { PostgresTestServer.drop(url) }
-        var address = try PostgresAddress(parsing: url)
-        address.poolSize = 1
-        let session = try PostgresSession(address: address, logger: quietLogger)
-        try session.withConnection { connection in
-            for _ in 1...2 {
-                #expect(throws: RegistryError.self) { try connection.query("SELECT count(*) FROM later") }
-            }
-            try connection.query("CREATE TABLE later (x int)")
-            for _ in 1...3 {
-                #expect(try connection.query("SELECT count(*) FROM later").first?.storeValues() == [.integer(0)])
+        try Self.withSession(poolSize: 1) { session in
+            try session.withConnection { connection in
+                for _ in 1...2 {
+                    #expect(throws: RegistryError.self) { try connection.query("SELECT count(*) FROM later") }
+                }
+                try connection.query("CREATE TABLE later (x int)")
+                for _ in 1...3 {
+                    #expect(try connection.query("SELECT count(*) FROM later").first?.storeValues() == [.integer(0)])
+                }
             }
         }
     }
 
     @Test(.enabled(if: PostgresTestServer.url != nil || isCI, "\(PostgresTestServer.skipReason)"))
     func thresholdZeroPreparesNothing() throws {
+        try Self.withSession(prepareThreshold: 0) { session in
+            try session.withConnection { connection in
+                for _ in 1...3 { try connection.query("SELECT 1") }
+                #expect(
+                    try connection.query("SELECT count(*) FROM pg_prepared_statements").first?.storeValues() == [
+                        .integer(0)
+                    ]
+                )
+            }
+        }
+    }
+
+    /// Runs `body` with a session on a new database of the test server.
+    private static func withSession(
+        poolSize: Int = PostgresAddress.defaultPoolSize,
+        prepareThreshold: Int = PostgresAddress.defaultPrepareThreshold,
+        _ body: (PostgresSession) throws -> Void
+    ) throws {
         let url = try PostgresTestServer.createDatabase()
         defer { PostgresTestServer.drop(url) }
         var address = try PostgresAddress(parsing: url)
-        address.prepareThreshold = 0
-        let session = try PostgresSession(address: address, logger: quietLogger)
-        try session.withConnection { connection in
-            for _ in 1...3 { try connection.query("SELECT 1") }
-            #expect(
-                try connection.query("SELECT count(*) FROM pg_prepared_statements").first?.storeValues() == [
-                    .integer(0)
-                ]
-            )
-        }
+        address.poolSize = poolSize
+        address.prepareThreshold = prepareThreshold
+        try body(try PostgresSession(address: address, logger: quietLogger))
     }
 }
