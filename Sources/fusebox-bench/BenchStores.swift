@@ -52,12 +52,12 @@ struct BenchStores {
         "fusebox_bench_" + name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
     }
 
-    /// Runs `sql` through `psql` on `url` without Fusebox's own options (`pool_size`,
-    /// `prepare_threshold`), which libpq refuses.
+    /// Runs `sql` through `psql` on `url` with only the option libpq shares with Fusebox
+    /// (`sslmode`): libpq refuses Fusebox's own (`pool_size`, `prepare_threshold`).
     private func psql(_ url: String, _ sql: String) throws {
         var libpqURL = url
         if var components = URLComponents(string: url), let items = components.queryItems {
-            components.queryItems = items.filter { $0.name != "pool_size" && $0.name != "prepare_threshold" }
+            components.queryItems = items.filter { $0.name == "sslmode" }
             libpqURL = components.string ?? url
         }
         _ = try Child.run("psql", [libpqURL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
