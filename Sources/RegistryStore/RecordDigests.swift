@@ -21,8 +21,50 @@ enum RecordDigests {
         let record: String
     }
 
+    /// What a version's digests are computed from: its rows, as the store holds them. A writer
+    /// builds it from the values it inserts, and seals the version without reading them back;
+    /// ``version(_:in:)`` reads it from the store.
+    struct VersionRecord {
+        /// The spec JSON (text), or NULL for a component.
+        var spec: StoreValue
+        /// A registered file's header bytes, or NULL for a fused version.
+        var header: StoreValue
+        /// Its model's id, number, creation time, principal and training run.
+        var row: [StoreValue]
+        /// One row per tensor, in position order: position, name, dtype, shape, SHA-256, byte count.
+        var layout: [[StoreValue]] = []
+        /// Key and value of each tag, in any order.
+        var tags: [[StoreValue]] = []
+        /// Role and fingerprint of each dataset, in any order.
+        var datasets: [[StoreValue]] = []
+        /// Modality and version id of each component, in any order.
+        var components: [[StoreValue]] = []
+
+        /// The digests (lists sorted as ``RecordDigests`` describes).
+        var parts: VersionParts {
+            var record = Builder()
+            record.append(row)
+            record.append(list: RecordDigests.sorted(tags))
+            record.append(list: RecordDigests.sorted(datasets))
+            record.append(list: RecordDigests.sorted(components))
+            var layoutDigest = Builder()
+            layoutDigest.append(list: layout)
+            return VersionParts(
+                spec: Builder.hex(of: [spec]),
+                header: Builder.hex(of: [header]),
+                layout: layoutDigest.hex(),
+                record: record.hex()
+            )
+        }
+    }
+
     /// A version's digests, or nil when there is no such version.
     static func version(_ id: Int64, in db: any StoreSQL) throws -> VersionParts? {
+        try versionRecord(id, in: db)?.parts
+    }
+
+    /// A version's record as the store holds it, or nil when there is no such version.
+    static func versionRecord(_ id: Int64, in db: any StoreSQL) throws -> VersionRecord? {
         guard
             let v = try db.fetchOne(
                 StoreRow.self,
@@ -33,33 +75,22 @@ enum RecordDigests {
                 arguments: [id]
             )
         else { return nil }
-        let layout = try db.fetchAll(
-            StoreRow.self,
-            sql: """
+        func rows(_ sql: String) throws -> [[StoreValue]] {
+            try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values)
+        }
+        return VersionRecord(
+            spec: v.values[0],
+            header: v.values[1],
+            row: Array(v.values[2...6]),
+            layout: try rows(
+                """
                 SELECT t.position, t.name, t.dtype, t.shape, b.sha256, b.byteCount
                 FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId WHERE t.versionId = ? ORDER BY t.position
-                """,
-            arguments: [id]
-        )
-        let tags = try sortedRows(db, "SELECT key, value FROM modelVersionTag WHERE versionId = ?", id)
-        let datasets = try sortedRows(db, "SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?", id)
-        let components = try sortedRows(
-            db,
-            "SELECT modality, componentVersionId FROM modelVersionComponent WHERE versionId = ?",
-            id
-        )
-        var record = Builder()
-        record.append(v.values[2...6])
-        record.append(list: tags)
-        record.append(list: datasets)
-        record.append(list: components)
-        var layoutDigest = Builder()
-        layoutDigest.append(list: layout.map(\.values))
-        return VersionParts(
-            spec: Builder.hex(of: [v.values[0]]),
-            header: Builder.hex(of: [v.values[1]]),
-            layout: layoutDigest.hex(),
-            record: record.hex()
+                """
+            ),
+            tags: try rows("SELECT key, value FROM modelVersionTag WHERE versionId = ?"),
+            datasets: try rows("SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?"),
+            components: try rows("SELECT modality, componentVersionId FROM modelVersionComponent WHERE versionId = ?")
         )
     }
 
@@ -169,9 +200,13 @@ enum RecordDigests {
 
     /// The rows of a one-argument query, sorted by their values (text by UTF-8 bytes).
     private static func sortedRows(_ db: any StoreSQL, _ sql: String, _ id: Int64) throws -> [[StoreValue]] {
-        try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values).sorted {
-            $0.lexicographicallyPrecedes($1, by: Self.precedes)
-        }
+        sorted(try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values))
+    }
+
+    /// Rows sorted by their values (text by UTF-8 bytes), so a list's digest never depends on
+    /// the order a database returned it in.
+    static func sorted(_ rows: [[StoreValue]]) -> [[StoreValue]] {
+        rows.sorted { $0.lexicographicallyPrecedes($1, by: Self.precedes) }
     }
 
     /// A total order on stored values: NULL, then numbers, text (by UTF-8 bytes), bytes.

@@ -11,8 +11,16 @@ extension Registry {
         ("recordDigest", "record", "record (number, tags, lineage)"),
     ]
 
+    /// Seals a version over what the store holds of it.
     static func sealVersion(_ id: Int64, in db: any StoreSQL) throws {
-        guard let parts = try RecordDigests.version(id, in: db) else { return }
+        guard let record = try RecordDigests.versionRecord(id, in: db) else { return }
+        try sealVersion(id, as: record, in: db)
+    }
+
+    /// Seals a version over `record`, the rows its writer has just inserted: one statement, with
+    /// no reading back. `verify` recomputes the same digests from the stored rows.
+    static func sealVersion(_ id: Int64, as record: RecordDigests.VersionRecord, in db: any StoreSQL) throws {
+        let parts = record.parts
         try db.execute(
             sql:
                 "UPDATE modelVersion SET specDigest = ?, headerDigest = ?, layoutDigest = ?, recordDigest = ? WHERE id = ?",
@@ -70,6 +78,11 @@ extension Registry {
     static func sealRunIfEnded(_ id: Int64, in db: any StoreSQL) throws {
         guard try db.fetchOne(String.self, sql: "SELECT status FROM run WHERE id = ?", arguments: [id]) != "running"
         else { return }
+        try sealRun(id, in: db)
+    }
+
+    /// Seals a run its caller knows has ended.
+    static func sealRun(_ id: Int64, in db: any StoreSQL) throws {
         try db.execute(
             sql: "UPDATE run SET digest = ? WHERE id = ?",
             arguments: [try RecordDigests.run(id, in: db), id]

@@ -148,18 +148,22 @@ extension Registry {
     /// The model's id, creating it with `kind` when absent; an existing model of another kind is a conflict.
     /// A deleted model given a new version comes back, as ``createModel(_:kind:description:)`` brings it.
     static func ensureModel(_ name: String, kind: ModelKind, in db: any StoreSQL) throws -> Int64 {
-        if let existing = try modelRow(name, in: db) {
-            guard existing.kind == kind else {
+        if let existing = try db.fetchOne(
+            StoreRow.self,
+            sql: "SELECT id, kind, deletedAt FROM model WHERE name = ?",
+            arguments: [name]
+        ) {
+            let (id, existingKind): (Int64, String) = (existing["id"], existing["kind"])
+            guard existingKind == kind.rawValue else {
                 throw RegistryError(
                     .conflict,
-                    "Model '\(name)' is a \(existing.kind.rawValue) model; it cannot take a \(kind.rawValue) version."
+                    "Model '\(name)' is a \(existingKind) model; it cannot take a \(kind.rawValue) version."
                 )
             }
-            try db.execute(
-                sql: "UPDATE model SET deletedAt = NULL WHERE id = ? AND deletedAt IS NOT NULL",
-                arguments: [existing.id]
-            )
-            return existing.id
+            if existing.values[2] != .null {
+                try db.execute(sql: "UPDATE model SET deletedAt = NULL WHERE id = ?", arguments: [id])
+            }
+            return id
         }
         return try insertModel(name, kind: kind, description: "", in: db)
     }

@@ -268,7 +268,6 @@ extension Registry {
         }
     }
 
-    /// After a write to a run: a running run's heartbeat is refreshed, an ended run is sealed again.
     /// After a write to `run`: a running run's heartbeat is renewed (one statement); a run that
     /// has ended (the update changed nothing) is sealed again over what it now holds.
     static func wrote(to run: Int64, in db: any StoreSQL) throws {
@@ -312,7 +311,7 @@ extension Registry {
                 "Run \(run) is not running (it may have been marked failed); it cannot be finished."
             )
         }
-        try sealRunIfEnded(run, in: db)
+        try sealRun(run, in: db)
     }
 
     /// The id of a metric key, if any run has logged it.

@@ -31,21 +31,29 @@ extension Registry {
         let tensors = classifier.spec.parameterShapes.map { p in (p.name, Tensor(classifier.parameters[p.name]!)) }
         return try await write { db in
             let modelId = try Self.ensureModel(model, kind: .fused, in: db)
-            let (versionId, number) = try Self.insertVersion(
+            var (versionId, number, record) = try Self.insertVersion(
                 modelId: modelId,
                 spec: specJSON,
                 header: nil,
                 lineage: lineage,
                 tags: tags,
                 principal: principal,
+                finishing: finishingRun,
                 in: db
             )
-            for (position, (name, tensor)) in tensors.enumerated() {
+            let stored = try tensors.map { name, tensor in
                 let blob = try blobs.store(tensor, in: db)
-                try Self.insertVersionTensor(versionId, position, name, tensor.dtype, tensor.shape, blob, in: db)
+                let stored = StoredTensor(
+                    name: name,
+                    dtype: tensor.dtype,
+                    shape: tensor.shape,
+                    sha256: blob.sha256,
+                    byteCount: tensor.bytes.count
+                )
+                return (stored, blob.id)
             }
-            try Self.sealVersion(versionId, in: db)
-            if let finishingRun { try Self.finish(run: finishingRun, versionId: versionId, in: db) }
+            try Self.insertTensors(stored, of: versionId, adding: &record, in: db)
+            try Self.sealVersion(versionId, as: record, in: db)
             return number
         }
     }
@@ -98,7 +106,7 @@ extension Registry {
         blobs: TensorBlobs,
         in db: any StoreSQL
     ) throws -> (id: Int64, number: Int) {
-        let (versionId, number) = try insertVersion(
+        var (versionId, number, record) = try insertVersion(
             modelId: modelId,
             spec: nil,
             header: file.header.rawHeader,
@@ -111,7 +119,7 @@ extension Registry {
             sql: "UPDATE modelVersion SET source = ?, description = ? WHERE id = ?",
             arguments: [source, description, versionId]
         )
-        for (position, entry) in file.header.entries.enumerated() {
+        let stored = try file.header.entries.map { entry in
             let blob = try blobs.store(
                 byteCount: entry.dataRange.count,
                 source: "'\(file.path)'",
@@ -121,10 +129,18 @@ extension Registry {
                     try file.forEachChunk(of: entry, chunkSize: TensorBlobs.chunkSize) { try emit($0) }
                 }
             )
-            try insertVersionTensor(versionId, position, entry.name, entry.dtype, entry.shape, blob.id, in: db)
+            let stored = StoredTensor(
+                name: entry.name,
+                dtype: entry.dtype,
+                shape: entry.shape,
+                sha256: blob.sha256,
+                byteCount: entry.dataRange.count
+            )
+            return (stored, blob.id)
         }
         try file.checkUnchanged()
-        try sealVersion(versionId, in: db)
+        try insertTensors(stored, of: versionId, adding: &record, in: db)
+        try sealVersion(versionId, as: record, in: db)
         return (versionId, number)
     }
 
@@ -271,7 +287,10 @@ extension Registry {
         }
     }
 
-    /// Inserts a version row with the next number, its tags and lineage.
+    /// Inserts a version row with the next number, its tags and lineage, and records it on its
+    /// training run — or on `finishing`, a running training run it marks finished and seals.
+    /// - Returns: the version's id and number, and its record so far (no tensors yet) for the
+    ///   caller to complete with ``insertTensors(_:of:adding:in:)`` and seal.
     static func insertVersion(
         modelId: Int64,
         spec: String?,
@@ -279,66 +298,85 @@ extension Registry {
         lineage: Lineage,
         tags: [String: String],
         principal: String,
+        finishing: Int64? = nil,
         in db: any StoreSQL
-    ) throws -> (id: Int64, number: Int) {
+    ) throws -> (id: Int64, number: Int, record: RecordDigests.VersionRecord) {
         // The per-model counter, not max(number): a deleted version's number is never given again.
         let number = try db.fetchOne(
             Int.self,
             sql: "UPDATE model SET lastVersionNumber = lastVersionNumber + 1 WHERE id = ? RETURNING lastVersionNumber",
             arguments: [modelId]
         )!
-        if let run = lineage.trainingRun,
-            try db.fetchOne(Int.self, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [run]) == nil
-        {
-            throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
+        var trainingRunStatus: String?
+        if let run = lineage.trainingRun {
+            trainingRunStatus = try db.fetchOne(
+                String.self,
+                sql: "SELECT status FROM run WHERE id = ?",
+                arguments: [run]
+            )
+            guard trainingRunStatus != nil else {
+                throw RegistryError(.notFound, "There is no run \(run) to record as this version's training run.")
+            }
         }
-        let id = try db.insertReturningID(
-            sql:
-                "INSERT INTO modelVersion (modelId, number, spec, safetensorsHeader, trainingRunId, createdAt, principal) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
-                modelId, number, spec, header, lineage.trainingRun, Clock.unixSeconds(), principal,
+        var record = RecordDigests.VersionRecord(
+            spec: spec?.storeValue ?? .null,
+            header: header?.storeValue ?? .null,
+            row: [
+                modelId.storeValue, number.storeValue, Clock.unixSeconds().storeValue, principal.storeValue,
+                lineage.trainingRun?.storeValue ?? .null,
             ]
         )
-        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            try db.execute(
-                sql: "INSERT INTO modelVersionTag (versionId, key, value) VALUES (?, ?, ?)",
-                arguments: [id, key, value]
-            )
+        let id = try db.insertReturningID(
+            sql: """
+                INSERT INTO modelVersion (spec, safetensorsHeader, modelId, number, createdAt, principal, trainingRunId)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: StoreArguments([record.spec, record.header] + record.row)
+        )
+        record.tags = tags.map { [$0.key.storeValue, $0.value.storeValue] }
+        record.datasets = lineage.datasets.map { [$0.key.storeValue, $0.value.storeValue] }
+        record.components = try lineage.components.map {
+            [$0.key.storeValue, try resolve($0.value, in: db).storeValue]
         }
-        for (role, fingerprint) in lineage.datasets.sorted(by: { $0.key < $1.key }) {
-            try db.execute(
-                sql: "INSERT INTO modelVersionDataset (versionId, role, fingerprint) VALUES (?, ?, ?)",
-                arguments: [id, role, fingerprint]
-            )
+        for (table, columns, rows) in [
+            ("modelVersionTag", "key, value", record.tags),
+            ("modelVersionDataset", "role, fingerprint", record.datasets),
+            ("modelVersionComponent", "modality, componentVersionId", record.components),
+        ] {
+            try db.insertRows("INSERT INTO \(table) (versionId, \(columns))", rows.map { [id.storeValue] + $0 })
         }
-        for (modality, reference) in lineage.components.sorted(by: { $0.key < $1.key }) {
-            let component = try resolve(reference, in: db)
-            try db.execute(
-                sql: "INSERT INTO modelVersionComponent (versionId, modality, componentVersionId) VALUES (?, ?, ?)",
-                arguments: [id, modality, component]
-            )
+        if let finishing { try finish(run: finishing, versionId: id, in: db) }
+        if let run = lineage.trainingRun, run != finishing {
+            if trainingRunStatus == "running" {
+                try db.execute(
+                    sql: "UPDATE run SET versionId = ?, heartbeatAt = ? WHERE id = ?",
+                    arguments: [id, Clock.unixSeconds(), run]
+                )
+            } else {
+                try db.execute(sql: "UPDATE run SET versionId = ? WHERE id = ?", arguments: [id, run])
+                try sealRun(run, in: db)
+            }
         }
-        if let run = lineage.trainingRun {
-            try db.execute(sql: "UPDATE run SET versionId = ? WHERE id = ?", arguments: [id, run])
-            try wrote(to: run, in: db)
-        }
-        return (id, number)
+        return (id, number, record)
     }
 
-    static func insertVersionTensor(
-        _ versionId: Int64,
-        _ position: Int,
-        _ name: String,
-        _ dtype: DType,
-        _ shape: Shape,
-        _ blobId: Int64,
+    /// Lists a version's tensors, stored as the blobs `blobId`, in order (one statement) and adds
+    /// them to its record.
+    static func insertTensors(
+        _ tensors: [(tensor: StoredTensor, blobId: Int64)],
+        of versionId: Int64,
+        adding record: inout RecordDigests.VersionRecord,
         in db: any StoreSQL
     ) throws {
-        try db.execute(
-            sql:
-                "INSERT INTO versionTensor (versionId, position, name, dtype, shape, blobId) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [versionId, position, name, dtype.rawValue, encodeShape(shape), blobId]
-        )
+        var rows: [[StoreValue]] = []
+        for (position, (t, blobId)) in tensors.enumerated() {
+            let (dtype, shape) = (t.dtype.rawValue.storeValue, encodeShape(t.shape).storeValue)
+            rows.append([versionId.storeValue, position.storeValue, t.name.storeValue, dtype, shape, blobId.storeValue])
+            record.layout.append([
+                position.storeValue, t.name.storeValue, dtype, shape, t.sha256.storeValue, t.byteCount.storeValue,
+            ])
+        }
+        try db.insertRows("INSERT INTO versionTensor (versionId, position, name, dtype, shape, blobId)", rows)
     }
 
     static func encodeSpec(_ spec: FusionSpec) throws -> String {

@@ -152,11 +152,12 @@ struct TensorBlobs: Sendable {
         )
     }
 
-    /// Stores an in-memory tensor's bytes.
-    func store(_ tensor: Tensor, in db: any StoreSQL) throws -> Int64 {
-        try store(byteCount: tensor.bytes.count, in: db) { emit in
+    /// Stores an in-memory tensor's bytes; returns the blob's id and digest.
+    func store(_ tensor: Tensor, in db: any StoreSQL) throws -> (id: Int64, sha256: String) {
+        let blob = try store(byteCount: tensor.bytes.count, in: db) { emit in
             try tensor.withUnsafeBytes { try emit($0) }
-        }.id
+        }
+        return (blob.id, blob.sha256)
     }
 
     /// Streams a blob's bytes in order; when `verify` is set, re-hashes them and throws

@@ -200,6 +200,72 @@ struct IntegrityTests {
         #expect(try await registry.versions(of: "m").count == 1)
     }
 
+    /// A version is sealed over the values its writer inserted, without reading them back: its
+    /// digests must be the ones computed from the stored rows, whatever the version holds.
+    @Test(arguments: TestStore.available)
+    func aVersionSealedAsItIsWrittenMatchesItsStoredRows(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            let dir = TemporaryDirectory()
+            let path = dir.file("bert.safetensors")
+            try SafetensorsWriter.write(
+                [("w", Tensor(floats: [1, 2, 3, 4], shape: [2, 2])), ("b", Tensor(floats: [0.5], shape: [1]))],
+                metadata: [.init(key: "trained_on", value: "wiki")],
+                toPath: path
+            )
+            let ended = try await registry.startRun(kind: .training, model: nil)
+            try await registry.finishRun(ended)
+            let running = try await registry.startRun(kind: .training, model: nil)
+            let finishing = try await registry.startRun(kind: .training, model: nil)
+            // A component on an ended run (sealed again), with tags whose order by UTF-8 bytes
+            // differs from their order in a dictionary or a collation.
+            try await registry.registerComponent(
+                model: "bert",
+                safetensorsPath: path,
+                tags: ["z": "1", "Äpfel": "2", "a": "3", "B": "4"],
+                trainingRun: ended,
+                source: "s3://bucket/bert"
+            )
+            let fingerprint = String(repeating: "ab", count: 32)
+            try await registry.registerVersion(
+                model: "fusion",
+                classifier: smallClassifier(),
+                lineage: Lineage(
+                    trainingRun: running,
+                    datasets: ["train": fingerprint, "test": String(fingerprint.reversed())],
+                    components: [
+                        "text": VersionReference(parsing: "bert@1"), "image": VersionReference(parsing: "bert"),
+                    ]
+                ),
+                tags: ["stage": "candidate", "owner": "ml-team"]
+            )
+            // A run finished by its version; the same weights again (blobs already stored).
+            try await registry.registerVersion(
+                model: "fusion",
+                classifier: smallClassifier(),
+                lineage: Lineage(trainingRun: finishing),
+                finishingRun: finishing
+            )
+            let versions = try await registry.read { db in
+                try db.fetchAll(
+                    StoreRow.self,
+                    sql: "SELECT id, specDigest, headerDigest, layoutDigest, recordDigest FROM modelVersion ORDER BY id"
+                ).map { row in (sealed: Array(row.values[1...]), stored: try RecordDigests.version(row["id"], in: db)) }
+            }
+            #expect(versions.count == 3)
+            for (sealed, stored) in versions {
+                let parts = try #require(stored)
+                #expect(sealed == [parts.spec, parts.header, parts.layout, parts.record].map(StoreValue.text))
+            }
+            // Each run records its version; only the finished one changed status.
+            #expect(try await registry.run(ended).version == 1)
+            let live = try await registry.run(running)
+            #expect(live.status == .running && live.version == 1)
+            let finished = try await registry.run(finishing)
+            #expect(finished.status == .finished && finished.version == 2)
+            #expect(try await registry.verify().isHealthy)
+        }
+    }
+
     @Test(arguments: TestStore.available)
     func aDeletedNumberIsNeverGivenAgainAndTheDeletionIsRecorded(_ store: TestStore) async throws {
         try await store.withRegistry { registry in
