@@ -31,39 +31,50 @@ final class PostgresSQL: StoreSQL {
 
     /// `sql` with PostgreSQL's placeholders: each `?` becomes `$1`, `$2`, … in order, and each
     /// `?N` becomes `$N`. Quoted text, quoted names and comments are left as they are.
+    ///
+    /// It reads UTF-8 bytes, not Characters: every byte it looks for is ASCII, which never occurs
+    /// inside a multi-byte character, and a batch of 500 rows holds thousands of placeholders.
     static func numbered(_ sql: String) -> String {
-        var out = ""
-        out.reserveCapacity(sql.utf8.count + 8)
+        let (quoteMark, doubleQuote, dash, newline, questionMark, dollar) = (
+            UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "\n"), UInt8(ascii: "?"),
+            UInt8(ascii: "$")
+        )
+        let bytes = Array(sql.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bytes.count / 4 + 8)
         var next = 1
-        var quote: Character?
+        var quote: UInt8?
         var comment = false
-        var pending = sql[...]
-        while let c = pending.popFirst() {
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            i += 1
             if comment {
                 out.append(c)
-                if c == "\n" { comment = false }
+                if c == newline { comment = false }
             } else if let q = quote {
                 out.append(c)
                 if c == q { quote = nil }
-            } else if c == "'" || c == "\"" {
+            } else if c == quoteMark || c == doubleQuote {
                 quote = c
                 out.append(c)
-            } else if c == "-", pending.first == "-" {
+            } else if c == dash, i < bytes.count, bytes[i] == dash {
                 comment = true
                 out.append(c)
-            } else if c == "?" {
-                let digits = pending.prefix { $0.isASCII && $0.isNumber }
+            } else if c == questionMark {
+                out.append(dollar)
+                let digits = bytes[i...].prefix { (0x30...0x39).contains($0) }
                 if digits.isEmpty {
-                    out += "$\(next)"
+                    out += String(next).utf8
                     next += 1
                 } else {
-                    out += "$\(digits)"
-                    pending = pending.dropFirst(digits.count)
+                    out += digits
+                    i += digits.count
                 }
             } else {
                 out.append(c)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -95,9 +95,21 @@ enum MetricChunks {
         over stored: (firstSteps: [Int64], samples: [MetricSample])
     ) -> (chunks: [[StoreValue]], stale: [Int64], last: MetricSample?) {
         let series = merge(stored.samples, incoming)
+        let packed = pack(series)
+        let chunks = packed.map { chunk -> [StoreValue] in
+            [
+                .integer(run), .integer(keyId), .integer(chunk.firstStep), .real(chunk.low), .real(chunk.high),
+                .bytes(chunk.bytes),
+            ]
+        }
+        let written = Set(packed.map(\.firstStep))
+        return (chunks, stored.firstSteps.filter { !written.contains($0) }, series.last)
+    }
 
-        var chunks: [[StoreValue]] = []
-        var written: Set<Int64> = []
+    /// A series (step-ordered, one sample a step) as its chunks: each one's first step, least and
+    /// greatest value, and packed bytes, closed once the next sample would take it past ``capacity``.
+    static func pack(_ series: [MetricSample]) -> [(firstStep: Int64, low: Double, high: Double, bytes: [UInt8])] {
+        var chunks: [(firstStep: Int64, low: Double, high: Double, bytes: [UInt8])] = []
         var index = 0
         var bytes: [UInt8] = []
         bytes.reserveCapacity(capacity)
@@ -118,11 +130,9 @@ enum MetricChunks {
                 previous = sample
                 index += 1
             }
-            let firstStep = series[chunkStart].step
-            written.insert(firstStep)
-            chunks.append([.integer(run), .integer(keyId), .integer(firstStep), .real(low), .real(high), .bytes(bytes)])
+            chunks.append((series[chunkStart].step, low, high, bytes))
         }
-        return (chunks, stored.firstSteps.filter { !written.contains($0) }, series.last)
+        return chunks
     }
 
     /// `samples` in step order, keeping the last one given for each step.

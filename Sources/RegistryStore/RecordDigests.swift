@@ -94,9 +94,32 @@ enum RecordDigests {
         )
     }
 
-    /// A run's digest: its kind, status, times, failure, model, version, principal, experiment and
-    /// name; its params and tags; each metric chunk (key name, first step, packed bytes); and its
-    /// fusion weights (epoch, modality, class, weight). Nil when there is no such run.
+    /// What a run's digest covers: its kind, status, times, failure, model, version, principal,
+    /// experiment and name; its params and tags; each metric chunk (key name, first step, packed
+    /// bytes); and its fusion weights (epoch, modality, class, weight). None of it is the run's
+    /// id, so a writer that knows what it will insert seals the run in the same statement.
+    struct RunRecord {
+        /// kind, status, startedAt, endedAt, failure, modelId, versionId, principal, experimentId, name.
+        var row: [StoreValue]
+        /// Key and value of each param, in any order.
+        var params: [[StoreValue]] = []
+        /// Key and value of each tag, in any order.
+        var tags: [[StoreValue]] = []
+        /// Key name, first step and packed bytes of each metric chunk, in any order.
+        var metricChunks: [[StoreValue]] = []
+        /// Epoch, modality, class and weight of each fusion weight, in any order.
+        var fusionWeights: [[StoreValue]] = []
+
+        /// The digest (lists sorted as ``RecordDigests`` describes).
+        var digest: String {
+            var digest = Builder()
+            digest.append(row)
+            for list in [params, tags, metricChunks, fusionWeights] { digest.append(list: RecordDigests.sorted(list)) }
+            return digest.hex()
+        }
+    }
+
+    /// A run's digest (``RunRecord``), or nil when there is no such run.
     static func run(_ id: Int64, in db: any StoreSQL) throws -> String? {
         guard
             let r = try db.fetchOne(
@@ -108,21 +131,18 @@ enum RecordDigests {
                 arguments: [id]
             )
         else { return nil }
-        var digest = Builder()
-        digest.append(r.values[...])
-        digest.append(list: try sortedRows(db, "SELECT key, value FROM runParam WHERE runId = ?", id))
-        digest.append(list: try sortedRows(db, "SELECT key, value FROM runTag WHERE runId = ?", id))
-        digest.append(
-            list: try sortedRows(
-                db,
-                "SELECT k.name, c.firstStep, c.points FROM metricChunk c JOIN metricKey k ON k.id = c.keyId WHERE c.runId = ?",
-                id
-            )
-        )
-        digest.append(
-            list: try sortedRows(db, "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ?", id)
-        )
-        return digest.hex()
+        func rows(_ sql: String) throws -> [[StoreValue]] {
+            try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values)
+        }
+        return RunRecord(
+            row: r.values,
+            params: try rows("SELECT key, value FROM runParam WHERE runId = ?"),
+            tags: try rows("SELECT key, value FROM runTag WHERE runId = ?"),
+            metricChunks: try rows(
+                "SELECT k.name, c.firstStep, c.points FROM metricChunk c JOIN metricKey k ON k.id = c.keyId WHERE c.runId = ?"
+            ),
+            fusionWeights: try rows("SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ?")
+        ).digest
     }
 
     /// An evaluation's digest: its run, version, dataset, modalities, sample count, metrics and
@@ -196,11 +216,6 @@ enum RecordDigests {
                 )
             }
         }
-    }
-
-    /// The rows of a one-argument query, sorted by their values (text by UTF-8 bytes).
-    private static func sortedRows(_ db: any StoreSQL, _ sql: String, _ id: Int64) throws -> [[StoreValue]] {
-        sorted(try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values))
     }
 
     /// Rows sorted by their values (text by UTF-8 bytes), so a list's digest never depends on

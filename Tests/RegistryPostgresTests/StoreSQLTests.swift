@@ -53,6 +53,11 @@ import Testing
             PostgresSQL.numbered("SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ?3 -- ? here\nAND c = ?")
                 == "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b = $3 -- ? here\nAND c = $2"
         )
+        // Text outside ASCII, in quotes and out, passes through unchanged.
+        #expect(
+            PostgresSQL.numbered("SELECT 'é?—', \"Ä?\" FROM t WHERE ü = ? AND 名 = ?12 -- ö?\nAND x = ?")
+                == "SELECT 'é?—', \"Ä?\" FROM t WHERE ü = $1 AND 名 = $12 -- ö?\nAND x = $2"
+        )
     }
 
     @Test(arguments: backends)

@@ -65,6 +65,49 @@ struct RunTests {
         #expect(try await r.searchRuns(orderBy: "metrics.val_accuracy asc", limit: 1).first?.params["method"] == "mean")
     }
 
+    /// Imported runs are written in batches and sealed as they are inserted: every run must hold
+    /// exactly what it was given (across batch boundaries, with a series long enough for several
+    /// chunks and a step given twice), and its digest must be the one computed from its rows.
+    @Test(arguments: TestStore.available)
+    func importedRunsHoldWhatTheyWereGivenAndAreSealedOverIt(_ store: TestStore) async throws {
+        try await store.withRegistry { registry in
+            let runs = (0..<1_203).map { (i: Int) -> ImportedRun in
+                let steps = i % 100 == 0 ? 1_000 : i % 4
+                var metrics = (0..<steps).map { step in
+                    MetricPoint(key: "loss", step: step, value: 1 / Double(step + i + 1), time: Int64(step))
+                }
+                metrics.append(MetricPoint(key: "accuracy", step: 0, value: 0.1, time: 0))
+                metrics.append(MetricPoint(key: "accuracy", step: 0, value: Double(i) / 2_000, time: 1))
+                let startedAt = 1.7e9 + Double(i)
+                return ImportedRun(
+                    model: i % 3 == 0 ? nil : "m\(i % 2)",
+                    kind: i % 4 == 0 ? .evaluation : .training,
+                    startedAt: startedAt,
+                    endedAt: i % 10 == 0 ? startedAt - 5 : startedAt + 60,  // some end before they start
+                    params: ["i": .number(Double(i)), "name": .text("run \(i)")],
+                    tags: i % 2 == 0 ? ["even": "yes", "Ä": "\(i)"] : [:],
+                    metrics: metrics
+                )
+            }
+            let ids = try await registry.importRuns(runs)
+            #expect(ids.count == runs.count && Set(ids).count == runs.count)
+            for i in [0, 1, 2, 499, 500, 501, 1_000, 1_202] {
+                let run = try await registry.run(ids[i])
+                #expect(run.model == runs[i].model && run.kind == runs[i].kind && run.status == .finished)
+                #expect(run.endedAt == max(runs[i].endedAt, runs[i].startedAt))
+                #expect(run.params == runs[i].params.mapValues(\.description) && run.tags == runs[i].tags)
+                #expect(run.metrics["accuracy"] == Double(i) / 2_000)
+                let loss = try await registry.metricHistory(run: ids[i], key: "loss")
+                #expect(loss.map(\.step) == runs[i].metrics.filter { $0.key == "loss" }.map(\.step))
+                #expect(loss.last?.value == runs[i].metrics.last { $0.key == "loss" }?.value)
+            }
+            #expect(try await registry.metricHistory(run: ids[1_000], key: "loss").count == 1_000)
+            #expect(try await registry.verify().isHealthy)
+            // And what a later run logs lands beside them.
+            #expect(try await registry.importRuns([ImportedRun(startedAt: 1, endedAt: 2)]).first! > ids.max()!)
+        }
+    }
+
     /// Searches ordered by a metric first walk that metric's index (`orderedWalk`); whether the
     /// walk or the matching-set plan answers, the page must be the one the matching-set plan gives,
     /// with ties, runs lacking the metric, `not`, `or`, aggregates and sparse filters — and the
