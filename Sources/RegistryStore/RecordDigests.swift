@@ -75,22 +75,25 @@ enum RecordDigests {
                 arguments: [id]
             )
         else { return nil }
-        func rows(_ sql: String) throws -> [[StoreValue]] {
-            try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values)
-        }
         return VersionRecord(
             spec: v.values[0],
             header: v.values[1],
             row: Array(v.values[2...6]),
             layout: try rows(
+                db,
+                id,
                 """
                 SELECT t.position, t.name, t.dtype, t.shape, b.sha256, b.byteCount
                 FROM versionTensor t JOIN tensorBlob b ON b.id = t.blobId WHERE t.versionId = ? ORDER BY t.position
                 """
             ),
-            tags: try rows("SELECT key, value FROM modelVersionTag WHERE versionId = ?"),
-            datasets: try rows("SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?"),
-            components: try rows("SELECT modality, componentVersionId FROM modelVersionComponent WHERE versionId = ?")
+            tags: try rows(db, id, "SELECT key, value FROM modelVersionTag WHERE versionId = ?"),
+            datasets: try rows(db, id, "SELECT role, fingerprint FROM modelVersionDataset WHERE versionId = ?"),
+            components: try rows(
+                db,
+                id,
+                "SELECT modality, componentVersionId FROM modelVersionComponent WHERE versionId = ?"
+            )
         )
     }
 
@@ -131,17 +134,20 @@ enum RecordDigests {
                 arguments: [id]
             )
         else { return nil }
-        func rows(_ sql: String) throws -> [[StoreValue]] {
-            try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values)
-        }
         return RunRecord(
             row: r.values,
-            params: try rows("SELECT key, value FROM runParam WHERE runId = ?"),
-            tags: try rows("SELECT key, value FROM runTag WHERE runId = ?"),
+            params: try rows(db, id, "SELECT key, value FROM runParam WHERE runId = ?"),
+            tags: try rows(db, id, "SELECT key, value FROM runTag WHERE runId = ?"),
             metricChunks: try rows(
+                db,
+                id,
                 "SELECT k.name, c.firstStep, c.points FROM metricChunk c JOIN metricKey k ON k.id = c.keyId WHERE c.runId = ?"
             ),
-            fusionWeights: try rows("SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ?")
+            fusionWeights: try rows(
+                db,
+                id,
+                "SELECT epoch, modality, classIndex, weight FROM fusionWeight WHERE runId = ?"
+            )
         ).digest
     }
 
@@ -216,6 +222,11 @@ enum RecordDigests {
                 )
             }
         }
+    }
+
+    /// The values of each row of a query whose one argument is `id`.
+    private static func rows(_ db: any StoreSQL, _ id: Int64, _ sql: String) throws -> [[StoreValue]] {
+        try db.fetchAll(StoreRow.self, sql: sql, arguments: [id]).map(\.values)
     }
 
     /// Rows sorted by their values (text by UTF-8 bytes), so a list's digest never depends on

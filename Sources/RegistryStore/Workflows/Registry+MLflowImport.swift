@@ -158,18 +158,18 @@ extension Registry {
                 ]
             )
             imported.ids[run.uuid] = runId
-            for (key, value) in try source.params(of: run.uuid) {
-                try db.execute(
-                    sql: "INSERT INTO runParam (runId, key, value, number) VALUES (?, ?, ?, ?)",
-                    arguments: [runId, key, value, Double(value)]
-                )
-            }
-            for (key, value) in try source.tags(of: run.uuid) where key != "mlflow.runName" {
-                try db.execute(
-                    sql: "INSERT INTO runTag (runId, key, value) VALUES (?, ?, ?)",
-                    arguments: [runId, key, value]
-                )
-            }
+            try db.insertRows(
+                "INSERT INTO runParam (runId, key, value, number)",
+                try source.params(of: run.uuid).map { key, value in
+                    ([runId, key, value, Double(value)] as StoreArguments).values
+                }
+            )
+            try db.insertRows(
+                "INSERT INTO runTag (runId, key, value)",
+                try source.tags(of: run.uuid).filter { $0.0 != "mlflow.runName" }.map { key, value in
+                    ([runId, key, value] as StoreArguments).values
+                }
+            )
             let (points, dropped) = try source.metrics(of: run.uuid)
             try insertMetrics(run: runId, points, in: db)
             report.metricValues += points.count
