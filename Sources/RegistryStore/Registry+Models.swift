@@ -117,18 +117,25 @@ extension Registry {
 
     // MARK: - Synchronous helpers (compose inside one transaction)
 
-    static func modelRow(_ name: String, in db: any StoreSQL) throws -> (id: Int64, kind: ModelKind)? {
+    /// The model named `name` (deleted ones included), or nil.
+    static func modelRow(
+        _ name: String,
+        in db: any StoreSQL
+    ) throws -> (id: Int64, kind: ModelKind, isDeleted: Bool)? {
         guard
             let row = try db.fetchOne(
                 StoreRow.self,
-                sql: "SELECT id, kind FROM model WHERE name = ?",
+                sql: "SELECT id, kind, deletedAt FROM model WHERE name = ?",
                 arguments: [name]
             )
         else { return nil }
-        return (row["id"], ModelKind(rawValue: row["kind"]) ?? .fused)
+        return (row["id"], ModelKind(rawValue: row["kind"]) ?? .fused, row.values[2] != .null)
     }
 
-    static func requireModel(_ name: String, in db: any StoreSQL) throws -> (id: Int64, kind: ModelKind) {
+    static func requireModel(
+        _ name: String,
+        in db: any StoreSQL
+    ) throws -> (id: Int64, kind: ModelKind, isDeleted: Bool) {
         guard let model = try modelRow(name, in: db) else {
             throw RegistryError(
                 .notFound,
@@ -148,22 +155,17 @@ extension Registry {
     /// The model's id, creating it with `kind` when absent; an existing model of another kind is a conflict.
     /// A deleted model given a new version comes back, as ``createModel(_:kind:description:)`` brings it.
     static func ensureModel(_ name: String, kind: ModelKind, in db: any StoreSQL) throws -> Int64 {
-        if let existing = try db.fetchOne(
-            StoreRow.self,
-            sql: "SELECT id, kind, deletedAt FROM model WHERE name = ?",
-            arguments: [name]
-        ) {
-            let (id, existingKind): (Int64, String) = (existing["id"], existing["kind"])
-            guard existingKind == kind.rawValue else {
+        if let existing = try modelRow(name, in: db) {
+            guard existing.kind == kind else {
                 throw RegistryError(
                     .conflict,
-                    "Model '\(name)' is a \(existingKind) model; it cannot take a \(kind.rawValue) version."
+                    "Model '\(name)' is a \(existing.kind.rawValue) model; it cannot take a \(kind.rawValue) version."
                 )
             }
-            if existing.values[2] != .null {
-                try db.execute(sql: "UPDATE model SET deletedAt = NULL WHERE id = ?", arguments: [id])
+            if existing.isDeleted {
+                try db.execute(sql: "UPDATE model SET deletedAt = NULL WHERE id = ?", arguments: [existing.id])
             }
-            return id
+            return existing.id
         }
         return try insertModel(name, kind: kind, description: "", in: db)
     }
