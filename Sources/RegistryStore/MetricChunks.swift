@@ -38,7 +38,7 @@ enum MetricChunks {
             if let last = rewrite.last { lasts.append((keyId, last)) }
         }
         try db.insertRows(
-            "INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points)",
+            insertSQL,
             rows,
             then: """
                 ON CONFLICT (runId, keyId, firstStep) DO UPDATE SET minValue = excluded.minValue,
@@ -96,20 +96,39 @@ enum MetricChunks {
     ) -> (chunks: [[StoreValue]], stale: [Int64], last: MetricSample?) {
         let series = merge(stored.samples, incoming)
         let packed = pack(series)
-        let chunks = packed.map { chunk -> [StoreValue] in
-            [
-                .integer(run), .integer(keyId), .integer(chunk.firstStep), .real(chunk.low), .real(chunk.high),
-                .bytes(chunk.bytes),
-            ]
-        }
         let written = Set(packed.map(\.firstStep))
-        return (chunks, stored.firstSteps.filter { !written.contains($0) }, series.last)
+        let rows = packed.map { row(run: run, keyId: keyId, $0) }
+        return (rows, stored.firstSteps.filter { !written.contains($0) }, series.last)
     }
 
-    /// A series (step-ordered, one sample a step) as its chunks: each one's first step, least and
-    /// greatest value, and packed bytes, closed once the next sample would take it past ``capacity``.
-    static func pack(_ series: [MetricSample]) -> [(firstStep: Int64, low: Double, high: Double, bytes: [UInt8])] {
-        var chunks: [(firstStep: Int64, low: Double, high: Double, bytes: [UInt8])] = []
+    /// One chunk of a series: its first step, least and greatest value, and packed bytes.
+    typealias Chunk = (firstStep: Int64, low: Double, high: Double, bytes: [UInt8])
+
+    /// The start of the statement that stores chunks, for ``row(run:keyId:_:)``'s rows.
+    static let insertSQL = "INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points)"
+
+    /// A chunk of `run`'s series `keyId` as a `metricChunk` row, in ``insertSQL``'s column order.
+    static func row(run: Int64, keyId: Int64, _ chunk: Chunk) -> [StoreValue] {
+        [
+            .integer(run), .integer(keyId), .integer(chunk.firstStep), .real(chunk.low), .real(chunk.high),
+            .bytes(chunk.bytes),
+        ]
+    }
+
+    /// Points of several series grouped by key, in the order given (the input ``write(run:_:in:)``
+    /// and ``latestPerStep(_:)`` expect).
+    static func series(_ points: [MetricPoint]) -> [String: [MetricSample]] {
+        var series: [String: [MetricSample]] = [:]
+        for p in points {
+            series[p.key, default: []].append(MetricSample(step: Int64(p.step), value: p.value, time: p.time))
+        }
+        return series
+    }
+
+    /// A series (step-ordered, one sample a step) as its chunks, each closed once the next sample
+    /// would take it past ``capacity``.
+    static func pack(_ series: [MetricSample]) -> [Chunk] {
+        var chunks: [Chunk] = []
         var index = 0
         var bytes: [UInt8] = []
         bytes.reserveCapacity(capacity)

@@ -94,7 +94,7 @@ extension Registry {
 private struct ImportedRunContent {
     var record: RecordDigests.RunRecord
     var params: [[StoreValue]] = []
-    var chunks: [[StoreValue]] = []
+    var chunks: [(keyId: Int64, chunk: MetricChunks.Chunk)] = []
     var latest: [[StoreValue]] = []
 
     init(_ run: ImportedRun, modelId: Int64?, keyIds: [String: Int64]) {
@@ -110,21 +110,15 @@ private struct ImportedRunContent {
             params.append([key.storeValue, value.description.storeValue, value.number?.storeValue ?? .null])
         }
         record.tags = run.tags.map { [$0.key.storeValue, $0.value.storeValue] }
-        var series: [String: [MetricSample]] = [:]
-        for p in run.metrics {
-            series[p.key, default: []].append(MetricSample(step: Int64(p.step), value: p.value, time: p.time))
-        }
-        for (key, samples) in series {
+        for (key, samples) in MetricChunks.series(run.metrics) {
             let samples = MetricChunks.latestPerStep(samples)
-            let keyId = keyIds[key]!.storeValue
+            let keyId = keyIds[key]!
             for chunk in MetricChunks.pack(samples) {
                 record.metricChunks.append([key.storeValue, .integer(chunk.firstStep), .bytes(chunk.bytes)])
-                chunks.append([
-                    keyId, .integer(chunk.firstStep), .real(chunk.low), .real(chunk.high), .bytes(chunk.bytes),
-                ])
+                chunks.append((keyId, chunk))
             }
             let last = samples[samples.count - 1]
-            latest.append([keyId, .integer(last.step), .real(last.value)])
+            latest.append([.integer(keyId), .integer(last.step), .real(last.value)])
         }
     }
 }
@@ -143,14 +137,14 @@ private struct ImportRows {
         runs += 1
         params += content.params.map { [run] + $0 }
         tags += content.record.tags.map { [run] + $0 }
-        chunks += content.chunks.map { [run] + $0 }
+        chunks += content.chunks.map { MetricChunks.row(run: id, keyId: $0.keyId, $0.chunk) }
         latest += content.latest.map { [run] + $0 }
     }
 
     mutating func flush(in db: any StoreSQL) throws {
         try db.insertRows("INSERT INTO runParam (runId, key, value, number)", params)
         try db.insertRows("INSERT INTO runTag (runId, key, value)", tags)
-        try db.insertRows("INSERT INTO metricChunk (runId, keyId, firstStep, minValue, maxValue, points)", chunks)
+        try db.insertRows(MetricChunks.insertSQL, chunks)
         try db.insertRows("INSERT INTO latestMetric (runId, keyId, step, value)", latest)
         self = ImportRows()
     }

@@ -339,10 +339,7 @@ extension Registry {
     /// keys but one read per key. The run must exist (its callers know it does).
     static func insertMetrics(run: Int64, _ points: [MetricPoint], in db: any StoreSQL) throws {
         guard !points.isEmpty else { return }
-        var series: [String: [MetricSample]] = [:]
-        for p in points {
-            series[p.key, default: []].append(MetricSample(step: Int64(p.step), value: p.value, time: p.time))
-        }
+        let series = MetricChunks.series(points)
         let names = series.keys.sorted()
         let ids = try keyIds(names, in: db)
         let lasts = try MetricChunks.write(run: run, names.map { (ids[$0]!, series[$0]!) }, in: db)
